@@ -1,0 +1,104 @@
+package blob_test
+
+// Tests that pin down each known backend difference listed in
+// knownDifferences (main_test.go): if a server changes its behaviour, the
+// test fails and the entry (and the README's capability notes) must change.
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	gcblob "gocloud.dev/blob"
+
+	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/internal/testenv"
+)
+
+func open(t *testing.T, url string) *gcblob.Bucket {
+	t.Helper()
+	b, err := blob.Open(testenv.Context(t), url)
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func TestMinIOExtraEmptyLastPage(t *testing.T) {
+	s := testenv.MinIO(t)
+	b := open(t, s.S3URL(s.NewBucket(t)))
+	ctx := testenv.Context(t)
+	for _, k := range []string{"a", "b", "c"} {
+		require.NoError(t, b.WriteAll(ctx, k, []byte(k), nil))
+	}
+	var sizes []int
+	token := gcblob.FirstPageToken
+	for len(token) > 0 && len(sizes) < 10 {
+		objs, next, err := b.ListPage(ctx, token, 1, nil)
+		require.NoError(t, err)
+		sizes = append(sizes, len(objs))
+		token = next
+	}
+	assert.Equal(t, []int{1, 1, 1, 0}, sizes, "pages of 1 over 3 keys")
+}
+
+func TestMinIORefusesSomeKeys(t *testing.T) {
+	s := testenv.MinIO(t)
+	b := open(t, s.S3URL(s.NewBucket(t)))
+	ctx := testenv.Context(t)
+	for k, code := range map[string]string{
+		"foo//bar":                    "XMinioInvalidObjectName",
+		`x..\foo\..\bar\..\..\baz..\`: "XMinioInvalidResourceName",
+	} {
+		err := b.WriteAll(ctx, k, []byte("x"), nil)
+		require.Error(t, err, "key %q", k)
+		assert.Contains(t, err.Error(), code, "key %q", k)
+	}
+	require.NoError(t, b.WriteAll(ctx, "foo/bar", []byte("x"), nil), "an ordinary key still works")
+}
+
+func TestVersitygwRefusesDataInDirectoryKeys(t *testing.T) {
+	s := testenv.Versitygw(t)
+	b := open(t, s.S3URL(s.NewBucket(t)))
+	ctx := testenv.Context(t)
+	err := b.WriteAll(ctx, "dir/", []byte("data"), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "DirectoryObjectContainsData")
+	require.NoError(t, b.WriteAll(ctx, "empty-dir/", nil, nil), "an empty directory marker is accepted")
+}
+
+func TestFakeGCSIgnoresPageSizeWithDelimiter(t *testing.T) {
+	g := testenv.FakeGCS(t)
+	b := open(t, g.GSURL(g.NewBucket(t)))
+	ctx := testenv.Context(t)
+	for _, k := range []string{"d1/a", "d2/b", "f"} {
+		require.NoError(t, b.WriteAll(ctx, k, []byte(k), nil))
+	}
+	objs, _, err := b.ListPage(ctx, gcblob.FirstPageToken, 1, &gcblob.ListOptions{Delimiter: "/"})
+	require.NoError(t, err)
+	assert.Len(t, objs, 3, "page size 1 with a delimiter")
+}
+
+func TestFakeGCSAcceptsEmptyKey(t *testing.T) {
+	g := testenv.FakeGCS(t)
+	b := open(t, g.GSURL(g.NewBucket(t)))
+	assert.NoError(t, b.WriteAll(testenv.Context(t), "", []byte("x"), nil))
+}
+
+// The s3blob Copy fix in this package (s3.go): without it, copying a key
+// with a space fails on every S3 server that decodes paths correctly.
+func TestS3CopyKeyWithSpace(t *testing.T) {
+	for _, srv := range []func(testing.TB) testenv.S3{testenv.MinIO, testenv.Versitygw} {
+		s := srv(t)
+		t.Run(s.Name, func(t *testing.T) {
+			b := open(t, s.S3URL(s.NewBucket(t)))
+			ctx := testenv.Context(t)
+			for _, k := range []string{"ballots 2026/scan 001.tif", "a+b c%20d.txt"} {
+				require.NoError(t, b.WriteAll(ctx, k, []byte("content of "+k), nil))
+				require.NoError(t, b.Copy(ctx, k+".copy", k, nil), "copy %q", k)
+				got, err := b.ReadAll(ctx, k+".copy")
+				require.NoError(t, err)
+				assert.Equal(t, "content of "+k, string(got))
+			}
+		})
+	}
+}

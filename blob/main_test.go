@@ -1,0 +1,48 @@
+package blob_test
+
+import (
+	"flag"
+	"os"
+	"strings"
+	"testing"
+)
+
+// knownDifferences are gocloud drivertest subtests that fail on a test server
+// for that server's own reasons, not civicport's. Each is left out of the
+// drivertest run (added to -test.skip by TestMain) and its exact behaviour is
+// asserted instead by the test named in assertedBy, so the difference is
+// documented and tested, and a server upgrade that removes it makes that test
+// fail. Patterns are anchored per subtest level.
+var knownDifferences = []struct{ pattern, why, assertedBy string }{
+	{`^TestConformanceS3BlobMinIO$/^TestList$/^by_1$`,
+		"MinIO says a listing is truncated when the last page is exactly full, so a page-by-page lister gets one extra empty page",
+		"TestMinIOExtraEmptyLastPage"},
+	{`^TestConformanceS3BlobMinIO$/^TestListWeirdKeys$|^TestConformanceS3BlobMinIO$/^TestKeys$/^(dotdotbackslash|repeatedfwdslashes)$`,
+		`MinIO refuses object names with "//" (XMinioInvalidObjectName) or "..\" (XMinioInvalidResourceName)`,
+		"TestMinIORefusesSomeKeys"},
+	{`^TestConformanceS3BlobVersitygw$/^TestListWeirdKeys$|^TestConformanceS3BlobVersitygw$/^TestKeys$/^ascii-3$`,
+		`versitygw's posix backend stores a key ending in "/" as a directory and refuses data for it (DirectoryObjectContainsData)`,
+		"TestVersitygwRefusesDataInDirectoryKeys"},
+	{`^TestConformanceGCSBlobFakeGCS$/^TestListDelimiters$`,
+		"fake-gcs-server ignores the page size when a delimiter is set, and groups non-\"/\" delimiters wrongly",
+		"TestFakeGCSIgnoresPageSizeWithDelimiter"},
+	{`^TestConformanceGCSBlobFakeGCS$/^TestWrite$/^write_to_empty_key_fails$`,
+		"fake-gcs-server (memory backend) accepts an object with an empty name; real GCS refuses it",
+		"TestFakeGCSAcceptsEmptyKey"},
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	skip := flag.Lookup("test.skip")
+	pats := make([]string, 0, len(knownDifferences)+1)
+	if v := skip.Value.String(); v != "" {
+		pats = append(pats, v)
+	}
+	for _, d := range knownDifferences {
+		pats = append(pats, d.pattern)
+	}
+	if err := skip.Value.Set(strings.Join(pats, "|")); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}

@@ -1,0 +1,141 @@
+package blob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+
+	gcblob "gocloud.dev/blob"
+	_ "gocloud.dev/blob/azureblob" // azblob://
+	_ "gocloud.dev/blob/fileblob"  // file://
+	_ "gocloud.dev/blob/gcsblob"   // gs://
+	_ "gocloud.dev/blob/memblob"   // mem://
+	_ "gocloud.dev/blob/s3blob"    // s3://
+	"gocloud.dev/gcerrors"
+
+	"github.com/civicport/civicport/internal/redact"
+)
+
+// Schemes lists the URL schemes Open accepts, sorted.
+func Schemes() []string {
+	s := gcblob.DefaultURLMux().BucketSchemes()
+	sort.Strings(s)
+	return s
+}
+
+// Error is returned by Open and Ping. URL is redacted; Err is the cause.
+type Error struct {
+	URL string // redacted
+	Op  string // "open" or "ping"
+	Msg string // what went wrong, in words, credentials removed
+	Err error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s bucket %s: %s", e.Op, e.URL, e.Msg) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Open opens the bucket at urlstr. See the package doc for the schemes.
+func Open(ctx context.Context, urlstr string) (*gcblob.Bucket, error) {
+	u, err := parse(urlstr)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme == "s3" {
+		u = s3Defaults(u)
+	}
+	b, err := gcblob.OpenBucket(ctx, u.String())
+	if err != nil {
+		return nil, &Error{URL: redact.URL(urlstr), Op: "open", Msg: redact.String(redact.String(err.Error(), u.String()), urlstr), Err: err}
+	}
+	if u.Scheme == "s3" {
+		b = wrapS3(b)
+	}
+	return b, nil
+}
+
+// parse checks urlstr is a URL with a registered scheme.
+func parse(urlstr string) (*url.URL, error) {
+	bad := func(msg string, err error) error {
+		return &Error{URL: redact.URL(urlstr), Op: "open", Msg: msg, Err: err}
+	}
+	if strings.TrimSpace(urlstr) == "" {
+		return nil, bad("empty URL; want SCHEME://BUCKET with SCHEME one of "+strings.Join(Schemes(), ", "), nil)
+	}
+	u, err := url.Parse(urlstr)
+	if err != nil {
+		return nil, bad("malformed URL; want SCHEME://BUCKET with SCHEME one of "+strings.Join(Schemes(), ", "), err)
+	}
+	if u.Scheme == "" {
+		return nil, bad("URL has no scheme; want SCHEME://BUCKET with SCHEME one of "+strings.Join(Schemes(), ", "), nil)
+	}
+	if !gcblob.DefaultURLMux().ValidBucketScheme(u.Scheme) {
+		return nil, bad(fmt.Sprintf("unknown scheme %q; registered schemes: %s", u.Scheme, strings.Join(Schemes(), ", ")), nil)
+	}
+	return u, nil
+}
+
+// s3Defaults sets on-prem friendly checksum behaviour for s3:// URLs that
+// name an endpoint (see the package doc).
+func s3Defaults(u *url.URL) *url.URL {
+	q := u.Query()
+	if q.Get("endpoint") == "" {
+		return u
+	}
+	changed := false
+	for _, k := range []string{"request_checksum_calculation", "response_checksum_validation"} {
+		if !q.Has(k) {
+			q.Set(k, "when_required")
+			changed = true
+		}
+	}
+	if changed {
+		c := *u
+		c.RawQuery = q.Encode()
+		return &c
+	}
+	return u
+}
+
+// Ping checks that b exists and that the credentials in use may list it. It
+// returns nil or an *Error whose message says which of the common failures
+// happened: the bucket does not exist, access was denied, or the server could
+// not be reached. urlstr is used only in the message (redacted).
+func Ping(ctx context.Context, b *gcblob.Bucket, urlstr string) error {
+	_, _, err := b.ListPage(ctx, gcblob.FirstPageToken, 1, nil)
+	if err == nil {
+		return nil
+	}
+	return &Error{URL: redact.URL(urlstr), Op: "ping", Msg: Describe(err, urlstr), Err: err}
+}
+
+// Describe says in words what kind of failure err is (missing bucket or key,
+// access denied, unreachable server, ...) followed by the backend's message,
+// with credentials from urlstr removed.
+func Describe(err error, urlstr string) string {
+	msg := redact.String(err.Error(), urlstr)
+	var ne net.Error
+	var oe *net.OpError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "cancelled or timed out: " + msg
+	case errors.As(err, &oe), errors.As(err, &ne), strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"):
+		return "server unreachable: " + msg
+	}
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound:
+		return "not found (does the bucket exist?): " + msg
+	case gcerrors.PermissionDenied:
+		return "access denied (check the credentials): " + msg
+	}
+	// Some S3 servers answer bad credentials with codes gocloud does not map.
+	for _, s := range []string{"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"} {
+		if strings.Contains(msg, s) {
+			return "access denied (check the credentials): " + msg
+		}
+	}
+	return msg
+}
