@@ -139,3 +139,6 @@ func Describe(err error, urlstr string) string {
 	}
 	return msg
 }
+
+// Redact returns urlstr with credentials removed, for printing.
+func Redact(urlstr string) string { return redact.URL(urlstr) }
