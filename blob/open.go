@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"sort"
@@ -49,7 +50,7 @@ func Open(ctx context.Context, urlstr string) (*gcblob.Bucket, error) {
 	}
 	b, err := gcblob.OpenBucket(ctx, u.String())
 	if err != nil {
-		return nil, &Error{URL: redact.URL(urlstr), Op: "open", Msg: redact.String(redact.String(err.Error(), u.String()), urlstr), Err: err}
+		return nil, &Error{URL: redact.URL(urlstr), Op: "open", Msg: redact.String(Describe(err, u.String()), urlstr), Err: err}
 	}
 	if u.Scheme == "s3" {
 		b = wrapS3(b)
@@ -117,18 +118,15 @@ func Ping(ctx context.Context, b *gcblob.Bucket, urlstr string) error {
 // with credentials from urlstr removed.
 func Describe(err error, urlstr string) string {
 	msg := redact.String(err.Error(), urlstr)
-	var ne net.Error
 	var oe *net.OpError
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "cancelled or timed out: " + msg
-	case errors.As(err, &oe), errors.As(err, &ne), strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"):
-		return "server unreachable: " + msg
-	}
-	switch gcerrors.Code(err) {
-	case gcerrors.NotFound:
+	case gcerrors.Code(err) == gcerrors.NotFound, errors.Is(err, fs.ErrNotExist):
 		return "not found (does the bucket exist?): " + msg
-	case gcerrors.PermissionDenied:
+	case errors.As(err, &oe), strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"):
+		return "server unreachable: " + msg
+	case gcerrors.Code(err) == gcerrors.PermissionDenied:
 		return "access denied (check the credentials): " + msg
 	}
 	// Some S3 servers answer bad credentials with codes gocloud does not map.

@@ -38,20 +38,22 @@ func URL(s string) string {
 		}
 		return Mask
 	}
+	masked := false
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), Mask)
+		masked = true
 	}
 	q := u.Query()
-	masked := false
 	for k := range q {
 		if secretParam(k) {
 			q[k] = []string{Mask}
 			masked = true
 		}
 	}
-	if masked {
-		u.RawQuery = q.Encode()
+	if !masked {
+		return s // as given: re-encoding would change e.g. "mem://" to "mem:"
 	}
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 
