@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	gcblob "gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
 )
 
 // Kinds of Problem found by Verify.
@@ -65,97 +66,144 @@ func Verify(ctx context.Context, src, dst *gcblob.Bucket, opts *VerifyOptions) (
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
-	dstKeys := map[string]bool{}
-	if err := forEachObject(ctx, dst, o.Prefix, 1, func(obj *gcblob.ListObject) { dstKeys[obj.Key] = true }); err != nil {
+	dstKeys, err := listKeys(ctx, dst, o.Prefix)
+	if err != nil {
 		return nil, fmt.Errorf("list destination: %w", err)
 	}
-	var (
-		mu  sync.Mutex
-		rep VerifyReport
-	)
-	add := func(p Problem) {
-		rep.Problems = append(rep.Problems, p)
-		switch p.Kind {
-		case Missing:
-			rep.Missing++
-		case Extra:
-			rep.Extra++
-		case Mismatch:
-			rep.Mismatched++
-		default:
-			rep.Errors++
-		}
-	}
-	err := forEachObject(ctx, src, o.Prefix, o.Workers, func(obj *gcblob.ListObject) {
-		mu.Lock()
-		rep.Objects++
-		rep.Bytes += obj.Size
-		present := dstKeys[obj.Key]
-		delete(dstKeys, obj.Key)
-		mu.Unlock()
-		var p *Problem
+	var t tally
+	err = forEachObject(ctx, src, o.Prefix, o.Workers, func(obj *gcblob.ListObject) {
+		present := t.claim(dstKeys, obj.Key, obj.Size)
 		if !present {
-			p = &Problem{Key: obj.Key, Kind: Missing}
-		} else {
-			p = compareObject(ctx, src, dst, obj.Key)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if p != nil {
-			add(*p)
+			t.result(obj.Size, &Problem{Key: obj.Key, Kind: Missing})
 			return
 		}
-		rep.Verified++
-		rep.VerifiedBytes += obj.Size
+		t.result(obj.Size, compareObject(ctx, src, dst, obj.Key))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list source: %w", err)
 	}
-	for k := range dstKeys {
-		add(Problem{Key: k, Kind: Extra})
+	return t.finish(dstKeys), nil
+}
+
+// listKeys returns the set of object keys under prefix.
+func listKeys(ctx context.Context, b *gcblob.Bucket, prefix string) (map[string]bool, error) {
+	keys := map[string]bool{}
+	err := forEachObject(ctx, b, prefix, 1, func(obj *gcblob.ListObject) { keys[obj.Key] = true })
+	return keys, err
+}
+
+// tally accumulates a VerifyReport from concurrent checks.
+type tally struct {
+	mu  sync.Mutex
+	rep VerifyReport
+}
+
+// claim counts an expected object and reports whether key is among found,
+// removing it so that what remains at the end is extra.
+func (t *tally) claim(found map[string]bool, key string, size int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rep.Objects++
+	t.rep.Bytes += size
+	ok := found[key]
+	delete(found, key)
+	return ok
+}
+
+// result records the outcome of one check (p == nil: identical).
+func (t *tally) result(size int64, p *Problem) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p == nil {
+		t.rep.Verified++
+		t.rep.VerifiedBytes += size
+		return
 	}
-	sort.Slice(rep.Problems, func(i, j int) bool { return rep.Problems[i].Key < rep.Problems[j].Key })
-	return &rep, nil
+	t.rep.Problems = append(t.rep.Problems, *p)
+	switch p.Kind {
+	case Missing:
+		t.rep.Missing++
+	case Extra:
+		t.rep.Extra++
+	case Mismatch:
+		t.rep.Mismatched++
+	default:
+		t.rep.Errors++
+	}
+}
+
+// finish reports the keys left in extra and returns the sorted report.
+func (t *tally) finish(extra map[string]bool) *VerifyReport {
+	for k := range extra {
+		t.result(0, &Problem{Key: k, Kind: Extra})
+	}
+	sort.Slice(t.rep.Problems, func(i, j int) bool { return t.rep.Problems[i].Key < t.rep.Problems[j].Key })
+	return &t.rep
 }
 
 // compareObject returns nil when key is identical on both sides.
 func compareObject(ctx context.Context, src, dst *gcblob.Bucket, key string) *Problem {
+	want, p := entryOf(ctx, src, key)
+	if p != nil {
+		p.Detail = "source: " + p.Detail
+		return p
+	}
+	if rec := want.Metadata[MetadataSHA256]; rec != "" && rec != want.SHA256 {
+		return &Problem{Key: key, Kind: Mismatch, Detail: "source content does not match its recorded sha256 " + rec}
+	}
+	return checkObject(ctx, dst, want)
+}
+
+// entryOf reads key's attributes and streams its content to describe it as
+// a manifest Entry (Metadata as stored, MetadataSHA256 included).
+func entryOf(ctx context.Context, b *gcblob.Bucket, key string) (Entry, *Problem) {
+	a, err := b.Attributes(ctx, key)
+	if err != nil {
+		return Entry{}, readProblem(key, err)
+	}
+	sum, n, err := HashObject(ctx, b, key)
+	if err != nil {
+		return Entry{}, readProblem(key, err)
+	}
+	return Entry{Key: key, Size: n, SHA256: sum, ContentType: a.ContentType, Metadata: a.Metadata}, nil
+}
+
+func readProblem(key string, err error) *Problem {
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return &Problem{Key: key, Kind: Missing}
+	}
+	return &Problem{Key: key, Kind: ReadErr, Detail: err.Error()}
+}
+
+// checkObject re-reads want.Key in b and returns nil when its content, size,
+// content type and user metadata match want (MetadataSHA256 aside, which
+// must match the content wherever it is recorded).
+func checkObject(ctx context.Context, b *gcblob.Bucket, want Entry) *Problem {
+	got, p := entryOf(ctx, b, want.Key)
+	if p != nil {
+		return p
+	}
 	mismatch := func(format string, args ...any) *Problem {
-		return &Problem{Key: key, Kind: Mismatch, Detail: fmt.Sprintf(format, args...)}
-	}
-	sa, err := src.Attributes(ctx, key)
-	if err != nil {
-		return &Problem{Key: key, Kind: ReadErr, Detail: "source: " + err.Error()}
-	}
-	da, err := dst.Attributes(ctx, key)
-	if err != nil {
-		return &Problem{Key: key, Kind: ReadErr, Detail: "destination: " + err.Error()}
-	}
-	ssum, sn, err := HashObject(ctx, src, key)
-	if err != nil {
-		return &Problem{Key: key, Kind: ReadErr, Detail: "source: " + err.Error()}
-	}
-	dsum, dn, err := HashObject(ctx, dst, key)
-	if err != nil {
-		return &Problem{Key: key, Kind: ReadErr, Detail: "destination: " + err.Error()}
+		return &Problem{Key: want.Key, Kind: Mismatch, Detail: fmt.Sprintf(format, args...)}
 	}
 	switch {
-	case sn != dn:
-		return mismatch("size: source %d bytes, destination %d bytes", sn, dn)
-	case ssum != dsum:
-		return mismatch("sha256: source %s, destination %s", ssum, dsum)
-	case sa.Metadata[MetadataSHA256] != "" && sa.Metadata[MetadataSHA256] != ssum:
-		return mismatch("source content does not match its recorded sha256 %s", sa.Metadata[MetadataSHA256])
-	case da.Metadata[MetadataSHA256] != "" && da.Metadata[MetadataSHA256] != dsum:
-		return mismatch("destination content does not match its recorded sha256 %s", da.Metadata[MetadataSHA256])
-	case sa.ContentType != da.ContentType:
-		return mismatch("content type: source %q, destination %q", sa.ContentType, da.ContentType)
+	case got.Size != want.Size:
+		return mismatch("size: want %d bytes, found %d bytes", want.Size, got.Size)
+	case got.SHA256 != want.SHA256:
+		return mismatch("sha256: want %s, found %s", want.SHA256, got.SHA256)
+	case got.Metadata[MetadataSHA256] != "" && got.Metadata[MetadataSHA256] != got.SHA256:
+		return mismatch("content does not match its recorded sha256 %s", got.Metadata[MetadataSHA256])
+	case got.ContentType != want.ContentType:
+		return mismatch("content type: want %q, found %q", want.ContentType, got.ContentType)
 	}
-	sm, dm := maps.Clone(sa.Metadata), maps.Clone(da.Metadata)
-	delete(sm, MetadataSHA256)
-	delete(dm, MetadataSHA256)
-	if !maps.Equal(sm, dm) {
-		return mismatch("metadata: source %v, destination %v", sm, dm)
+	wm, gm := maps.Clone(want.Metadata), maps.Clone(got.Metadata)
+	delete(wm, MetadataSHA256)
+	delete(gm, MetadataSHA256)
+	if len(wm) == 0 && len(gm) == 0 {
+		return nil
+	}
+	if !maps.Equal(wm, gm) {
+		return mismatch("metadata: want %v, found %v", wm, gm)
 	}
 	return nil
 }

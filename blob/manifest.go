@@ -1,0 +1,172 @@
+package blob
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	gcblob "gocloud.dev/blob"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// maxManifestLine bounds one manifest line (a key of 1 KiB plus S3's 2 KiB
+// of metadata fit many times over).
+const maxManifestLine = 1 << 20
+
+// ReadManifest parses a manifest: one JSON Entry per line. Errors name the
+// line. A key listed twice is an error: a manifest describes each object
+// once.
+func ReadManifest(r io.Reader) ([]Entry, error) {
+	entries, complete, err := readManifest(r)
+	if err != nil {
+		return nil, err
+	}
+	if !complete {
+		return nil, fmt.Errorf("manifest: last line is cut short (a run stopped while writing it?)")
+	}
+	return entries, nil
+}
+
+// readManifest parses entries; complete is false when the last line has no
+// newline and does not parse (a write interrupted by a crash), in which case
+// that line is left out and no error is returned for it.
+func readManifest(r io.Reader) (entries []Entry, complete bool, err error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxManifestLine)
+	terminated := true // whether the line just scanned ended with a newline
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		adv, tok, err := bufio.ScanLines(data, atEOF)
+		if tok != nil {
+			terminated = adv > len(tok)
+		}
+		return adv, tok, err
+	})
+	seen := map[string]int{}
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var e Entry
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			if !terminated {
+				return entries, false, nil // the line a crash cut short
+			}
+			return nil, false, fmt.Errorf("manifest line %d: not a manifest entry: %v", n, err)
+		}
+		if _, err := hex.DecodeString(e.SHA256); err != nil || e.Key == "" || len(e.SHA256) != 64 || e.Size < 0 {
+			return nil, false, fmt.Errorf("manifest line %d: an entry needs a key, a size >= 0 and a sha256 of 64 hex digits", n)
+		}
+		if prev, dup := seen[e.Key]; dup {
+			return nil, false, fmt.Errorf("manifest line %d: key %q already listed on line %d", n, e.Key, prev)
+		}
+		seen[e.Key] = n
+		entries = append(entries, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, false, fmt.Errorf("manifest: %w", err)
+	}
+	return entries, true, nil
+}
+
+// VerifyManifest re-reads every object the manifest lists (under
+// opts.Prefix) from b and checks content (SHA-256), size, content type and
+// metadata against it; objects in b under the prefix that the manifest does
+// not list are reported as Extra. It needs nothing but b and the manifest:
+// an auditor can run it long after the copy, offline from the source.
+func VerifyManifest(ctx context.Context, b *gcblob.Bucket, entries []Entry, opts *VerifyOptions) (*VerifyReport, error) {
+	o := VerifyOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	found, err := listKeys(ctx, b, o.Prefix)
+	if err != nil {
+		return nil, fmt.Errorf("list bucket: %w", err)
+	}
+	var t tally
+	jobs := make(chan Entry)
+	var wg sync.WaitGroup
+	for range o.Workers {
+		wg.Go(func() {
+			for e := range jobs {
+				if !t.claim(found, e.Key, e.Size) {
+					t.result(e.Size, &Problem{Key: e.Key, Kind: Missing})
+					continue
+				}
+				t.result(e.Size, checkObject(ctx, b, e))
+			}
+		})
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Key, o.Prefix) {
+			continue
+		}
+		select {
+		case jobs <- e:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	return t.finish(found), nil
+}
+
+// Manifest signatures are signed notes (golang.org/x/mod/sumdb/note, the
+// format of Go's checksum database), so that they can be checked with known
+// tools. The note's text names the manifest by SHA-256 and size:
+//
+//	civicport manifest v1
+//	sha256 <hex of the manifest file's bytes>
+//	size <bytes>
+const manifestNoteHeader = "civicport manifest v1\n"
+
+// SignManifest returns a signed note over the manifest's bytes. Keys come
+// from note.GenerateKey (the private key text starts "PRIVATE+KEY+").
+func SignManifest(manifest []byte, signer note.Signer) ([]byte, error) {
+	sum := sha256.Sum256(manifest)
+	text := fmt.Sprintf("%ssha256 %x\nsize %d\n", manifestNoteHeader, sum, len(manifest))
+	return note.Sign(&note.Note{Text: text}, signer)
+}
+
+// ErrManifestSignature is returned (wrapped) by CheckManifestSignature when
+// the signature does not verify or does not cover the manifest given.
+var ErrManifestSignature = errors.New("manifest signature check failed")
+
+// CheckManifestSignature checks that sig is a note signed by verifier
+// whose text names exactly these manifest bytes.
+func CheckManifestSignature(manifest, sig []byte, verifier note.Verifier) error {
+	n, err := note.Open(sig, note.VerifierList(verifier))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrManifestSignature, err)
+	}
+	lines := strings.Split(strings.TrimPrefix(n.Text, manifestNoteHeader), "\n")
+	if !strings.HasPrefix(n.Text, manifestNoteHeader) || len(lines) != 3 || lines[2] != "" {
+		return fmt.Errorf("%w: signed text is not a civicport manifest note", ErrManifestSignature)
+	}
+	sum := sha256.Sum256(manifest)
+	if lines[0] != "sha256 "+hex.EncodeToString(sum[:]) || lines[1] != "size "+strconv.Itoa(len(manifest)) {
+		return fmt.Errorf("%w: the signature is for another manifest (the manifest was changed after signing?)", ErrManifestSignature)
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+package blob_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/internal/testenv"
+)
+
+func TestVerifyManifestOffline(t *testing.T) {
+	ctx := testenv.Context(t)
+	dir := t.TempDir()
+	src, dst := open(t, "mem://"), open(t, "file://"+dir)
+	objs := seed(t, src)
+	var manifest bytes.Buffer
+	_, err := blob.Migrate(ctx, src, dst, &blob.MigrateOptions{Manifest: &manifest})
+	require.NoError(t, err)
+	entries, err := blob.ReadManifest(bytes.NewReader(manifest.Bytes()))
+	require.NoError(t, err)
+	require.Len(t, entries, len(objs))
+
+	rep, err := blob.VerifyManifest(ctx, dst, entries, nil)
+	require.NoError(t, err)
+	assert.True(t, rep.OK(), rep.Problems)
+	assert.Equal(t, int64(len(objs)), rep.Verified)
+
+	// One flipped bit, one removed object, one stray object.
+	p := filepath.Join(dir, "registration", "shard-000.csv")
+	data, err := os.ReadFile(p)
+	require.NoError(t, err)
+	data[3] ^= 0x20
+	require.NoError(t, os.WriteFile(p, data, 0o600))
+	require.NoError(t, dst.Delete(ctx, "empty"))
+	require.NoError(t, dst.WriteAll(ctx, "added-later.txt", []byte("?"), nil))
+
+	rep, err = blob.VerifyManifest(ctx, dst, entries, nil)
+	require.NoError(t, err)
+	kinds := map[string]string{}
+	for _, p := range rep.Problems {
+		kinds[p.Key] = p.Kind
+	}
+	assert.Equal(t, map[string]string{
+		"registration/shard-000.csv": blob.Mismatch, "empty": blob.Missing, "added-later.txt": blob.Extra,
+	}, kinds)
+}
+
+func TestReadManifestErrors(t *testing.T) {
+	sum := strings.Repeat("ab", 32)
+	good := `{"key":"a","size":1,"sha256":"` + sum + `"}` + "\n"
+	for in, want := range map[string]string{
+		"{\n":       "manifest line 1: not a manifest entry",
+		good + good: `manifest line 2: key "a" already listed on line 1`,
+		`{"key":"a","size":1,"sha256":"zz"}` + "\n":                    "manifest line 1: an entry needs",
+		`{"key":"","size":1,"sha256":"` + sum + `"}` + "\n":            "an entry needs a key",
+		`{"key":"a","size":1,"sha256":"` + sum + `","extra":1}` + "\n": `unknown field "extra"`,
+		good + `{"key":"b","si`:                                        "last line is cut short",
+		strings.Repeat("x", 2<<20):                                     "token too long",
+	} {
+		_, err := blob.ReadManifest(strings.NewReader(in))
+		require.Error(t, err, "%.40q", in)
+		assert.Contains(t, err.Error(), want, "%.40q", in)
+	}
+	entries, err := blob.ReadManifest(strings.NewReader(good + "\n  \n"))
+	require.NoError(t, err)
+	assert.Len(t, entries, 1)
+}
+
+func TestManifestSignature(t *testing.T) {
+	skey, vkey, err := note.GenerateKey(rand.Reader, "county-clerk")
+	require.NoError(t, err)
+	signer, err := note.NewSigner(skey)
+	require.NoError(t, err)
+	verifier, err := note.NewVerifier(vkey)
+	require.NoError(t, err)
+	manifest := []byte(`{"key":"a","size":1,"sha256":"` + strings.Repeat("ab", 32) + `"}` + "\n")
+
+	sig, err := blob.SignManifest(manifest, signer)
+	require.NoError(t, err)
+	require.NoError(t, blob.CheckManifestSignature(manifest, sig, verifier))
+
+	altered := bytes.Replace(manifest, []byte(`"size":1`), []byte(`"size":2`), 1)
+	err = blob.CheckManifestSignature(altered, sig, verifier)
+	assert.True(t, errors.Is(err, blob.ErrManifestSignature))
+	assert.Contains(t, err.Error(), "for another manifest")
+
+	otherS, otherV, err := note.GenerateKey(rand.Reader, "county-clerk")
+	require.NoError(t, err)
+	_ = otherS
+	wrongV, err := note.NewVerifier(otherV)
+	require.NoError(t, err)
+	err = blob.CheckManifestSignature(manifest, sig, wrongV)
+	assert.True(t, errors.Is(err, blob.ErrManifestSignature), err)
+
+	forged := bytes.Replace(sig, []byte("sha256 "), []byte("sha256 0"), 1)
+	assert.Error(t, blob.CheckManifestSignature(manifest, forged, verifier))
+}
