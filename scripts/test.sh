@@ -20,5 +20,7 @@ export CIVICPORT_REQUIRE_SERVICES=1
 
 echo "== go vet"
 go vet ./...
+echo "== go test (FIPS 140-3 only mode, crypto packages)"
+GODEBUG=fips140=only go test -count=1 ./secrets/...
 echo "== go test -race"
 go test -race -count=1 -timeout 30m "${@:-./...}"
