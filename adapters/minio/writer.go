@@ -1,0 +1,358 @@
+package minio
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"gocloud.dev/blob/driver"
+)
+
+// NewTypedWriter implements driver.Bucket.NewTypedWriter.
+func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, opts *driver.WriterOptions) (driver.Writer, error) {
+	partSize := b.partSize
+	if opts.BufferSize >= MinPartSize {
+		partSize = opts.BufferSize
+	}
+	conc := b.concurrency
+	if opts.MaxConcurrency > 0 {
+		conc = opts.MaxConcurrency
+	}
+	md := make(map[string]string, len(opts.Metadata))
+	for k, v := range opts.Metadata {
+		// With the x-amz-meta- prefix spelled out, minio-go sends every key
+		// as user metadata, even one named like a standard header.
+		md["x-amz-meta-"+escapeMetadataKey(k)] = escapeMetadataValue(v)
+	}
+	w := &writer{
+		ctx:      ctx,
+		b:        b,
+		core:     minio.Core{Client: b.client},
+		name:     escapeKey(key, false),
+		partSize: partSize,
+		free:     make(chan []byte, conc),
+		opts: minio.PutObjectOptions{
+			UserMetadata:       md,
+			ContentType:        contentType,
+			CacheControl:       opts.CacheControl,
+			ContentDisposition: opts.ContentDisposition,
+			ContentEncoding:    opts.ContentEncoding,
+			ContentLanguage:    opts.ContentLanguage,
+		},
+	}
+	if partSize == b.partSize {
+		w.pool = &b.bufs
+	}
+	for range conc {
+		w.free <- nil
+	}
+	if opts.IfNotExist {
+		w.opts.SetMatchETagExcept("*") // If-None-Match: *
+	}
+	if len(opts.ContentMD5) > 0 {
+		w.md5 = base64.StdEncoding.EncodeToString(opts.ContentMD5)
+	}
+	if opts.BeforeWrite != nil {
+		asFunc := func(i any) bool {
+			p, ok := i.(**minio.PutObjectOptions)
+			if ok {
+				*p = &w.opts
+			}
+			return ok
+		}
+		if err := opts.BeforeWrite(asFunc); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// writer implements driver.Writer.
+//
+// It buffers up to partSize bytes. If Close comes first, the object is sent
+// as one PUT. Otherwise it becomes a multipart upload: each full buffer is
+// uploaded as a part by a goroutine while Write fills the next, with at most
+// cap(free) parts in flight, so a writer holds at most cap(free)+1 buffers.
+// A Write of more than a part uploads whole parts straight from the caller's
+// slice, in parallel, and returns when they are sent. Errors and
+// cancellation abort the upload; nothing is stored until the upload is
+// completed in Close.
+type writer struct {
+	ctx      context.Context
+	b        *bucket
+	core     minio.Core
+	name     string
+	opts     minio.PutObjectOptions
+	md5      string // base64 Content-MD5 of the whole object, or ""
+	partSize int
+	pool     *sync.Pool // of *[]byte with cap partSize, or nil
+	buf      []byte
+
+	// Multipart state, used once more than partSize bytes are written.
+	uploadID  string
+	nparts    int
+	free      chan []byte // a token, with a buffer to reuse, per part that may be in flight
+	stopAbort func() bool // stops the abort-on-cancel hook
+	abortOnce sync.Once
+	wg        sync.WaitGroup
+
+	mu    sync.Mutex
+	parts []minio.CompletePart
+	err   error // the first error; the write has failed
+}
+
+func (w *writer) Write(p []byte) (int, error) {
+	if err := w.failed(); err != nil {
+		return 0, err
+	}
+	n := len(p)
+	var borrowed sync.WaitGroup // parts reading from p
+	defer borrowed.Wait()
+	for len(p) > 0 {
+		// A whole part that is known not to be the whole object is
+		// uploaded without copying.
+		if len(w.buf) == 0 && len(p) >= w.partSize && (w.uploadID != "" || len(p) > w.partSize) {
+			if _, err := w.startPart(p[:w.partSize], &borrowed); err != nil {
+				return n - len(p), err
+			}
+			p = p[w.partSize:]
+			continue
+		}
+		if len(w.buf) == w.partSize {
+			if err := w.flush(); err != nil {
+				return n - len(p), err
+			}
+		}
+		k := min(len(p), w.partSize-len(w.buf))
+		w.grow(k)
+		w.buf = append(w.buf, p[:k]...)
+		p = p[k:]
+	}
+	borrowed.Wait()
+	return n, w.failed()
+}
+
+// grow makes room in w.buf for n more bytes, doubling it up to partSize.
+func (w *writer) grow(n int) {
+	need := len(w.buf) + n
+	if need <= cap(w.buf) {
+		return
+	}
+	var nb []byte
+	if c := max(2*cap(w.buf), need, 64<<10); c < w.partSize {
+		nb = make([]byte, 0, c)
+	} else {
+		nb = w.getBuf()
+	}
+	w.buf = append(nb, w.buf...)
+}
+
+// getBuf returns an empty buffer of capacity partSize. Pooling them saves
+// the page faults of fresh memory, which cost more than the copy.
+func (w *writer) getBuf() []byte {
+	if w.pool != nil {
+		if p, ok := w.pool.Get().(*[]byte); ok {
+			return (*p)[:0]
+		}
+	}
+	return make([]byte, 0, w.partSize)
+}
+
+func (w *writer) putBuf(p []byte) {
+	if w.pool != nil && cap(p) == w.partSize {
+		w.pool.Put(&p)
+	}
+}
+
+// failed returns the write's error, if it failed: ctx was cancelled or an
+// upload request failed.
+func (w *writer) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = w.ctx.Err()
+	}
+	return w.err
+}
+
+func (w *writer) setErr(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.mu.Unlock()
+}
+
+// flush uploads w.buf as the next part and gives w a new buffer.
+func (w *writer) flush() error {
+	spare, err := w.startPart(w.buf, nil)
+	if err != nil {
+		return err
+	}
+	if spare == nil {
+		spare = w.getBuf()
+	}
+	w.buf = spare[:0]
+	return nil
+}
+
+// startPart uploads data as the next part in a goroutine, starting the
+// multipart upload first if need be, once fewer than cap(free) parts are in
+// flight. If borrowed is nil, data is a buffer of w, recycled through w.free
+// when the part is sent, and startPart returns a spare buffer (or nil) for w
+// to fill next. Otherwise data belongs to the caller, who must wait on
+// borrowed before reusing it.
+func (w *writer) startPart(data []byte, borrowed *sync.WaitGroup) (spare []byte, err error) {
+	if err := w.failed(); err != nil {
+		return nil, err
+	}
+	if w.uploadID == "" {
+		id, err := w.core.NewMultipartUpload(w.ctx, w.b.name, w.name, w.opts)
+		if err != nil {
+			w.setErr(err)
+			return nil, err
+		}
+		w.uploadID = id
+		// Abort when ctx is cancelled, even if Close is never called.
+		w.stopAbort = context.AfterFunc(w.ctx, w.abort)
+	}
+	select {
+	case spare = <-w.free:
+	case <-w.ctx.Done():
+		w.setErr(w.ctx.Err())
+		return nil, w.ctx.Err()
+	}
+	recycle := data
+	if borrowed != nil {
+		recycle, spare = spare, nil
+		borrowed.Add(1)
+	}
+	w.nparts++
+	num := w.nparts
+	// minio-go sends only SSE-C keys with parts, as S3 wants.
+	popts := minio.PutObjectPartOptions{Sha256Hex: w.sha256(data), SSE: w.opts.ServerSideEncryption}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		part, err := w.core.PutObjectPart(w.ctx, w.b.name, w.name, w.uploadID, num, bytes.NewReader(data), int64(len(data)), popts)
+		if borrowed != nil {
+			borrowed.Done()
+		}
+		w.mu.Lock()
+		if err == nil {
+			w.parts = append(w.parts, minio.CompletePart{PartNumber: num, ETag: part.ETag})
+		} else {
+			if w.err == nil {
+				w.err = err
+			}
+			// The transport may still read a failed request's body.
+			recycle = nil
+		}
+		w.mu.Unlock()
+		w.free <- recycle
+	}()
+	return spare, nil
+}
+
+// abort aborts the multipart upload, once: as the ctx hook or from Close,
+// which then waits for the hook's abort to finish.
+func (w *writer) abort() {
+	w.abortOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), time.Minute)
+		defer cancel()
+		_ = w.core.AbortMultipartUpload(ctx, w.b.name, w.name, w.uploadID)
+	})
+}
+
+// Close completes the write. After ctx is cancelled it aborts the write and
+// returns ctx's error.
+func (w *writer) Close() error {
+	defer w.release()
+	if w.uploadID == "" {
+		if err := w.failed(); err != nil {
+			return err
+		}
+		err := w.putSingle()
+		if err != nil {
+			w.buf = nil // the transport may still read a failed request's body
+		}
+		return err
+	}
+	var err error
+	if len(w.buf) > 0 {
+		var spare []byte
+		spare, err = w.startPart(w.buf, nil)
+		w.buf = spare
+	}
+	w.wg.Wait()
+	if err == nil {
+		err = w.failed()
+	}
+	if err == nil {
+		slices.SortFunc(w.parts, func(x, y minio.CompletePart) int { return cmp.Compare(x.PartNumber, y.PartNumber) })
+		_, err = w.core.CompleteMultipartUpload(w.ctx, w.b.name, w.name, w.uploadID, w.parts, completeOptions(w.opts))
+		if err == nil {
+			w.stopAbort()
+			return nil
+		}
+	}
+	w.stopAbort()
+	w.abort()
+	if w.ctx.Err() != nil {
+		return w.ctx.Err()
+	}
+	return err
+}
+
+// release returns w's buffers to the pool; no part is in flight.
+func (w *writer) release() {
+	w.putBuf(w.buf)
+	w.buf = nil
+	for {
+		select {
+		case p := <-w.free:
+			w.putBuf(p)
+		default:
+			return
+		}
+	}
+}
+
+// completeOptions keeps the conditional headers (If-None-Match: * for
+// IfNotExist, or what BeforeWrite set) and the encryption of o for
+// CompleteMultipartUpload, where the server checks the conditions again; the
+// object's description went with NewMultipartUpload.
+func completeOptions(o minio.PutObjectOptions) minio.PutObjectOptions {
+	c := o // copies the unexported conditional headers
+	c.UserMetadata, c.UserTags = nil, nil
+	c.ContentType, c.ContentEncoding, c.ContentDisposition, c.ContentLanguage, c.CacheControl = "", "", "", "", ""
+	c.Expires, c.RetainUntilDate = time.Time{}, time.Time{}
+	c.Mode, c.LegalHold = "", ""
+	c.StorageClass, c.WebsiteRedirectLocation = "", ""
+	return c
+}
+
+// putSingle sends w.buf as one PUT with its MD5 (when known) and, over HTTPS,
+// its SHA-256 for the server to check.
+func (w *writer) putSingle() error {
+	_, err := w.core.PutObject(w.ctx, w.b.name, w.name, bytes.NewReader(w.buf), int64(len(w.buf)), w.md5, w.sha256(w.buf), w.opts)
+	return err
+}
+
+// sha256 returns the hex SHA-256 of p for x-amz-content-sha256 over HTTPS.
+// Over HTTP minio-go signs the payload chunk by chunk itself, which already
+// lets the server check it, so the hash is not computed twice.
+func (w *writer) sha256(p []byte) string {
+	if !w.b.secure {
+		return ""
+	}
+	sum := sha256.Sum256(p)
+	return hex.EncodeToString(sum[:])
+}
