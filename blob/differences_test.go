@@ -5,11 +5,14 @@ package blob_test
 // test fails and the entry (and the README's capability notes) must change.
 
 import (
+	"bytes"
+	"compress/gzip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	gcblob "gocloud.dev/blob"
+	_ "gocloud.dev/blob/gcsblob"
 
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/internal/testenv"
@@ -101,4 +104,32 @@ func TestS3CopyKeyWithSpace(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The gcsblob read fix in this package (gcs.go): an object stored with
+// Content-Encoding gzip reads back as the stored bytes, as on every other
+// backend. Raw gcsblob hands out decompressed bytes instead, which would make
+// a migration write altered content under a gzip header.
+func TestGCSReadsStoredGzipBytes(t *testing.T) {
+	g := testenv.FakeGCS(t)
+	u := g.GSURL(g.NewBucket(t))
+	ctx := testenv.Context(t)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, err := zw.Write(bytes.Repeat([]byte("precinct results "), 100))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	b := open(t, u)
+	require.NoError(t, b.WriteAll(ctx, "results.json.gz", gz.Bytes(), &gcblob.WriterOptions{ContentEncoding: "gzip", ContentType: "application/json"}))
+
+	got, err := b.ReadAll(ctx, "results.json.gz")
+	require.NoError(t, err)
+	assert.Equal(t, gz.Bytes(), got, "civicport reads the stored bytes")
+
+	raw, err := gcblob.OpenBucket(ctx, u)
+	require.NoError(t, err)
+	defer raw.Close()
+	got, err = raw.ReadAll(ctx, "results.json.gz")
+	require.NoError(t, err)
+	assert.NotEqual(t, gz.Bytes(), got, "raw gcsblob decompresses (if this fails, gocloud changed and gcs.go can go)")
 }

@@ -18,6 +18,7 @@ import (
 	_ "gocloud.dev/blob/s3blob"    // s3://
 	"gocloud.dev/gcerrors"
 
+	_ "github.com/civicport/civicport/adapters/minio" // minio://
 	"github.com/civicport/civicport/internal/redact"
 )
 
@@ -52,8 +53,11 @@ func Open(ctx context.Context, urlstr string) (*gcblob.Bucket, error) {
 	if err != nil {
 		return nil, &Error{URL: redact.URL(urlstr), Op: "open", Msg: redact.String(Describe(err, u.String()), urlstr), Err: err}
 	}
-	if u.Scheme == "s3" {
+	switch u.Scheme {
+	case "s3":
 		b = wrapS3(b)
+	case "gs":
+		b = wrapGCS(b)
 	}
 	return b, nil
 }
