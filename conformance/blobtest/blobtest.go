@@ -1,0 +1,322 @@
+// Package blobtest is civicport's conformance suite for blob backends: it
+// measures, against a live *blob.Bucket, which of the promises of gocloud's
+// portable blob API really hold, one conformance.Result per capability
+// (conformance.BlobCapabilities).
+//
+// Why: a program written against *blob.Bucket runs unchanged on S3, GCS,
+// MinIO, a directory or memory, but the backends behind it differ in ways
+// that matter when an election office switches provider: which keys survive,
+// whether an if-not-exists write is honoured, whether an MD5 is reported,
+// whether an old version can still be read. gocloud's own drivertest is a
+// pass/fail test for driver authors; this suite is a measurement for users.
+// It classifies every capability as pass, fail (with evidence: key, want vs
+// got), unsupported (the backend honestly says it cannot) or skipped (the
+// check could not run), so reports can be compared across backends.
+//
+// It is used in two ways:
+//
+//   - from a user's own `go test`, with Test, which runs one subtest per
+//     capability (a fail is a test error, unsupported/skipped a t.Skip);
+//   - without `go test`, by the `civicport conform` command, with Run.
+//
+// Both take an Opener that returns a fresh, empty bucket (or an isolated
+// prefix of one) on every call. Each check opens its own bucket, writes only
+// under a random key prefix of its own, and deletes what it wrote. Large
+// objects are streamed from a deterministic generator and verified with
+// SHA-256 while streaming; they are never held in memory.
+//
+// Versioning is read through the As escape hatch, so the suite understands
+// the backends civicport ships with: gocloud's s3blob (*s3.HeadObjectOutput,
+// **s3.GetObjectInput), gocloud's gcsblob (*storage.ObjectAttrs,
+// **storage.ObjectHandle) and civicport's minio adapter (*minio.ObjectInfo,
+// **minio.GetObjectOptions). Other backends report versioning as
+// unsupported ("not enabled or not exposed").
+package blobtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"gocloud.dev/blob"
+
+	"github.com/civicport/civicport/conformance"
+)
+
+// Opener returns a fresh, empty bucket (or an isolated prefix of one, e.g.
+// with blob.PrefixedBucket) on every call. The suite calls it once per
+// capability and closes the bucket when the check is done; an Opener that
+// creates real buckets should arrange their removal itself (e.g. with
+// t.Cleanup).
+type Opener func(ctx context.Context) (*blob.Bucket, error)
+
+// Options tune the suite. A nil *Options is the same as the zero value; zero
+// fields take the defaults below.
+type Options struct {
+	// LargeObjectSize is the size of the blob.large_object object, in bytes.
+	// Default DefaultLargeObjectSize (100 MiB, which makes S3 uploads
+	// multipart). The object is streamed, never held in memory.
+	LargeObjectSize int64
+
+	// Capabilities limits the run to these capability names (see
+	// conformance.BlobCapabilities), in the suite's order. Nil or empty runs
+	// all of them. An unknown name gives a skipped result saying so (and a
+	// test error under Test).
+	Capabilities []string
+
+	// PaginationKeys is how many keys blob.list_pagination writes and lists.
+	// Default DefaultPaginationKeys; values <= 1000 are raised to 1001 so
+	// that a page of 1,000 never holds everything.
+	PaginationKeys int
+
+	// Concurrency is how many writes and deletes run at once when a check
+	// handles many keys. Default 16.
+	Concurrency int
+
+	// CheckTimeout bounds each capability check, including opening its
+	// bucket. A check that runs out of time is a fail (the backend hung).
+	// Default 10 minutes. (Deleting what the check wrote gets up to two
+	// more minutes, even after ctx ends.)
+	CheckTimeout time.Duration
+
+	// HTTPClient is used for blob.signed_url requests. Default: a private
+	// client (closed after the check) with a 2-minute timeout.
+	HTTPClient *http.Client
+
+	// Logf, if set, receives progress lines (one per check, and cleanup
+	// problems). Test sets it to t.Logf when nil.
+	Logf func(format string, args ...any)
+}
+
+// Defaults for Options.
+const (
+	DefaultLargeObjectSize = 100 << 20
+	DefaultPaginationKeys  = 1100
+	DefaultConcurrency     = 16
+	DefaultCheckTimeout    = 10 * time.Minute
+)
+
+func (o *Options) withDefaults() *Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.LargeObjectSize <= 0 {
+		c.LargeObjectSize = DefaultLargeObjectSize
+	}
+	if c.PaginationKeys <= 0 {
+		c.PaginationKeys = DefaultPaginationKeys
+	}
+	if c.PaginationKeys <= 1000 {
+		c.PaginationKeys = 1001
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.CheckTimeout <= 0 {
+		c.CheckTimeout = DefaultCheckTimeout
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+	return &c
+}
+
+// selected returns the capability names to run, in suite order, followed by
+// unknown requested names (which runOne reports as skipped).
+func (o *Options) selected() []string {
+	all := conformance.BlobCapabilities()
+	if len(o.Capabilities) == 0 {
+		return all
+	}
+	var out []string
+	for _, c := range all {
+		if slices.Contains(o.Capabilities, c) {
+			out = append(out, c)
+		}
+	}
+	for _, c := range o.Capabilities {
+		if !slices.Contains(all, c) && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Run measures every selected capability against buckets from open and
+// returns one result per capability, in the order of
+// conformance.BlobCapabilities. It never panics (a panicking check or Opener
+// is a fail with the panic value as evidence). When ctx ends, the check in
+// progress stops and it and all later ones are reported as skipped.
+func Run(ctx context.Context, open Opener, opts *Options) []conformance.Result {
+	o := opts.withDefaults()
+	var results []conformance.Result
+	for _, c := range o.selected() {
+		results = append(results, runOne(ctx, open, o, c))
+	}
+	return results
+}
+
+// Test runs the suite under go test, one subtest per capability (named after
+// the capability, e.g. "blob.md5"). A fail is reported with t.Error and its
+// evidence; unsupported and skipped capabilities call t.Skip with the reason;
+// a pass logs its note, if any. It returns the results of the subtests that
+// ran, so a caller can also assert an expected matrix.
+func Test(t *testing.T, open Opener, opts *Options) []conformance.Result {
+	t.Helper()
+	o := opts.withDefaults()
+	var results []conformance.Result
+	for _, c := range o.selected() {
+		t.Run(c, func(t *testing.T) {
+			so := *o
+			if opts == nil || opts.Logf == nil {
+				so.Logf = t.Logf
+			}
+			r := runOne(t.Context(), open, &so, c)
+			results = append(results, r)
+			if _, known := checks[c]; !known {
+				t.Errorf("%s", r.Detail)
+				return
+			}
+			switch r.Status {
+			case conformance.Pass:
+				if r.Detail != "" {
+					t.Logf("pass: %s", r.Detail)
+				}
+			case conformance.Fail:
+				t.Errorf("%s: fail: %s", c, r.Detail)
+			case conformance.Unsupported:
+				t.Skipf("%s: unsupported: %s", c, r.Detail)
+			default:
+				t.Skipf("%s: skipped: %s", c, r.Detail)
+			}
+		})
+	}
+	return results
+}
+
+func runOne(ctx context.Context, open Opener, o *Options, capName string) (res conformance.Result) {
+	start := time.Now()
+	res.Capability = capName
+	defer func() { res.Duration = time.Since(start) }()
+
+	check, ok := checks[capName]
+	if !ok {
+		res.Status = conformance.Skipped
+		res.Detail = fmt.Sprintf("unknown capability %q: blobtest measures %s", capName, strings.Join(conformance.BlobCapabilities(), ", "))
+		return res
+	}
+	if err := ctx.Err(); err != nil {
+		res.Status, res.Detail = conformance.Skipped, "not run: "+ctxReason(ctx)
+		return res
+	}
+	if open == nil {
+		res.Status, res.Detail = conformance.Fail, "blobtest: the Opener is nil"
+		return res
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, o.CheckTimeout)
+	defer cancel()
+	out := runCheck(cctx, open, o, capName, check)
+	switch {
+	case out.status == conformance.Pass:
+	case ctx.Err() != nil:
+		out = outcome{conformance.Skipped, "interrupted: " + ctxReason(ctx) + withEvidence(out.detail)}
+	case errors.Is(cctx.Err(), context.DeadlineExceeded):
+		out = outcome{conformance.Fail, fmt.Sprintf("check did not finish within %v (Options.CheckTimeout)%s", o.CheckTimeout, withEvidence(out.detail))}
+	}
+	res.Status, res.Detail = out.status, out.detail
+	o.Logf("%s: %s (%v)", capName, res.Status, time.Since(start).Round(time.Millisecond))
+	return res
+}
+
+func withEvidence(d string) string {
+	if d == "" {
+		return ""
+	}
+	return "; before that: " + d
+}
+
+func ctxReason(ctx context.Context) string {
+	if c := context.Cause(ctx); c != nil && c != ctx.Err() {
+		return fmt.Sprintf("%v (%v)", ctx.Err(), c)
+	}
+	return ctx.Err().Error()
+}
+
+// runCheck opens a bucket, runs one check on it, cleans up and closes it,
+// turning panics (from the check, the Opener or the driver) into a fail.
+func runCheck(ctx context.Context, open Opener, o *Options, capName string, check checkFunc) (out outcome) {
+	var e *env
+	phase := "the Opener"
+	defer func() {
+		if p := recover(); p != nil {
+			out = failf("%s panicked: %v", phase, p)
+			if e != nil {
+				e.safeCleanup()
+			}
+		}
+		if e != nil {
+			if err := e.b.Close(); err != nil {
+				o.Logf("%s: closing the bucket: %s", capName, errText(err))
+			}
+		}
+	}()
+	b, err := open(ctx)
+	if err != nil {
+		return failf("opening a fresh bucket: %s", errText(err))
+	}
+	if b == nil {
+		return failf("the Opener returned a nil bucket and no error")
+	}
+	e = newEnv(ctx, b, o, capName)
+	phase = "the check"
+	out = check(e)
+	phase = "cleanup"
+	e.cleanup()
+	return out
+}
+
+// outcome is a check's verdict before it becomes a Result.
+type outcome struct {
+	status conformance.Status
+	detail string
+}
+
+func pass(note string, args ...any) outcome {
+	return outcome{conformance.Pass, fmt.Sprintf(note, args...)}
+}
+
+func failf(format string, args ...any) outcome {
+	return outcome{conformance.Fail, fmt.Sprintf(format, args...)}
+}
+
+func unsupportedf(format string, args ...any) outcome {
+	return outcome{conformance.Unsupported, fmt.Sprintf(format, args...)}
+}
+
+func skippedf(format string, args ...any) outcome {
+	return outcome{conformance.Skipped, fmt.Sprintf(format, args...)}
+}
+
+// problems collects evidence from a check that keeps going after the first
+// failure (so the report lists every key that failed, not just the first).
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+func (p problems) empty() bool { return len(p) == 0 }
+
+// fail joins the evidence into one fail outcome.
+func (p problems) fail() outcome {
+	const max = 40
+	if len(p) > max {
+		return failf("%s; ... and %d more", strings.Join(p[:max], "; "), len(p)-max)
+	}
+	return failf("%s", strings.Join(p, "; "))
+}
