@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,4 +170,40 @@ func CheckManifestSignature(manifest, sig []byte, verifier note.Verifier) error 
 		return fmt.Errorf("%w: the signature is for another manifest (the manifest was changed after signing?)", ErrManifestSignature)
 	}
 	return nil
+}
+
+// ResumeManifest opens the manifest an earlier, interrupted Migrate wrote at
+// path, for appending, and returns its entries by key (for
+// MigrateOptions.Done). A last line cut short by a crash is cut off the
+// file, so the appended lines follow complete ones; any other damage is an
+// error and the file is left as it is.
+func ResumeManifest(path string) (*os.File, map[string]Entry, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	keep := int64(bytes.LastIndexByte(data, '\n') + 1)
+	entries, err := ReadManifest(bytes.NewReader(data[:keep]))
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Truncate(keep); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if _, err := f.Seek(keep, io.SeekStart); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	done := make(map[string]Entry, len(entries))
+	for _, e := range entries {
+		done[e.Key] = e
+	}
+	return f, done, nil
 }

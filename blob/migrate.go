@@ -6,13 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"sort"
 	"sync"
+	"time"
 
 	gcblob "gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
 )
 
 // MetadataSHA256 is the user-metadata key under which civicport records the
@@ -42,20 +45,86 @@ type MigrateOptions struct {
 	// Workers is the number of objects copied in parallel (default 4).
 	Workers int
 	// Manifest, if set, receives one JSON line (an Entry) per object copied
-	// or found already identical. Writes are serialised.
+	// or found already identical, written after the object is committed.
+	// Writes are serialised.
 	Manifest io.Writer
+	// Done lists objects an earlier, interrupted run already recorded (the
+	// entries of its manifest, see ResumeManifest). Each is skipped,
+	// without reading the source or writing a manifest line, when the
+	// destination still holds it with the recorded size and SHA-256;
+	// otherwise it is copied again.
+	Done map[string]Entry
+	// DryRun copies nothing and writes no manifest: the summary counts what
+	// would be copied (Copied) and what is already identical (Skipped), and
+	// Failures lists what the destination cannot hold (see Limits).
+	DryRun bool
+	// Limits, if set, describe what the destination can hold; objects
+	// beyond them fail (and, with DryRun, are listed) without a write.
+	Limits *Limits
+	// Retries is how often a failed copy is tried again after a transient
+	// error, with exponential backoff from RetryBackoff (default 3 and
+	// 500ms). NotFound, PermissionDenied, InvalidArgument, FailedPrecondition
+	// and integrity failures are not retried.
+	Retries      int
+	RetryBackoff time.Duration
 	// BufferLimit is the size up to which an object without a recorded
 	// SHA-256 is read into memory to hash it before upload (default 8 MiB);
 	// a larger one is read twice instead (hash, then copy), so memory per
 	// worker stays bounded.
 	BufferLimit int64
+	// Progress, if set, is called after each object with its size and
+	// whether it failed; calls are serialised.
+	Progress func(key string, size int64, failed bool)
+}
+
+// Limits are what a destination can hold.
+type Limits struct {
+	MaxKeyBytes      int // e.g. 1024 for S3 and GCS
+	MaxMetadataBytes int // total of user metadata keys and values, e.g. 2048 for S3
+}
+
+// LimitsFor returns the documented limits of the provider behind a bucket
+// URL scheme (nil when civicport knows none).
+func LimitsFor(scheme string) *Limits {
+	switch scheme {
+	case "s3", "minio":
+		return &Limits{MaxKeyBytes: 1024, MaxMetadataBytes: 2048}
+	case "gs":
+		return &Limits{MaxKeyBytes: 1024, MaxMetadataBytes: 8192}
+	case "azblob":
+		return &Limits{MaxKeyBytes: 1024, MaxMetadataBytes: 8192}
+	}
+	return nil
+}
+
+// check returns why an object cannot be held, or nil. The recorded SHA-256
+// that Migrate adds is counted.
+func (l *Limits) check(key string, md map[string]string) error {
+	if l == nil {
+		return nil
+	}
+	if l.MaxKeyBytes > 0 && len(key) > l.MaxKeyBytes {
+		return fmt.Errorf("destination cannot hold it: key is %d bytes, the limit is %d", len(key), l.MaxKeyBytes)
+	}
+	if l.MaxMetadataBytes > 0 {
+		n := len(MetadataSHA256) + 64
+		for k, v := range md {
+			if k != MetadataSHA256 {
+				n += len(k) + len(v)
+			}
+		}
+		if n > l.MaxMetadataBytes {
+			return fmt.Errorf("destination cannot hold it: metadata is %d bytes with %s, the limit is %d", n, MetadataSHA256, l.MaxMetadataBytes)
+		}
+	}
+	return nil
 }
 
 // MigrateSummary counts what Migrate did.
 type MigrateSummary struct {
 	Objects      int64     `json:"objects"` // seen on the source
 	Bytes        int64     `json:"bytes"`
-	Copied       int64     `json:"copied"`
+	Copied       int64     `json:"copied"` // with DryRun: would be copied
 	CopiedBytes  int64     `json:"copied_bytes"`
 	Skipped      int64     `json:"skipped"` // already identical on the destination
 	SkippedBytes int64     `json:"skipped_bytes"`
@@ -91,34 +160,42 @@ func Migrate(ctx context.Context, src, dst *gcblob.Bucket, opts *MigrateOptions)
 	if o.BufferLimit <= 0 {
 		o.BufferLimit = 8 << 20
 	}
+	if o.Retries <= 0 {
+		o.Retries = 3
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = 500 * time.Millisecond
+	}
 	var (
 		mu  sync.Mutex
 		sum MigrateSummary
 		enc *json.Encoder
 	)
-	if o.Manifest != nil {
+	if o.Manifest != nil && !o.DryRun {
 		enc = json.NewEncoder(o.Manifest)
 	}
-	record := func(key string, e *Entry, copied bool, err error) {
+	record := func(key string, size int64, e *Entry, copied bool, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
 		case err != nil:
 			sum.Failed++
 			sum.Failures = append(sum.Failures, Failure{Key: key, Err: err.Error()})
-			return
 		case copied:
 			sum.Copied++
-			sum.CopiedBytes += e.Size
+			sum.CopiedBytes += size
 		default:
 			sum.Skipped++
-			sum.SkippedBytes += e.Size
+			sum.SkippedBytes += size
 		}
-		if enc != nil {
+		if err == nil && e != nil && enc != nil {
 			if err := enc.Encode(e); err != nil {
 				sum.Failures = append(sum.Failures, Failure{Key: key, Err: "manifest: " + err.Error()})
 				sum.Failed++
 			}
+		}
+		if o.Progress != nil {
+			o.Progress(key, size, err != nil)
 		}
 	}
 	err := forEachObject(ctx, src, o.Prefix, o.Workers, func(obj *gcblob.ListObject) {
@@ -126,11 +203,55 @@ func Migrate(ctx context.Context, src, dst *gcblob.Bucket, opts *MigrateOptions)
 		sum.Objects++
 		sum.Bytes += obj.Size
 		mu.Unlock()
-		e, copied, err := copyObject(ctx, src, dst, obj.Key, o.BufferLimit)
-		record(obj.Key, e, copied, err)
+		if d, ok := o.Done[obj.Key]; ok && d.Size == obj.Size && stillThere(ctx, dst, d) {
+			record(obj.Key, obj.Size, nil, false, nil) // recorded by the earlier run
+			return
+		}
+		var (
+			e      *Entry
+			copied bool
+			err    error
+		)
+		for attempt := 0; ; attempt++ {
+			e, copied, err = copyObject(ctx, src, dst, obj.Key, &o)
+			if err == nil || attempt >= o.Retries || !transient(ctx, err) {
+				break
+			}
+			select {
+			case <-time.After(o.RetryBackoff << attempt):
+			case <-ctx.Done():
+			}
+		}
+		record(obj.Key, obj.Size, e, copied, err)
 	})
 	sort.Slice(sum.Failures, func(i, j int) bool { return sum.Failures[i].Key < sum.Failures[j].Key })
 	return &sum, err
+}
+
+// stillThere reports whether dst holds d's object with its recorded size
+// and SHA-256 (metadata only: the content is re-read by Verify).
+func stillThere(ctx context.Context, dst *gcblob.Bucket, d Entry) bool {
+	a, err := dst.Attributes(ctx, d.Key)
+	return err == nil && a.Size == d.Size && a.Metadata[MetadataSHA256] == d.SHA256
+}
+
+// permanentError marks a failure that retrying cannot fix (an integrity or
+// limit failure); its text is the cause's.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+// transient reports whether a copy that failed with err is worth retrying.
+func transient(ctx context.Context, err error) bool {
+	var pe permanentError
+	if ctx.Err() != nil || errors.As(err, &pe) {
+		return false
+	}
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound, gcerrors.PermissionDenied, gcerrors.InvalidArgument, gcerrors.FailedPrecondition, gcerrors.Canceled:
+		return false
+	}
+	return true
 }
 
 // forEachObject lists every object (not directories) under prefix in b and
@@ -176,15 +297,18 @@ list:
 
 // copyObject copies one object and returns its manifest entry and whether it
 // was copied (false: already identical on dst).
-func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, bufferLimit int64) (*Entry, bool, error) {
+func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, o *MigrateOptions) (*Entry, bool, error) {
 	a, err := src.Attributes(ctx, key)
 	if err != nil {
 		return nil, false, err
 	}
+	if err := o.Limits.check(key, a.Metadata); err != nil {
+		return nil, false, permanentError{err}
+	}
 	want := a.Metadata[MetadataSHA256]
 	var buf []byte
 	if want == "" {
-		if a.Size <= bufferLimit {
+		if a.Size <= o.BufferLimit {
 			if buf, err = src.ReadAll(ctx, key); err != nil {
 				return nil, false, err
 			}
@@ -202,6 +326,9 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, buffer
 
 	if da, err := dst.Attributes(ctx, key); err == nil && da.Size == a.Size && da.Metadata[MetadataSHA256] == want {
 		return e, false, nil
+	}
+	if o.DryRun {
+		return nil, true, nil
 	}
 
 	var r io.Reader
@@ -232,10 +359,10 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, buffer
 	h := sha256.New()
 	n, err := io.Copy(w, io.TeeReader(r, h))
 	if err == nil && n != a.Size {
-		err = fmt.Errorf("source size changed during copy: listed %d bytes, read %d", a.Size, n)
+		err = permanentError{fmt.Errorf("source size changed during copy: listed %d bytes, read %d", a.Size, n)}
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); err == nil && got != want {
-		err = fmt.Errorf("source content does not match its SHA-256: recorded %s, read %s", want, got)
+		err = permanentError{fmt.Errorf("source content does not match its SHA-256: recorded %s, read %s", want, got)}
 	}
 	if err != nil {
 		cancel() // abort: a cancelled writer commits nothing
