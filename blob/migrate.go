@@ -73,9 +73,20 @@ type MigrateOptions struct {
 	// worker stays bounded.
 	BufferLimit int64
 	// Progress, if set, is called after each object with its size and
-	// whether it failed; calls are serialised.
-	Progress func(key string, size int64, failed bool)
+	// outcome: Copied, Skipped or Failed (with DryRun, Copied means "would
+	// be copied"). Calls are serialised.
+	Progress func(key string, size int64, outcome Outcome, err error)
 }
+
+// Outcome is what Migrate did with one object.
+type Outcome string
+
+// Outcomes reported to MigrateOptions.Progress.
+const (
+	Copied  Outcome = "copied"
+	Skipped Outcome = "skipped"
+	Failed  Outcome = "failed"
+)
 
 // Limits are what a destination can hold.
 type Limits struct {
@@ -177,14 +188,18 @@ func Migrate(ctx context.Context, src, dst *gcblob.Bucket, opts *MigrateOptions)
 	record := func(key string, size int64, e *Entry, copied bool, err error) {
 		mu.Lock()
 		defer mu.Unlock()
+		var out Outcome
 		switch {
 		case err != nil:
+			out = Failed
 			sum.Failed++
 			sum.Failures = append(sum.Failures, Failure{Key: key, Err: err.Error()})
 		case copied:
+			out = Copied
 			sum.Copied++
 			sum.CopiedBytes += size
 		default:
+			out = Skipped
 			sum.Skipped++
 			sum.SkippedBytes += size
 		}
@@ -195,7 +210,7 @@ func Migrate(ctx context.Context, src, dst *gcblob.Bucket, opts *MigrateOptions)
 			}
 		}
 		if o.Progress != nil {
-			o.Progress(key, size, err != nil)
+			o.Progress(key, size, out, err)
 		}
 	}
 	err := forEachObject(ctx, src, o.Prefix, o.Workers, func(obj *gcblob.ListObject) {

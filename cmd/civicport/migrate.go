@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	gcblob "gocloud.dev/blob"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/civicport/civicport/blob"
+)
+
+// defaultManifest is where migrate writes its manifest without --manifest.
+const defaultManifest = "civicport-manifest.jsonl"
+
+func newMigrateCmd() *cobra.Command {
+	var (
+		from, to, prefix, manifest, signKey string
+		workers                             int
+		dryRun, resume                      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "migrate --from URL --to URL [--prefix P] [--workers N] [--dry-run] [--resume] [--manifest FILE] [--sign-key KEY]",
+		Short: "Copy a bucket to another provider, SHA-256 verified, resumable",
+		Long: `migrate copies every object (under --prefix) from --from to --to, streaming,
+with content type, cache and content headers and all user metadata. It
+computes SHA-256 from the bytes read (provider hashes are not trusted across
+providers), records it as civicport-sha256 metadata on the destination and as
+one JSON line per object in the manifest, and skips objects already identical
+on the destination.
+
+--resume continues an interrupted run from its manifest: what it recorded and
+the destination still holds is not copied again, and no key is listed twice.
+--dry-run writes nothing and lists what would be copied, what is already there
+and what the destination cannot hold. --sign-key signs the manifest
+(FILE.sig) with a note key from note.GenerateKey.
+
+Exit status: 0 every object copied or already there, 1 some object failed
+(listed), 2 bad usage or input (nothing written).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if err := distinctBuckets(from, to); err != nil {
+				return err
+			}
+			if workers < 1 {
+				return fmt.Errorf("--workers %d: want 1 or more", workers)
+			}
+			if resume && dryRun {
+				return fmt.Errorf("--resume and --dry-run do not go together")
+			}
+			var signer note.Signer
+			if signKey != "" {
+				var err error
+				if signer, err = readSigner(signKey); err != nil {
+					return err
+				}
+			}
+			src, err := openChecked(ctx, from, "--from")
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			dst, err := openChecked(ctx, to, "--to")
+			if err != nil {
+				return err
+			}
+			defer dst.Close()
+
+			opts := &blob.MigrateOptions{Prefix: prefix, Workers: workers, DryRun: dryRun, Limits: limitsOf(to)}
+			var mf *os.File
+			if !dryRun {
+				if mf, opts.Done, err = openManifest(manifest, resume); err != nil {
+					return err
+				}
+				defer mf.Close()
+				opts.Manifest = mf
+			}
+			prog := newProgress(ctx, errOut, src, prefix)
+			opts.Progress = func(key string, size int64, o blob.Outcome, err error) {
+				if dryRun {
+					switch o {
+					case blob.Copied:
+						fmt.Fprintf(out, "would copy  %s (%d bytes)\n", key, size)
+					case blob.Skipped:
+						fmt.Fprintf(out, "identical   %s\n", key)
+					}
+				}
+				prog.add(size)
+			}
+			sum, err := blob.Migrate(ctx, src, dst, opts)
+			prog.stop()
+			if err != nil {
+				return fmt.Errorf("migrate stopped: %s (rerun with --resume to continue)", blob.Describe(err, from+" "+to))
+			}
+			if mf != nil {
+				if err := mf.Close(); err != nil {
+					return fmt.Errorf("manifest %s: %w", manifest, err)
+				}
+			}
+			verb := "migrate"
+			if dryRun {
+				verb = "migrate --dry-run (nothing written; copied = would copy)"
+			}
+			fmt.Fprintf(out, "%s: %s\n", verb, sum)
+			for _, f := range sum.Failures {
+				fmt.Fprintf(out, "failed %s: %s\n", f.Key, f.Err)
+			}
+			if mf != nil {
+				fmt.Fprintf(out, "manifest: %s\n", manifest)
+				if signer != nil {
+					sig, err := signManifestFile(manifest, signer)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(out, "signature: %s\n", sig)
+				}
+			}
+			if sum.Failed > 0 {
+				return &problemError{msg: fmt.Sprintf("%d objects failed", sum.Failed)}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&from, "from", "", "source bucket URL")
+	f.StringVar(&to, "to", "", "destination bucket URL")
+	f.StringVar(&prefix, "prefix", "", "copy only keys starting with this prefix")
+	f.IntVar(&workers, "workers", 4, "objects copied in parallel")
+	f.BoolVar(&dryRun, "dry-run", false, "write nothing; list what would be copied, skipped or refused")
+	f.BoolVar(&resume, "resume", false, "continue an interrupted run from its --manifest")
+	f.StringVar(&manifest, "manifest", defaultManifest, "manifest file (JSON lines: key, size, sha256, content_type, metadata)")
+	f.StringVar(&signKey, "sign-key", "", "sign the manifest with this note private key file (writes MANIFEST.sig)")
+	return cmd
+}
+
+// distinctBuckets checks both URLs are given and name different buckets.
+func distinctBuckets(from, to string) error {
+	if from == "" || to == "" {
+		return fmt.Errorf("--from URL and --to URL are both required")
+	}
+	norm := func(s string) string {
+		u, err := url.Parse(s)
+		if err != nil {
+			return s
+		}
+		return u.Scheme + "://" + u.Host + strings.TrimRight(u.Path, "/") + "?" + u.Query().Encode()
+	}
+	if norm(from) == norm(to) {
+		return fmt.Errorf("--from and --to are the same bucket (%s)", blob.Redact(from))
+	}
+	return nil
+}
+
+// openChecked opens and pings a bucket; errors name the flag.
+func openChecked(ctx context.Context, u, flag string) (*gcblob.Bucket, error) {
+	b, err := blob.Open(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	if err := blob.Ping(ctx, b, u); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return b, nil
+}
+
+func limitsOf(u string) *blob.Limits {
+	p, err := url.Parse(u)
+	if err != nil {
+		return nil
+	}
+	return blob.LimitsFor(p.Scheme)
+}
+
+// openManifest creates the manifest (refusing to overwrite one), or with
+// resume reopens it for appending and returns what it recorded.
+func openManifest(path string, resume bool) (*os.File, map[string]blob.Entry, error) {
+	if resume {
+		f, done, err := blob.ResumeManifest(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("--resume: manifest %s does not exist (give the --manifest of the interrupted run)", path)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("--resume: %w", err)
+		}
+		return f, done, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, nil, fmt.Errorf("manifest %s exists: pass --resume to continue that run, or another --manifest", path)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("--manifest: %w", err)
+	}
+	return f, nil, nil
+}
+
+func readSigner(path string) (note.Signer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--sign-key: %w", err)
+	}
+	s, err := note.NewSigner(strings.TrimSpace(string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("--sign-key %s: not a note private key (want the PRIVATE+KEY+... text from note.GenerateKey): %v", path, err)
+	}
+	return s, nil
+}
+
+func signManifestFile(path string, signer note.Signer) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	sig, err := blob.SignManifest(data, signer)
+	if err != nil {
+		return "", err
+	}
+	sigPath := path + ".sig"
+	return sigPath, os.WriteFile(sigPath, sig, 0o644)
+}
+
+// progress draws one status line on a terminal: objects, bytes, rate, ETA.
+// Elsewhere it does nothing.
+type progress struct {
+	w                  io.Writer
+	mu                 sync.Mutex
+	n, bytes           int64
+	totalN, totalBytes int64
+	start, last        time.Time
+	on                 bool
+}
+
+func newProgress(ctx context.Context, w io.Writer, b *gcblob.Bucket, prefix string) *progress {
+	p := &progress{w: w, start: time.Now(), on: isTerminal(w)}
+	if p.on {
+		// Totals for the ETA: one listing pass, cheap next to the copy.
+		it := b.List(&gcblob.ListOptions{Prefix: prefix})
+		for {
+			o, err := it.Next(ctx)
+			if err != nil {
+				break
+			}
+			p.totalN++
+			p.totalBytes += o.Size
+		}
+	}
+	return p
+}
+
+func (p *progress) add(size int64) {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	p.bytes += size
+	if time.Since(p.last) < 200*time.Millisecond && p.n != p.totalN {
+		return
+	}
+	p.last = time.Now()
+	el := time.Since(p.start).Seconds()
+	rate := float64(p.bytes) / max(el, 0.001)
+	eta := "-"
+	if rate > 0 && p.totalBytes >= p.bytes {
+		eta = time.Duration(float64(p.totalBytes-p.bytes) / rate * float64(time.Second)).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.w, "\r\033[K%d/%d objects  %.1f/%.1f MiB  %.1f MiB/s  ETA %s",
+		p.n, p.totalN, float64(p.bytes)/(1<<20), float64(p.totalBytes)/(1<<20), rate/(1<<20), eta)
+}
+
+func (p *progress) stop() {
+	if p.on {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
