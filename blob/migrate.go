@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -69,9 +70,11 @@ type MigrateOptions struct {
 	RetryBackoff time.Duration
 	// BufferLimit is the size up to which an object without a recorded
 	// SHA-256 is read into memory to hash it before upload (default 8 MiB);
-	// a larger one is read twice instead (hash, then copy), so memory per
-	// worker stays bounded.
+	// a larger one is spooled to a temporary file in SpoolDir (default
+	// os.TempDir()), so memory per worker stays bounded and the source is
+	// read once.
 	BufferLimit int64
+	SpoolDir    string
 	// Progress, if set, is called after each object with its size and
 	// outcome: Copied, Skipped or Failed (with DryRun, Copied means "would
 	// be copied"). Calls are serialised.
@@ -321,14 +324,16 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, o *Mig
 		return nil, false, permanentError{err}
 	}
 	want := a.Metadata[MetadataSHA256]
-	var buf []byte
+	var staged io.Reader // the content, already read and hashed
 	if want == "" {
-		if a.Size <= o.BufferLimit {
-			if buf, err = src.ReadAll(ctx, key); err != nil {
-				return nil, false, err
-			}
-			want = hexSum(buf)
-		} else if want, _, err = HashObject(ctx, src, key); err != nil {
+		if o.DryRun {
+			want, _, err = HashObject(ctx, src, key)
+		} else {
+			var done func()
+			staged, want, done, err = stage(ctx, src, key, a.Size, o)
+			defer done()
+		}
+		if err != nil {
 			return nil, false, err
 		}
 	}
@@ -346,10 +351,8 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, o *Mig
 		return nil, true, nil
 	}
 
-	var r io.Reader
-	if buf != nil {
-		r = bytes.NewReader(buf)
-	} else {
+	r := staged
+	if r == nil {
 		sr, err := src.NewReader(ctx, key, nil)
 		if err != nil {
 			return nil, false, err
@@ -390,9 +393,38 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, o *Mig
 	return e, true, nil
 }
 
-func hexSum(p []byte) string {
-	s := sha256.Sum256(p)
-	return hex.EncodeToString(s[:])
+// stage reads an object whose SHA-256 is not recorded once, hashing it, so
+// that the hash can go into the destination's metadata, which is sent before
+// the content. Up to o.BufferLimit it is held in memory; a larger object is
+// spooled to a temporary file in o.SpoolDir, so memory per worker stays
+// bounded and the source is read only once. done removes the spool file.
+func stage(ctx context.Context, src *gcblob.Bucket, key string, size int64, o *MigrateOptions) (r io.Reader, sum string, done func(), err error) {
+	done = func() {}
+	sr, err := src.NewReader(ctx, key, nil)
+	if err != nil {
+		return nil, "", done, err
+	}
+	defer sr.Close()
+	h := sha256.New()
+	if size <= o.BufferLimit {
+		buf := bytes.NewBuffer(make([]byte, 0, size))
+		if _, err := io.Copy(buf, io.TeeReader(sr, h)); err != nil {
+			return nil, "", done, err
+		}
+		return buf, hex.EncodeToString(h.Sum(nil)), done, nil
+	}
+	f, err := os.CreateTemp(o.SpoolDir, "civicport-spool-*")
+	if err != nil {
+		return nil, "", done, permanentError{fmt.Errorf("spool: %w", err)}
+	}
+	done = func() { f.Close(); os.Remove(f.Name()) }
+	if _, err := io.Copy(f, io.TeeReader(sr, h)); err != nil {
+		return nil, "", done, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, "", done, err
+	}
+	return f, hex.EncodeToString(h.Sum(nil)), done, nil
 }
 
 // HashObject streams the object at key and returns the hex SHA-256 of its
