@@ -29,16 +29,11 @@ func (b gcsBucket) NewRangeReader(ctx context.Context, key string, offset, lengt
 	if opts != nil {
 		o = *opts
 	}
-	user := o.BeforeRead
-	o.BeforeRead = func(as func(any) bool) error {
+	o.BeforeRead = before(func(as func(any) bool) {
 		var oh **storage.ObjectHandle
 		if as(&oh) {
 			*oh = (*oh).ReadCompressed(true)
 		}
-		if user != nil {
-			return user(as)
-		}
-		return nil
-	}
+	}, o.BeforeRead)
 	return b.Bucket.NewRangeReader(ctx, key, offset, length, &o)
 }

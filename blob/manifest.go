@@ -87,13 +87,7 @@ func readManifest(r io.Reader) (entries []Entry, complete bool, err error) {
 // not list are reported as Extra. It needs nothing but b and the manifest:
 // an auditor can run it long after the copy, offline from the source.
 func VerifyManifest(ctx context.Context, b *gcblob.Bucket, entries []Entry, opts *VerifyOptions) (*VerifyReport, error) {
-	o := VerifyOptions{}
-	if opts != nil {
-		o = *opts
-	}
-	if o.Workers <= 0 {
-		o.Workers = 4
-	}
+	o := opts.withDefaults()
 	found, err := listKeys(ctx, b, o.Prefix)
 	if err != nil {
 		return nil, fmt.Errorf("list bucket: %w", err)

@@ -29,17 +29,24 @@ func (b s3Bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.
 	if opts != nil {
 		o = *opts
 	}
-	user := o.BeforeCopy
-	o.BeforeCopy = func(as func(any) bool) error {
+	o.BeforeCopy = before(func(as func(any) bool) {
 		var in *s3.CopyObjectInput
 		if as(&in) && in.CopySource != nil {
 			src := strings.ReplaceAll(*in.CopySource, "+", "%20")
 			in.CopySource = &src
 		}
+	}, o.BeforeCopy)
+	return b.Bucket.Copy(ctx, dstKey, srcKey, &o)
+}
+
+// before returns a Before* callback that applies mend, then the caller's
+// own callback (if any), so a caller can still override what mend set.
+func before(mend func(as func(any) bool), user func(as func(any) bool) error) func(as func(any) bool) error {
+	return func(as func(any) bool) error {
+		mend(as)
 		if user != nil {
 			return user(as)
 		}
 		return nil
 	}
-	return b.Bucket.Copy(ctx, dstKey, srcKey, &o)
 }

@@ -47,10 +47,21 @@ func (r *VerifyReport) String() string {
 		r.Objects, r.Bytes, r.Verified, r.VerifiedBytes, r.Mismatched, r.Missing, r.Extra, r.Errors)
 }
 
-// VerifyOptions tunes Verify. The zero value is usable.
+// VerifyOptions tunes Verify and VerifyManifest. The zero value is usable.
 type VerifyOptions struct {
 	Prefix  string // only keys starting with it
 	Workers int    // objects compared in parallel (default 4)
+}
+
+func (opts *VerifyOptions) withDefaults() VerifyOptions {
+	var o VerifyOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	return o
 }
 
 // Verify re-reads every object under opts.Prefix on both sides, computes
@@ -59,13 +70,7 @@ type VerifyOptions struct {
 // side records one it must match the content). Objects on one side only are
 // reported as Missing or Extra. One flipped byte anywhere is a Mismatch.
 func Verify(ctx context.Context, src, dst *gcblob.Bucket, opts *VerifyOptions) (*VerifyReport, error) {
-	o := VerifyOptions{}
-	if opts != nil {
-		o = *opts
-	}
-	if o.Workers <= 0 {
-		o.Workers = 4
-	}
+	o := opts.withDefaults()
 	dstKeys, err := listKeys(ctx, dst, o.Prefix)
 	if err != nil {
 		return nil, fmt.Errorf("list destination: %w", err)

@@ -66,15 +66,11 @@ Exit status: 0 every object copied or already there, 1 some object failed
 					return err
 				}
 			}
-			src, err := openChecked(ctx, from, "--from")
+			src, dst, err := openPair(ctx, from, to)
 			if err != nil {
 				return err
 			}
 			defer src.Close()
-			dst, err := openChecked(ctx, to, "--to")
-			if err != nil {
-				return err
-			}
 			defer dst.Close()
 
 			opts := &blob.MigrateOptions{Prefix: prefix, Workers: workers, DryRun: dryRun, Limits: limitsOf(to)}
@@ -160,6 +156,18 @@ func distinctBuckets(from, to string) error {
 		return fmt.Errorf("--from and --to are the same bucket (%s)", blob.Redact(from))
 	}
 	return nil
+}
+
+// openPair opens and pings --from and --to.
+func openPair(ctx context.Context, from, to string) (src, dst *gcblob.Bucket, err error) {
+	if src, err = openChecked(ctx, from, "--from"); err != nil {
+		return nil, nil, err
+	}
+	if dst, err = openChecked(ctx, to, "--to"); err != nil {
+		src.Close()
+		return nil, nil, err
+	}
+	return src, dst, nil
 }
 
 // openChecked opens and pings a bucket; errors name the flag.

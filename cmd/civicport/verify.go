@@ -48,15 +48,11 @@ Exit status: 0 identical, 1 a problem found (listed), 2 bad usage or input.`,
 				if err := distinctBuckets(from, to); err != nil {
 					return err
 				}
-				src, err := openChecked(ctx, from, "--from")
+				src, dst, err := openPair(ctx, from, to)
 				if err != nil {
 					return err
 				}
 				defer src.Close()
-				dst, err := openChecked(ctx, to, "--to")
-				if err != nil {
-					return err
-				}
 				defer dst.Close()
 				if rep, err = blob.Verify(ctx, src, dst, opts); err != nil {
 					return err
