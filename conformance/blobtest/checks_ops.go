@@ -50,7 +50,7 @@ func checkCopy(e *env) outcome {
 		if !sameMediaType(a.ContentType, "application/x-civicport") {
 			p.add("%q: the copy has Content-Type %q, want %q", name, a.ContentType, "application/x-civicport")
 		}
-		if !maps.Equal(a.Metadata, md) {
+		if !maps.Equal(userMetadata(a.Metadata), md) {
 			p.add("%q: the copy has metadata %q, want %q", name, a.Metadata, md)
 		}
 		if got, err := e.read(src); err != nil || !bytes.Equal(got, data) {
