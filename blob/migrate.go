@@ -75,6 +75,9 @@ type MigrateOptions struct {
 	// read once.
 	BufferLimit int64
 	SpoolDir    string
+	// PartSize is the multipart part size of uploads (default 5 MiB, the
+	// S3 minimum); parts are sent one at a time per worker.
+	PartSize int
 	// Progress, if set, is called after each object with its size and
 	// outcome: Copied, Skipped or Failed (with DryRun, Copied means "would
 	// be copied"). Calls are serialised.
@@ -177,6 +180,9 @@ func Migrate(ctx context.Context, src, dst *gcblob.Bucket, opts *MigrateOptions)
 	if o.Retries <= 0 {
 		o.Retries = 3
 	}
+	if o.PartSize <= 0 {
+		o.PartSize = 5 << 20
+	}
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = 500 * time.Millisecond
 	}
@@ -216,6 +222,12 @@ func Migrate(ctx context.Context, src, dst *gcblob.Bucket, opts *MigrateOptions)
 			o.Progress(key, size, out, err)
 		}
 	}
+	// What the destination holds, by size: an object it does not list needs
+	// no look-up before the copy (one request saved per new object).
+	have := map[string]int64{}
+	if err := forEachObject(ctx, dst, o.Prefix, 1, func(obj *gcblob.ListObject) { have[obj.Key] = obj.Size }); err != nil {
+		return &sum, fmt.Errorf("list destination: %w", err)
+	}
 	err := forEachObject(ctx, src, o.Prefix, o.Workers, func(obj *gcblob.ListObject) {
 		mu.Lock()
 		sum.Objects++
@@ -231,7 +243,8 @@ func Migrate(ctx context.Context, src, dst *gcblob.Bucket, opts *MigrateOptions)
 			err    error
 		)
 		for attempt := 0; ; attempt++ {
-			e, copied, err = copyObject(ctx, src, dst, obj.Key, &o)
+			size, there := have[obj.Key]
+			e, copied, err = copyObject(ctx, src, dst, obj.Key, there && size == obj.Size, &o)
 			if err == nil || attempt >= o.Retries || !transient(ctx, err) {
 				break
 			}
@@ -315,7 +328,7 @@ list:
 
 // copyObject copies one object and returns its manifest entry and whether it
 // was copied (false: already identical on dst).
-func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, o *MigrateOptions) (*Entry, bool, error) {
+func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeThere bool, o *MigrateOptions) (*Entry, bool, error) {
 	a, err := src.Attributes(ctx, key)
 	if err != nil {
 		return nil, false, err
@@ -344,8 +357,12 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, o *Mig
 	md[MetadataSHA256] = want
 	e := &Entry{Key: key, Size: a.Size, SHA256: want, ContentType: a.ContentType, Metadata: a.Metadata}
 
-	if da, err := dst.Attributes(ctx, key); err == nil && da.Size == a.Size && da.Metadata[MetadataSHA256] == want {
-		return e, false, nil
+	// Only an object the destination lists with the same size can already
+	// be identical.
+	if maybeThere {
+		if da, err := dst.Attributes(ctx, key); err == nil && da.Size == a.Size && da.Metadata[MetadataSHA256] == want {
+			return e, false, nil
+		}
 	}
 	if o.DryRun {
 		return nil, true, nil
@@ -363,6 +380,11 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, o *Mig
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w, err := dst.NewWriter(wctx, key, &gcblob.WriterOptions{
+		// Small parts, one at a time: memory per worker stays near
+		// 2 x PartSize however large the object (multipart drivers
+		// buffer BufferSize x MaxConcurrency).
+		BufferSize:                  o.PartSize,
+		MaxConcurrency:              1,
 		ContentType:                 a.ContentType,
 		DisableContentTypeDetection: true,
 		CacheControl:                a.CacheControl,
