@@ -20,6 +20,9 @@ import (
 	gcblob "gocloud.dev/blob"
 
 	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/conformance"
+	"github.com/civicport/civicport/conformance/blobtest"
+	"github.com/civicport/civicport/conformance/report"
 	"github.com/civicport/civicport/internal/electiondata"
 )
 
@@ -53,6 +56,28 @@ type Report struct {
 	Objects  int64
 	Bytes    int64
 	Elapsed  time.Duration
+	Plan     *report.Plan // capabilities kept, lost and gained by the switch
+}
+
+// planCapabilities are the capabilities the rehearsal measures: all but
+// list pagination, which writes over a thousand objects and would make the
+// rehearsal slow on local disks (civicport conform measures it).
+func planCapabilities() []string {
+	var out []string
+	for _, c := range conformance.BlobCapabilities() {
+		if c != conformance.BlobListPagination {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func capNames(cs []report.Change) string {
+	var names []string
+	for _, c := range cs {
+		names = append(names, strings.TrimPrefix(c.Capability, "blob."))
+	}
+	return strings.Join(names, ", ")
 }
 
 // OK reports whether every step passed.
@@ -112,6 +137,26 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return s.OK
 	}
 
+	// A capability lost in the switch fails the rehearsal, but the move is
+	// still rehearsed: the report shows both.
+	step("plan: capabilities of A and B (conformance suite)", func() (string, error) {
+		measure := func(u string) report.Backend {
+			t0 := time.Now()
+			res := blobtest.Run(ctx, func(ctx context.Context) (*gcblob.Bucket, error) {
+				b, err := blob.Open(ctx, u)
+				if err != nil {
+					return nil, err
+				}
+				return gcblob.PrefixedBucket(b, "civicport-rehearsal-conform/"), nil
+			}, &blobtest.Options{LargeObjectSize: 8 << 20, Capabilities: planCapabilities()})
+			return report.NewBackend(u, report.KindBlob, res, time.Since(t0))
+		}
+		rep.Plan = report.Compare(measure(rep.From), measure(rep.To))
+		if rep.Plan.Losing() {
+			return "", fmt.Errorf("the switch would lose %d capabilities: %s", len(rep.Plan.Lost), capNames(rep.Plan.Lost))
+		}
+		return fmt.Sprintf("kept %d, lost 0, gained %d, neither %d (%s)", len(rep.Plan.Kept), len(rep.Plan.Gained), len(rep.Plan.Other), capNames(rep.Plan.Other)), nil
+	})
 	ok := step("generate election archive on provider A", func() (string, error) {
 		st, err := electiondata.Generate(ctx, a, opts.Data)
 		if err != nil {

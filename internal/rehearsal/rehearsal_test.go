@@ -18,11 +18,14 @@ func TestRunPasses(t *testing.T) {
 	rep, err := Run(context.Background(), Options{Dir: t.TempDir(), Data: small})
 	require.NoError(t, err)
 	require.True(t, rep.OK(), "%+v", rep.Steps)
-	assert.Len(t, rep.Steps, 4)
+	assert.Len(t, rep.Steps, 5)
+	require.NotNil(t, rep.Plan)
+	assert.Empty(t, rep.Plan.Lost)
+	assert.NotEmpty(t, rep.Plan.Kept)
 	assert.Equal(t, int64(10), rep.Objects)
 	var out bytes.Buffer
 	rep.Print(&out)
-	assert.Contains(t, out.String(), "PASS: 4/4 checks passed")
+	assert.Contains(t, out.String(), "PASS: 5/5 checks passed")
 }
 
 func TestRunRefusesNonEmptyBucket(t *testing.T) {
@@ -52,4 +55,18 @@ func TestRunHonoursCancellation(t *testing.T) {
 	} else {
 		assert.True(t, errors.Is(err, context.Canceled), err)
 	}
+}
+
+// mem -> file loses capabilities (file:// cannot hold some keys); the
+// rehearsal says so and fails, and still rehearses the move.
+func TestRunReportsLostCapabilities(t *testing.T) {
+	rep, err := Run(context.Background(), Options{Dir: t.TempDir(), FromURL: "mem://", Data: small})
+	require.NoError(t, err)
+	assert.False(t, rep.OK())
+	require.NotNil(t, rep.Plan)
+	assert.NotEmpty(t, rep.Plan.Lost)
+	assert.False(t, rep.Steps[0].OK)
+	assert.Contains(t, rep.Steps[0].Detail, "the switch would lose")
+	assert.Contains(t, rep.Steps[0].Detail, "special_keys")
+	assert.True(t, rep.Steps[1].OK, "the move is rehearsed anyway")
 }
