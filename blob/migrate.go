@@ -342,9 +342,16 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 		if o.DryRun {
 			want, _, err = HashObject(ctx, src, key)
 		} else {
-			var done func()
-			staged, want, done, err = stage(ctx, src, key, a.Size, o)
-			defer done()
+			var sr *gcblob.Reader
+			if sr, err = src.NewReader(ctx, key, nil); err == nil {
+				var st io.ReadCloser
+				st, want, err = Stage(sr, a.Size, o.BufferLimit, o.SpoolDir)
+				sr.Close()
+				if err == nil {
+					defer st.Close()
+					staged = st
+				}
+			}
 		}
 		if err != nil {
 			return nil, false, err
@@ -415,38 +422,45 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 	return e, true, nil
 }
 
-// stage reads an object whose SHA-256 is not recorded once, hashing it, so
-// that the hash can go into the destination's metadata, which is sent before
-// the content. Up to o.BufferLimit it is held in memory; a larger object is
-// spooled to a temporary file in o.SpoolDir, so memory per worker stays
-// bounded and the source is read only once. done removes the spool file.
-func stage(ctx context.Context, src *gcblob.Bucket, key string, size int64, o *MigrateOptions) (r io.Reader, sum string, done func(), err error) {
-	done = func() {}
-	sr, err := src.NewReader(ctx, key, nil)
-	if err != nil {
-		return nil, "", done, err
-	}
-	defer sr.Close()
+// Stage reads r to its end once, computing its SHA-256, and returns a
+// reader over what it read: held in memory up to memLimit bytes (size is the
+// expected length), else spooled to a temporary file in spoolDir (os.TempDir
+// when empty), so memory stays bounded. Closing the reader removes the file.
+// civicport stages content whose hash must be known before it is written
+// (it goes into metadata, which is sent before the body) or before it is
+// handed out (verified reads).
+func Stage(r io.Reader, size, memLimit int64, spoolDir string) (io.ReadCloser, string, error) {
 	h := sha256.New()
-	if size <= o.BufferLimit {
-		buf := bytes.NewBuffer(make([]byte, 0, size))
-		if _, err := io.Copy(buf, io.TeeReader(sr, h)); err != nil {
-			return nil, "", done, err
+	if size <= memLimit {
+		buf := bytes.NewBuffer(make([]byte, 0, max(size, 0)))
+		if _, err := io.Copy(buf, io.TeeReader(r, h)); err != nil {
+			return nil, "", err
 		}
-		return buf, hex.EncodeToString(h.Sum(nil)), done, nil
+		return io.NopCloser(buf), hex.EncodeToString(h.Sum(nil)), nil
 	}
-	f, err := os.CreateTemp(o.SpoolDir, "civicport-spool-*")
+	f, err := os.CreateTemp(spoolDir, "civicport-spool-*")
 	if err != nil {
-		return nil, "", done, permanentError{fmt.Errorf("spool: %w", err)}
+		return nil, "", permanentError{fmt.Errorf("spool: %w", err)}
 	}
-	done = func() { f.Close(); os.Remove(f.Name()) }
-	if _, err := io.Copy(f, io.TeeReader(sr, h)); err != nil {
-		return nil, "", done, err
+	sp := &spool{f}
+	if _, err := io.Copy(f, io.TeeReader(r, h)); err != nil {
+		sp.Close()
+		return nil, "", err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, "", done, err
+		sp.Close()
+		return nil, "", err
 	}
-	return f, hex.EncodeToString(h.Sum(nil)), done, nil
+	return sp, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// spool is a temporary file removed on Close.
+type spool struct{ *os.File }
+
+func (s *spool) Close() error {
+	err := s.File.Close()
+	os.Remove(s.File.Name())
+	return err
 }
 
 // HashObject streams the object at key and returns the hex SHA-256 of its

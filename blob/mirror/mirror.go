@@ -212,7 +212,7 @@ func (m *mirror) verifiedReader(ctx context.Context, c *gcblob.Bucket, key strin
 		return &reader{r: r, attrs: attrs}, nil
 	}
 	defer r.Close()
-	st, got, err := stage(r, a.Size, &m.o)
+	st, got, err := blob.Stage(r, a.Size, m.o.BufferLimit, m.o.SpoolDir)
 	if err != nil {
 		return nil, err
 	}
@@ -370,43 +370,6 @@ func (w *writer) Close() error {
 		}
 		return upload(c, false)
 	})
-}
-
-// stage reads r whole, in memory up to o.BufferLimit or else into a
-// temporary file, and returns a reader over it and the content's SHA-256.
-func stage(r io.Reader, size int64, o *Options) (io.ReadCloser, string, error) {
-	h := sha256.New()
-	if size <= o.BufferLimit {
-		var b bytes.Buffer
-		if _, err := io.Copy(&b, io.TeeReader(r, h)); err != nil {
-			return nil, "", err
-		}
-		return io.NopCloser(&b), hex.EncodeToString(h.Sum(nil)), nil
-	}
-	f, err := os.CreateTemp(o.SpoolDir, "civicport-mirror-*")
-	if err != nil {
-		return nil, "", err
-	}
-	if _, err := io.Copy(f, io.TeeReader(r, h)); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, "", err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, "", err
-	}
-	return &spool{f}, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// spool is a temporary file removed on Close.
-type spool struct{ *os.File }
-
-func (s *spool) Close() error {
-	err := s.File.Close()
-	os.Remove(s.File.Name())
-	return err
 }
 
 type hasher struct{ hashWriter }
