@@ -33,16 +33,10 @@ var checks = map[string]checkFunc{
 	conformance.BlobCopyServerSide:      checkCopy,
 	conformance.BlobConditionalWrite:    checkConditionalWrite,
 	conformance.BlobVersioning:          checkVersioning,
-	conformance.BlobRetentionGovernance: checkRetentionPending,
-	conformance.BlobRetentionCompliance: checkRetentionPending,
-	conformance.BlobLegalHold:           checkRetentionPending,
+	conformance.BlobRetentionGovernance: checkRetentionGovernance,
+	conformance.BlobRetentionCompliance: checkRetentionCompliance,
+	conformance.BlobLegalHold:           checkLegalHold,
 	conformance.BlobSignedURL:           checkSignedURL,
-}
-
-// checkRetentionPending: the portable retention API (civicport/blob Retain)
-// does not exist yet, so these capabilities cannot be measured honestly.
-func checkRetentionPending(*env) outcome {
-	return skippedf("portable retention API not available yet (custody issue)")
 }
 
 func checkReadWrite(e *env) outcome {

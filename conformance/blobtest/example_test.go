@@ -61,6 +61,6 @@ func ExampleRun() {
 	}
 	// Output:
 	// blob.read_write pass
-	// blob.legal_hold skipped
+	// blob.legal_hold unsupported
 	// blob.signed_url unsupported
 }

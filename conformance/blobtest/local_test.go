@@ -33,7 +33,7 @@ func TestMem(t *testing.T) {
 	assertMatrix(t, res, baseline().with(matrix{
 		conformance.BlobVersioning: unsupported("no version id visible through Attributes.As"),
 		conformance.BlobSignedURL:  unsupported("SignedURL is not implemented", "GET: Unimplemented", "PUT: Unimplemented"),
-	}))
+	}).with(noRetentionAPI()))
 }
 
 // TestFile runs the suite on gocloud's fileblob over a temporary directory.
@@ -66,7 +66,7 @@ func TestFile(t *testing.T) {
 		conformance.BlobConditionalWrite: fails("concurrent if-not-exists writes", "want exactly 1"),
 		conformance.BlobVersioning:       unsupported("no version id visible through Attributes.As"),
 		conformance.BlobSignedURL:        unsupported("SignedURL is not implemented", "bucket does not have an Options.URLSigner"),
-	}))
+	}).with(noRetentionAPI()))
 	r, _ := conformance.Find(res, conformance.BlobConditionalWrite)
 	assert.NotContains(t, r.Detail, "second if-not-exists write", "sequential IfNotExist must still be refused")
 }

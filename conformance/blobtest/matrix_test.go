@@ -27,19 +27,41 @@ func unsupported(evidence ...string) want { return want{conformance.Unsupported,
 type matrix map[string]want
 
 // baseline is what a backend that keeps every promise the suite can measure
-// today reports: everything passes, versioning is off (as on a fresh bucket),
-// and retention and legal hold are skipped until civicport has a portable
-// retention API.
+// today reports on a fresh bucket: everything passes, versioning is off, and
+// retention and legal hold are unsupported (a fresh bucket has no object
+// lock; see retentionNotEnabled and noRetentionAPI for the evidence).
 func baseline() matrix {
 	m := matrix{}
 	for _, c := range conformance.BlobCapabilities() {
 		m[c] = passes()
 	}
 	m[conformance.BlobVersioning] = unsupported("versioning not enabled")
-	for _, c := range []string{conformance.BlobRetentionGovernance, conformance.BlobRetentionCompliance, conformance.BlobLegalHold} {
-		m[c] = want{conformance.Skipped, []string{"portable retention API not available yet (custody issue)"}}
+	for _, c := range retentionCapabilities {
+		m[c] = unsupported()
 	}
 	return m
+}
+
+var retentionCapabilities = []string{conformance.BlobRetentionGovernance, conformance.BlobRetentionCompliance, conformance.BlobLegalHold}
+
+// retentionAll expects w for the three retention capabilities.
+func retentionAll(w want) matrix {
+	m := matrix{}
+	for _, c := range retentionCapabilities {
+		m[c] = w
+	}
+	return m
+}
+
+// noRetentionAPI: blob/retention has no way to reach this backend's
+// retention (mem, file, ...): Unimplemented.
+func noRetentionAPI() matrix {
+	return retentionAll(unsupported("no retention API for this backend", "Unimplemented"))
+}
+
+// retentionNotEnabled: an S3 bucket created without object lock.
+func retentionNotEnabled() matrix {
+	return retentionAll(unsupported("not enabled on the bucket", "FailedPrecondition", "object lock"))
 }
 
 // with returns a copy of m with some capabilities changed.

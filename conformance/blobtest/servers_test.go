@@ -68,21 +68,33 @@ func TestS3blobMinIO(t *testing.T) {
 	assertMatrix(t, res, baseline().with(matrix{
 		conformance.BlobSpecialKeys: fails(minioS3blobKeys...),
 		conformance.BlobVersioning:  unsupported(`versioning not enabled on the bucket: s3blob`, `reports version id ""`),
-	}))
+	}).with(retentionNotEnabled()))
 }
 
 // TestS3blobMinIOVersioned: a bucket created with object lock has
-// versioning enabled; only the capabilities versioning can change are run.
+// versioning enabled; only the capabilities versioning and object lock can
+// change are run.
 func TestS3blobMinIOVersioned(t *testing.T) {
 	s := testenv.MinIO(t)
 	res := runServer(t, s3Opener(t, s, s.S3URL, testenv.WithObjectLock()), 0,
-		conformance.BlobReadWrite, conformance.BlobNotFound, conformance.BlobConditionalWrite, conformance.BlobVersioning)
+		append([]string{conformance.BlobReadWrite, conformance.BlobNotFound, conformance.BlobConditionalWrite, conformance.BlobVersioning}, retentionCapabilities...)...)
 	assertMatrix(t, res, matrix{
 		conformance.BlobReadWrite:        passes(),
 		conformance.BlobNotFound:         passes(),
 		conformance.BlobConditionalWrite: passes(),
 		conformance.BlobVersioning:       want{conformance.Pass, []string{"s3blob"}},
-	})
+	}.with(retentionEnforced()))
+}
+
+// retentionEnforced: S3 Object Lock enforced (MinIO answers a delete of a
+// retained version with InvalidRequest "Object is WORM protected", which
+// blob/retention reports as PermissionDenied).
+func retentionEnforced() matrix {
+	return matrix{
+		conformance.BlobRetentionGovernance: want{conformance.Pass, []string{"delete of the retained version refused (PermissionDenied"}},
+		conformance.BlobRetentionCompliance: want{conformance.Pass, []string{"refused before the date (PermissionDenied", "deleted after the date"}},
+		conformance.BlobLegalHold:           want{conformance.Pass, []string{"delete of the held version refused", "PermissionDenied"}},
+	}
 }
 
 func TestS3blobVersitygw(t *testing.T) {
@@ -105,7 +117,15 @@ func TestS3blobVersitygw(t *testing.T) {
 			`"double//slash": not listed as written; listed as "double/slash"`,
 		),
 		conformance.BlobVersioning: unsupported(`versioning not enabled on the bucket: s3blob`),
-	}))
+	}).with(retentionNotEnabled()))
+}
+
+// TestS3blobVersitygwLocked: versitygw enforces object lock (with its
+// --versioning-dir) and answers the AWS SDK's retention requests.
+func TestS3blobVersitygwLocked(t *testing.T) {
+	s := testenv.Versitygw(t)
+	res := runServer(t, s3Opener(t, s, s.S3URL, testenv.WithObjectLock()), 0, retentionCapabilities...)
+	assertMatrix(t, res, retentionEnforced())
 }
 
 func TestMinioAdapterMinIO(t *testing.T) {
@@ -116,7 +136,7 @@ func TestMinioAdapterMinIO(t *testing.T) {
 	assertMatrix(t, res, baseline().with(matrix{
 		conformance.BlobSpecialKeys: fails(append([]string{"2 of 30 keys did not round-trip"}, minioKeys...)...),
 		conformance.BlobVersioning:  unsupported(`versioning not enabled on the bucket: the civicport minio adapter`),
-	}))
+	}).with(retentionNotEnabled()))
 }
 
 func TestMinioAdapterMinIOVersioned(t *testing.T) {
@@ -124,13 +144,13 @@ func TestMinioAdapterMinIOVersioned(t *testing.T) {
 	t.Setenv("MINIO_ACCESS_KEY", testenv.DefaultAccessKey)
 	t.Setenv("MINIO_SECRET_KEY", testenv.DefaultSecretKey)
 	res := runServer(t, s3Opener(t, s, s.MinioURL, testenv.WithObjectLock()), 0,
-		conformance.BlobReadWrite, conformance.BlobNotFound, conformance.BlobConditionalWrite, conformance.BlobVersioning)
+		append([]string{conformance.BlobReadWrite, conformance.BlobNotFound, conformance.BlobConditionalWrite, conformance.BlobVersioning}, retentionCapabilities...)...)
 	assertMatrix(t, res, matrix{
 		conformance.BlobReadWrite:        passes(),
 		conformance.BlobNotFound:         passes(),
 		conformance.BlobConditionalWrite: passes(),
 		conformance.BlobVersioning:       want{conformance.Pass, []string{"the civicport minio adapter"}},
-	})
+	}.with(retentionEnforced()))
 }
 
 func TestMinioAdapterVersitygw(t *testing.T) {
@@ -154,7 +174,28 @@ func TestMinioAdapterVersitygw(t *testing.T) {
 			`(one 300-byte path segment): write refused`,
 		),
 		conformance.BlobVersioning: unsupported(`versioning not enabled on the bucket: the civicport minio adapter`),
-	}))
+	}).with(retentionNotEnabled()))
+}
+
+// TestMinioAdapterVersitygwLocked: object lock on versitygw through
+// minio-go.
+func TestMinioAdapterVersitygwLocked(t *testing.T) {
+	s := testenv.Versitygw(t)
+	t.Setenv("MINIO_ACCESS_KEY", testenv.DefaultAccessKey)
+	t.Setenv("MINIO_SECRET_KEY", testenv.DefaultSecretKey)
+	res := runServer(t, s3Opener(t, s, s.MinioURL, testenv.WithObjectLock()), 0, retentionCapabilities...)
+	// versitygw refuses the deletes (the hold check passes), but minio-go
+	// cannot parse its GetObjectRetention reply (root element
+	// <ObjectLockRetention>, minio-go wants <Retention>), so a retention
+	// cannot be read back through the minio adapter: not a working
+	// retention API, a fail. Through s3blob it passes
+	// (TestS3blobVersitygwLocked).
+	notReadable := fails("get the retention of version", "expected element type <Retention> but have <ObjectLockRetention>")
+	assertMatrix(t, res, matrix{
+		conformance.BlobRetentionGovernance: notReadable,
+		conformance.BlobRetentionCompliance: notReadable,
+		conformance.BlobLegalHold:           retentionEnforced()[conformance.BlobLegalHold],
+	})
 }
 
 // gcsOpener opens a new fake-gcs-server bucket per call.
@@ -193,6 +234,16 @@ func TestGCSFake(t *testing.T) {
 		// gcsblob needs a service account (GoogleAccessID and a key) to
 		// sign URLs; an anonymous bucket says Unimplemented.
 		conformance.BlobSignedURL: unsupported("SignedURL is not implemented", "GoogleAccessID"),
+		// fake-gcs-server cannot create buckets with object retention, so
+		// retention is unsupported there (it would store a retention it is
+		// given, but not enforce it: see blob/retention's
+		// TestFakeGCSDoesNotEnforce) ...
+		conformance.BlobRetentionGovernance: unsupported("not enabled on the bucket", `object retention mode ""`),
+		conformance.BlobRetentionCompliance: unsupported("not enabled on the bucket", `object retention mode ""`),
+		// ... and it accepts a temporary hold (every GCS bucket has holds)
+		// and ignores it: a claimed, unenforced hold is a fail.
+		conformance.BlobLegalHold: fails("legal hold placed without error, but reads back as off",
+			"succeeded: not enforced", "legal hold not enforced"),
 	}))
 }
 
