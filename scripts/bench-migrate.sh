@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# bench-migrate.sh — civicport migrate (which verifies every object by SHA-256)
+# against rclone, between two MinIO servers on 127.0.0.1, in one run.
+#
+# Installs rclone v1.76.0 and MinIO (cached with the test services), starts two
+# fresh MinIO servers, puts OBJECTS_SMALL x 64 KiB + OBJECTS_LARGE x 32 MiB on
+# the first (default 2,000 + 16 = 637 MiB), then times, each into a fresh bucket
+# on the second server:
+#   1. rclone copy                          (unverified: sizes / ETags only)
+#   2. rclone copy + rclone check --download (verified: re-reads both sides)
+#   3. civicport migrate, minio:// adapter   (verified: SHA-256 while streaming)
+#   4. civicport migrate, s3:// (gocloud s3blob)
+# and prints times, MiB/s, peak RSS and ratios. Not a test: numbers vary with
+# the machine; the goal is civicport (verified) <= rclone copy (unverified).
+#
+# usage: scripts/bench-migrate.sh     env: OBJECTS_SMALL, OBJECTS_LARGE, WORKERS (8)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS=-mod=mod
+CACHE=${CIVICPORT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/civicport-test-services}
+BIN=$CACHE/bin
+SMALL=${OBJECTS_SMALL:-2000} LARGE=${OBJECTS_LARGE:-16} WORKERS=${WORKERS:-8}
+KEY=benchadmin SECRET=benchadmin-secret
+PA=9300 PB=9400
+
+CIVICPORT_SKIP="versitygw fakegcs" scripts/test-services.sh start >/dev/null   # installs MinIO if needed
+if [[ ! -x $BIN/rclone ]]; then
+  echo "installing rclone v1.76.0 (cold: several minutes)" >&2
+  ( cd "$CACHE" && GOBIN=$BIN go install github.com/rclone/rclone@v1.76.0 )
+fi
+command -v bc >/dev/null && [[ -x /usr/bin/time ]] || { apt-get update -qq && apt-get install -y -qq time bc >/dev/null; }
+
+W=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
+trap cleanup EXIT
+for p in $PA $PB; do
+  mkdir -p "$W/minio-$p"
+  MINIO_ROOT_USER=$KEY MINIO_ROOT_PASSWORD=$SECRET MINIO_UPDATE=off MINIO_BROWSER=off \
+    "$BIN/minio" server "$W/minio-$p" --address 127.0.0.1:$p --console-address 127.0.0.1:$((p + 1)) --quiet >"$W/minio-$p.log" 2>&1 &
+  pids+=($!)
+done
+for p in $PA $PB; do
+  for _ in $(seq 300); do curl -fsS -o /dev/null "http://127.0.0.1:$p/minio/health/ready" 2>/dev/null && break; sleep 0.1; done
+done
+
+export RCLONE_CONFIG_A_TYPE=s3 RCLONE_CONFIG_A_PROVIDER=Minio RCLONE_CONFIG_A_ACCESS_KEY_ID=$KEY \
+  RCLONE_CONFIG_A_SECRET_ACCESS_KEY=$SECRET RCLONE_CONFIG_A_ENDPOINT=http://127.0.0.1:$PA
+export RCLONE_CONFIG_B_TYPE=s3 RCLONE_CONFIG_B_PROVIDER=Minio RCLONE_CONFIG_B_ACCESS_KEY_ID=$KEY \
+  RCLONE_CONFIG_B_SECRET_ACCESS_KEY=$SECRET RCLONE_CONFIG_B_ENDPOINT=http://127.0.0.1:$PB
+rc() { "$BIN/rclone" --config /dev/null "$@"; }
+
+echo "generating $SMALL x 64 KiB + $LARGE x 32 MiB" >&2
+mkdir -p "$W/data/small" "$W/data/large"
+head -c $((SMALL * 65536)) /dev/urandom | split -b 65536 -d -a 5 - "$W/data/small/ballot-"
+head -c $((LARGE * 33554432)) /dev/urandom | split -b 33554432 -d -a 3 - "$W/data/large/scan-"
+rc mkdir a:src
+rc copy "$W/data" a:src --transfers "$WORKERS" >/dev/null
+rm -rf "$W/data"
+total=$(( SMALL * 65536 + LARGE * 33554432 ))
+go build -o "$W/civicport" ./cmd/civicport
+
+results=()
+timed() { # name cmd... ; records seconds and peak RSS (MB)
+  local name=$1; shift
+  local s e
+  s=$(date +%s.%N)
+  /usr/bin/time -f '%M' -o "$W/rss" "$@" >"$W/out.log" 2>&1 || { echo "$name FAILED:" >&2; tail -5 "$W/out.log" >&2; exit 1; }
+  e=$(date +%s.%N)
+  local secs rss
+  secs=$(echo "$e - $s" | bc -l)
+  rss=$(( $(tail -1 "$W/rss") / 1024 ))
+  results+=("$name|$secs|$rss")
+  printf '%-46s %7.2f s  %6.1f MiB/s  peak RSS %4d MB\n' "$name" "$secs" "$(echo "$total / 1048576 / $secs" | bc -l)" "$rss"
+}
+
+rc mkdir b:copy1; rc mkdir b:copy2
+s3q="endpoint=http://127.0.0.1:$PB&use_path_style=true&region=us-east-1"
+s3qa="endpoint=http://127.0.0.1:$PA&use_path_style=true&region=us-east-1"
+for b in mig1 mig2; do rc mkdir b:$b; done
+export AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET AWS_EC2_METADATA_DISABLED=true MINIO_ACCESS_KEY=$KEY MINIO_SECRET_KEY=$SECRET
+
+echo; echo "$SMALL x 64 KiB + $LARGE x 32 MiB = $((total / 1048576)) MiB, $WORKERS parallel transfers, 2 cores"
+timed "rclone copy (unverified)" "$BIN/rclone" --config /dev/null copy a:src b:copy1 --transfers "$WORKERS"
+timed "rclone copy" "$BIN/rclone" --config /dev/null copy a:src b:copy2 --transfers "$WORKERS"
+timed "  + rclone check --download" "$BIN/rclone" --config /dev/null check a:src b:copy2 --download --checkers "$WORKERS"
+timed "civicport migrate minio:// (SHA-256 verified)" "$W/civicport" migrate --from "minio://127.0.0.1:$PA/src?secure=false" \
+  --to "minio://127.0.0.1:$PB/mig1?secure=false" --workers "$WORKERS" --manifest "$W/m1.jsonl"
+timed "civicport migrate s3:// (SHA-256 verified)" "$W/civicport" migrate --from "s3://src?$s3qa" \
+  --to "s3://mig2?$s3q" --workers "$WORKERS" --manifest "$W/m2.jsonl"
+
+secs() { for r in "${results[@]}"; do [[ ${r%%|*} == "$1" ]] && { r=${r#*|}; echo "${r%%|*}"; }; done; }
+copy=$(secs "rclone copy (unverified)")
+check=$(echo "$(secs "rclone copy") + $(secs "  + rclone check --download")" | bc -l)
+mig=$(secs "civicport migrate minio:// (SHA-256 verified)")
+echo
+printf 'civicport (verified) / rclone copy (unverified):         %.2f  (goal <= 1.00)\n' "$(echo "$mig / $copy" | bc -l)"
+printf 'rclone copy + check --download / civicport (verified):   %.2f  (goal >= 1.50)\n' "$(echo "$check / $mig" | bc -l)"
