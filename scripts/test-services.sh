@@ -5,6 +5,8 @@
 #   MinIO            S3 API + object lock     127.0.0.1:9100  (console 9101)
 #   versitygw        S3 gateway over a dir    127.0.0.1:7070
 #   fake-gcs-server  GCS JSON API             127.0.0.1:4443
+#   local-kms        AWS KMS API              127.0.0.1:8081  (loopback wrapper)
+#   SoftHSM2         PKCS#11 token "civicport" (a library, no server; token in $CIVICPORT_RUN/softhsm)
 #
 # usage: scripts/test-services.sh [start|stop|status|env]   (default: start)
 #   start   install what is missing, start what is not running, wait until
@@ -14,9 +16,10 @@
 # Environment:
 #   CIVICPORT_CACHE  binaries and logs   (default ${XDG_CACHE_HOME:-$HOME/.cache}/civicport-test-services)
 #   CIVICPORT_RUN    data, logs, pids    (default $CIVICPORT_CACHE/run)
-#   CIVICPORT_SKIP   services to leave out, e.g. "versitygw fakegcs"
+#   CIVICPORT_SKIP   services to leave out, e.g. "versitygw fakegcs kms softhsm"
 #
-# Needs: go (the toolchain in go.mod), curl. Cold install takes ~12 min on
+# Needs: go (the toolchain in go.mod), curl; for SoftHSM2, the Debian package
+# softhsm2 (installed with apt-get when missing and running as root). Cold install takes ~12 min on
 # 2 cores (MinIO's build is most of it); warm, a start takes ~2 s.
 set -euo pipefail
 
@@ -30,10 +33,14 @@ mkdir -p "$BIN" "$RUN/log" "$RUN/pid"
 MINIO_MOD=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 VERSITYGW_MOD=github.com/versity/versitygw/cmd/versitygw@v1.8.0
 FAKEGCS_MOD=github.com/fsouza/fake-gcs-server@v1.56.1
+LOCALKMS_MOD=github.com/nsmithuk/local-kms
+LOCALKMS_VER=v0.0.0-20260228092603-2a5e92d09ab6
+SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
+SOFTHSM_TOKEN=civicport SOFTHSM_PIN=1234 SOFTHSM_SO_PIN=5678
 
 # One key pair accepted by every S3-style server here (internal/testenv uses it too).
 S3_KEY=emuadmin S3_SECRET=emuadmin-secret
-MINIO_PORT=9100 MINIO_CONSOLE_PORT=9101 VGW_PORT=7070 GCS_PORT=4443
+MINIO_PORT=9100 MINIO_CONSOLE_PORT=9101 VGW_PORT=7070 GCS_PORT=4443 KMS_PORT=8081
 
 export GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 
@@ -64,9 +71,103 @@ go_install() { # name module
   log "install $name: done in $(( $(date +%s) - s ))s"
 }
 
+# local-kms binds every interface with no host option, so serve its handler
+# from a small wrapper on 127.0.0.1 (built outside the repo, cached in $BIN).
+install_localkms() {
+  local name=local-kms-loopback
+  if [[ -x $BIN/$name ]]; then return 0; fi
+  local s=$(date +%s) d=$CACHE/src/kmswrap
+  mkdir -p "$d"
+  cat >"$d/go.mod" <<EOF
+module example.com/localkmsloopback
+
+go 1.26.0
+
+require $LOCALKMS_MOD $LOCALKMS_VER
+EOF
+  cat >"$d/main.go" <<'EOF'
+// Command local-kms-loopback serves github.com/nsmithuk/local-kms on KMS_LISTEN
+// (upstream binds ":"+PORT = all interfaces, with no host option).
+package main
+
+import (
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/nsmithuk/local-kms/src"
+	"github.com/nsmithuk/local-kms/src/config"
+	"github.com/nsmithuk/local-kms/src/data"
+)
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func main() {
+	config.AWSAccountId = env("KMS_ACCOUNT_ID", "111122223333")
+	config.AWSRegion = env("KMS_REGION", "us-east-1")
+	p, err := filepath.Abs(env("KMS_DATA_PATH", "local-kms-data"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	config.DatabasePath = p
+	db := data.NewDatabase(p)
+	defer db.Close()
+	ln, err := net.Listen("tcp", env("KMS_LISTEN", "127.0.0.1:8081"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("local-kms (loopback wrapper) on %s, data in %s, region %s", ln.Addr(), p, config.AWSRegion)
+	log.Fatal(http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		src.HandleRequest(w, r, db)
+	})))
+}
+EOF
+  log "install $name: go build (wraps $LOCALKMS_MOD@$LOCALKMS_VER)"
+  ( cd "$d" && timeout 600 go mod tidy && timeout 900 go build -o "$BIN/$name" . ) >"$RUN/log/install-$name.log" 2>&1 \
+    || { log "install $name FAILED (see $RUN/log/install-$name.log)"; tail -5 "$RUN/log/install-$name.log" >&2; return 1; }
+  log "install $name: done in $(( $(date +%s) - s ))s"
+}
+
+install_softhsm() {
+  if command -v softhsm2-util >/dev/null && [[ -f $SOFTHSM_MODULE ]]; then return 0; fi
+  [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null \
+    || { log "SoftHSM2 missing: install the Debian package softhsm2 (as root), or set CIVICPORT_SKIP=softhsm"; return 1; }
+  log "install softhsm2: apt-get install softhsm2"
+  local s=$(date +%s)
+  { timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq softhsm2; } \
+    >"$RUN/log/apt-softhsm2.log" 2>&1 || { log "apt-get install softhsm2 FAILED (see $RUN/log/apt-softhsm2.log)"; return 1; }
+  log "install softhsm2: done in $(( $(date +%s) - s ))s"
+}
+
+# init_softhsm writes the SoftHSM2 configuration under $RUN and initialises
+# the token once (idempotent: an existing token with the label is kept).
+init_softhsm() {
+  mkdir -p "$RUN/softhsm/tokens"
+  cat >"$RUN/softhsm/softhsm2.conf" <<EOF
+directories.tokendir = $RUN/softhsm/tokens
+objectstore.backend = file
+log.level = ERROR
+slots.removable = false
+EOF
+  export SOFTHSM2_CONF=$RUN/softhsm/softhsm2.conf
+  if softhsm2-util --show-slots 2>/dev/null | grep -q "Label: *$SOFTHSM_TOKEN *\$"; then return 0; fi
+  softhsm2-util --init-token --free --label "$SOFTHSM_TOKEN" --pin "$SOFTHSM_PIN" --so-pin "$SOFTHSM_SO_PIN" \
+    >"$RUN/log/softhsm-init.log" 2>&1 || { log "softhsm token init FAILED (see $RUN/log/softhsm-init.log)"; return 1; }
+  log "softhsm: token '$SOFTHSM_TOKEN' initialised"
+}
+
 install_all() {
   need curl curl
   local pids=() fail=0
+  skip softhsm   || { install_softhsm & pids+=($!); }
+  skip kms       || { install_localkms & pids+=($!); }
   skip fakegcs   || { go_install fake-gcs-server "$FAKEGCS_MOD" & pids+=($!); }
   skip versitygw || { go_install versitygw "$VERSITYGW_MOD" & pids+=($!); }
   skip minio     || { go_install minio "$MINIO_MOD" & pids+=($!); }
@@ -82,10 +183,15 @@ start() { # name cmd...
   log "start $name: pid $!"
 }
 
-wait_ready() { # name url
-  local name=$1 url=$2
+# kms_ok URL: local-kms answers a ListKeys call.
+kms_ok() { curl -fsS -m 2 -o /dev/null -X POST -H 'X-Amz-Target: TrentService.ListKeys' \
+  -H 'Content-Type: application/x-amz-json-1.1' -d '{}' "$1"; }
+http_ok() { curl -fsS -m 2 -o /dev/null "$1"; }
+
+wait_ready() { # name url [check-function]
+  local name=$1 url=$2 check=${3:-http_ok}
   for ((i = 0; i < 600; i++)); do
-    if curl -fsS -m 2 -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    if "$check" "$url" 2>/dev/null; then return 0; fi
     if ! running "$name"; then log "$name DIED; last log lines:"; tail -20 "$RUN/log/$name.log" >&2; return 1; fi
     sleep 0.1
   done
@@ -102,6 +208,11 @@ export STORAGE_EMULATOR_HOST=127.0.0.1:$GCS_PORT
 export AWS_ACCESS_KEY_ID=$S3_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 export MINIO_ACCESS_KEY=$S3_KEY MINIO_SECRET_KEY=$S3_SECRET
+# AWS KMS (local-kms): awskms://KEYID?region=us-east-1&endpoint=http://127.0.0.1:$KMS_PORT
+export CIVICPORT_KMS_ADDR=127.0.0.1:$KMS_PORT
+# PKCS#11 (SoftHSM2): pkcs11://$SOFTHSM_TOKEN/KEYLABEL?module=$SOFTHSM_MODULE
+export SOFTHSM2_CONF=$RUN/softhsm/softhsm2.conf
+export PKCS11_MODULE=$SOFTHSM_MODULE PKCS11_PIN=$SOFTHSM_PIN
 ENV
 }
 
@@ -124,10 +235,17 @@ cmd_start() {
       -public-host 127.0.0.1:$GCS_PORT -external-url http://127.0.0.1:$GCS_PORT \
       -backend memory -log-level warn
   fi
+  if ! skip kms; then
+    mkdir -p "$RUN/kms"
+    start local-kms env KMS_LISTEN=127.0.0.1:$KMS_PORT KMS_DATA_PATH="$RUN/kms" KMS_REGION=us-east-1 \
+      "$BIN/local-kms-loopback"
+  fi
   local rc=0
+  skip softhsm   || init_softhsm || rc=1
   skip minio     || wait_ready minio "http://127.0.0.1:$MINIO_PORT/minio/health/ready" || rc=1
   skip versitygw || wait_ready versitygw "http://127.0.0.1:$VGW_PORT/health" || rc=1
   skip fakegcs   || wait_ready fake-gcs-server "http://127.0.0.1:$GCS_PORT/storage/v1/b" || rc=1
+  skip kms       || wait_ready local-kms "http://127.0.0.1:$KMS_PORT/" kms_ok || rc=1
   write_env
   [[ $rc == 0 ]] || { log "some services failed to start"; exit 1; }
   log "ready (stop with: $0 stop)"
@@ -148,7 +266,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-  for n in minio versitygw fake-gcs-server; do
+  for n in minio versitygw fake-gcs-server local-kms; do
     if running "$n"; then echo "$n: running (pid $(cat "$RUN/pid/$n"))"; else echo "$n: stopped"; fi
   done
 }

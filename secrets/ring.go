@@ -1,0 +1,307 @@
+package secrets
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"gocloud.dev/gcerrors"
+	gcsecrets "gocloud.dev/secrets"
+	"gocloud.dev/secrets/driver"
+)
+
+// Ring ciphertext layout (all integers unsigned varints):
+//
+//	"cpring" 0x01 count { len(id) id len(wrapped) wrapped } * count
+//
+// Each entry is the plaintext encrypted by the ring member with that id; the
+// ids are stored in clear.
+var ringMagic = []byte("cpring\x01")
+
+const (
+	maxRingMembers = 64
+	maxRingIDLen   = 1024
+	maxRingWrapped = 1 << 20
+)
+
+// NewRing returns a keeper over several KEKs, typically on different
+// providers. Encrypt encrypts the plaintext under every member (failing if
+// any member fails) and returns one self-describing blob listing (id,
+// ciphertext) pairs; Decrypt tries the members in the ring's order and
+// succeeds with the first one that can decrypt its entry, so a ring keeps
+// working while any one member is reachable. Use DecryptWith to learn which
+// member it was.
+//
+// The ids are stored in clear in every ciphertext and must be non-empty,
+// distinct and free of credentials. Closing the ring does not close the
+// members' keepers: the caller owns them (a ring opened with Open by URL
+// owns and closes its members).
+func NewRing(keks ...KEK) *gcsecrets.Keeper {
+	return gcsecrets.NewKeeper(newRing(keks, false))
+}
+
+func newRing(keks []KEK, owns bool) *ring {
+	r := &ring{keks: append([]KEK(nil), keks...), owns: owns}
+	switch {
+	case len(keks) == 0:
+		r.err = errors.New("secrets: ring has no members")
+	case len(keks) > maxRingMembers:
+		r.err = fmt.Errorf("secrets: ring has %d members; at most %d", len(keks), maxRingMembers)
+	}
+	seen := map[string]bool{}
+	for _, k := range keks {
+		switch {
+		case r.err != nil:
+		case k.ID == "" || len(k.ID) > maxRingIDLen:
+			r.err = fmt.Errorf("secrets: ring member id %q must be 1 to %d bytes", k.ID, maxRingIDLen)
+		case k.Keeper == nil:
+			r.err = fmt.Errorf("secrets: ring member %q has no keeper", k.ID)
+		case seen[k.ID]:
+			r.err = fmt.Errorf("secrets: ring member id %q given twice", k.ID)
+		}
+		seen[k.ID] = true
+	}
+	return r
+}
+
+type ring struct {
+	keks []KEK
+	owns bool
+	err  error // invalid ring: every call fails with it
+}
+
+var _ driver.Keeper = (*ring)(nil)
+
+// usedKey is the context key under which DecryptWith asks a ring to report
+// the member that decrypted.
+type usedKey struct{}
+
+// DecryptWith decrypts ciphertext with keeper and, when keeper is a ring
+// (NewRing or a ring:// URL), also returns the id of the member that
+// decrypted it; for any other keeper usedID is "". When rings are nested,
+// usedID names the member of the outermost ring.
+func DecryptWith(ctx context.Context, keeper *gcsecrets.Keeper, ciphertext []byte) (plaintext []byte, usedID string, err error) {
+	var used string
+	pt, err := keeper.Decrypt(context.WithValue(ctx, usedKey{}, &used), ciphertext)
+	if err != nil {
+		return nil, "", err
+	}
+	return pt, used, nil
+}
+
+func (r *ring) Encrypt(ctx context.Context, plaintext []byte) ([]byte, error) {
+	if r.err != nil {
+		return nil, &ringError{code: gcerrors.FailedPrecondition, msg: r.err.Error()}
+	}
+	out := make([][]byte, len(r.keks))
+	errs := make([]error, len(r.keks))
+	var wg sync.WaitGroup
+	for i, k := range r.keks {
+		wg.Go(func() { out[i], errs[i] = k.Keeper.Encrypt(ctx, plaintext) })
+	}
+	wg.Wait()
+	var failed []string
+	var causes []memberError
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%q: %s", r.keks[i].ID, memberMsg(err)))
+			causes = append(causes, memberError{i, err})
+		} else if len(out[i]) > maxRingWrapped {
+			err := fmt.Errorf("ciphertext of %d bytes, more than a ring entry holds (%d)", len(out[i]), maxRingWrapped)
+			failed = append(failed, fmt.Sprintf("%q: %v", r.keks[i].ID, err))
+			causes = append(causes, memberError{i, err})
+		}
+	}
+	if len(failed) > 0 {
+		return nil, &ringError{code: commonCode(causes), msg: "ring encrypt failed for " + strings.Join(failed, "; "), causes: causes}
+	}
+	b := append([]byte(nil), ringMagic...)
+	b = binary.AppendUvarint(b, uint64(len(r.keks)))
+	for i, k := range r.keks {
+		b = binary.AppendUvarint(b, uint64(len(k.ID)))
+		b = append(b, k.ID...)
+		b = binary.AppendUvarint(b, uint64(len(out[i])))
+		b = append(b, out[i]...)
+	}
+	return b, nil
+}
+
+func (r *ring) Decrypt(ctx context.Context, ciphertext []byte) ([]byte, error) {
+	if r.err != nil {
+		return nil, &ringError{code: gcerrors.FailedPrecondition, msg: r.err.Error()}
+	}
+	entries, err := parseRing(ciphertext)
+	if err != nil {
+		return nil, &ringError{code: gcerrors.InvalidArgument, msg: "not a ring ciphertext: " + err.Error()}
+	}
+	var failed []string
+	var causes []memberError
+	for i, k := range r.keks {
+		w, ok := entries[k.ID]
+		if !ok {
+			continue
+		}
+		pt, err := k.Keeper.Decrypt(ctx, w)
+		if err == nil {
+			if p, ok := ctx.Value(usedKey{}).(*string); ok {
+				*p = k.ID
+			}
+			return pt, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		failed = append(failed, fmt.Sprintf("%q: %s", k.ID, memberMsg(err)))
+		causes = append(causes, memberError{i, err})
+	}
+	if len(failed) == 0 {
+		ids := make([]string, 0, len(entries))
+		for id := range entries {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		return nil, &ringError{code: gcerrors.InvalidArgument,
+			msg: fmt.Sprintf("ring ciphertext is for members %q; this ring has %q", ids, r.ids())}
+	}
+	return nil, &ringError{code: commonCode(causes), msg: "no ring member could decrypt: " + strings.Join(failed, "; "), causes: causes}
+}
+
+func (r *ring) ids() []string {
+	ids := make([]string, len(r.keks))
+	for i, k := range r.keks {
+		ids[i] = k.ID
+	}
+	return ids
+}
+
+func (r *ring) Close() error {
+	if !r.owns {
+		return nil
+	}
+	var errs []error
+	for _, k := range r.keks {
+		if err := k.Keeper.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing ring member %q: %w", k.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *ring) ErrorAs(err error, i any) bool {
+	var re *ringError
+	if !errors.As(err, &re) {
+		return false
+	}
+	for _, c := range re.causes {
+		if r.keks[c.member].Keeper.ErrorAs(c.err, i) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *ring) ErrorCode(err error) gcerrors.ErrorCode {
+	var re *ringError
+	if errors.As(err, &re) {
+		return re.code
+	}
+	if errors.Is(err, context.Canceled) {
+		return gcerrors.Canceled
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return gcerrors.DeadlineExceeded
+	}
+	return gcerrors.Unknown
+}
+
+// memberError is what ring member number member said.
+type memberError struct {
+	member int
+	err    error
+}
+
+// ringError is an error of the ring itself, or every member's failure.
+type ringError struct {
+	code   gcerrors.ErrorCode
+	msg    string
+	causes []memberError
+}
+
+func (e *ringError) Error() string { return e.msg }
+
+func (e *ringError) Unwrap() []error {
+	errs := make([]error, len(e.causes))
+	for i, c := range e.causes {
+		errs[i] = c.err
+	}
+	return errs
+}
+
+// memberMsg is a member keeper's error message without gocloud's
+// "secrets (code=...)" prefix, which the ring's own error will carry.
+func memberMsg(err error) string {
+	if u, ok := err.(interface{ Unwrap() []error }); ok {
+		if errs := u.Unwrap(); len(errs) > 0 && errs[0] != nil {
+			return errs[0].Error()
+		}
+	}
+	return err.Error()
+}
+
+// commonCode is the members' error code if they all agree, else Unknown.
+func commonCode(causes []memberError) gcerrors.ErrorCode {
+	code := gcerrors.Unknown
+	for i, c := range causes {
+		cc := gcerrors.Code(c.err)
+		if i > 0 && cc != code {
+			return gcerrors.Unknown
+		}
+		code = cc
+	}
+	return code
+}
+
+func parseRing(b []byte) (map[string][]byte, error) {
+	if !bytes.HasPrefix(b, ringMagic) {
+		return nil, errors.New("missing ring header")
+	}
+	p := b[len(ringMagic):]
+	next := func(max uint64, what string) ([]byte, error) {
+		n, k := binary.Uvarint(p)
+		if k <= 0 || n == 0 || n > max || n > uint64(len(p)-k) {
+			return nil, fmt.Errorf("bad %s length", what)
+		}
+		v := p[k : k+int(n)]
+		p = p[k+int(n):]
+		return v, nil
+	}
+	count, k := binary.Uvarint(p)
+	if k <= 0 || count == 0 || count > maxRingMembers {
+		return nil, errors.New("bad member count")
+	}
+	p = p[k:]
+	entries := make(map[string][]byte, count)
+	for range count {
+		id, err := next(maxRingIDLen, "id")
+		if err != nil {
+			return nil, err
+		}
+		w, err := next(maxRingWrapped, "entry")
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := entries[string(id)]; dup {
+			return nil, fmt.Errorf("member %q listed twice", id)
+		}
+		entries[string(id)] = w
+	}
+	if len(p) != 0 {
+		return nil, fmt.Errorf("%d trailing bytes", len(p))
+	}
+	return entries, nil
+}
