@@ -7,6 +7,19 @@
 // of what they encrypt (4 KiB for AWS KMS, 64 KiB for Google Cloud KMS),
 // charge per call and would see every byte.
 //
+// # Keepers by URL
+//
+// Open returns a keeper for any of these URLs (Schemes lists them):
+//
+//	awskms://KEY-ID-OR-ALIAS?region=R           AWS KMS (endpoint= for a KMS-compatible server)
+//	gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K   Google Cloud KMS
+//	pkcs11://TOKEN/KEY?module=/usr/lib/.../libsofthsm2.so     an HSM (PIN from PKCS11_PIN or pin_file=)
+//	base64key://KEY                             a local key (tests, air-gapped set-ups)
+//	ring://?keeper=URL1&keeper=URL2...          several of the above: a ring
+//
+// A ring wraps a data key under every member, so records stay readable while
+// any one member's provider is: DecryptWith says which member worked.
+//
 // # Envelopes
 //
 // NewEncrypter encrypts a stream of any length in constant memory: a fresh
