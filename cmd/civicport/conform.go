@@ -17,19 +17,23 @@ import (
 	gcblob "gocloud.dev/blob"
 
 	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/conformance/blobtest"
 	"github.com/civicport/civicport/conformance/report"
+	"github.com/civicport/civicport/secrets"
 )
 
 // conformOptions are the flags shared by conform and plan.
 type conformOptions struct {
-	largeSize int64
-	only      []string
+	largeSize  int64
+	only       []string
+	sealKeeper string
 }
 
 func (o *conformOptions) register(cmd *cobra.Command) {
 	cmd.Flags().Int64Var(&o.largeSize, "large-object-size", blobtest.DefaultLargeObjectSize, "bytes of the blob.large_object check (streamed)")
 	cmd.Flags().StringSliceVar(&o.only, "capability", nil, "run only these capabilities (repeatable, comma-separated)")
+	cmd.Flags().StringVar(&o.sealKeeper, "seal-keeper", "", "measure the bucket through Seal (client-side encryption) with this keeper URL")
 }
 
 func newConformCmd() *cobra.Command {
@@ -137,6 +141,17 @@ func conformBlob(ctx context.Context, urlstr string, co conformOptions, progress
 	} else if len(objs) > 0 {
 		return report.Backend{}, fmt.Errorf("prefix %s in %s is not empty; refusing to run there", prefix, blob.Redact(urlstr))
 	}
+	var keks []secrets.KEK
+	via := ""
+	if co.sealKeeper != "" {
+		k, err := secrets.Open(ctx, co.sealKeeper)
+		if err != nil {
+			return report.Backend{}, fmt.Errorf("--seal-keeper: %w", err)
+		}
+		defer k.Close()
+		keks = []secrets.KEK{{ID: secrets.RedactURL(co.sealKeeper), Keeper: k}}
+		via = "seal " + keks[0].ID
+	}
 	n := 0
 	open := func(ctx context.Context) (*gcblob.Bucket, error) {
 		n++
@@ -144,7 +159,11 @@ func conformBlob(ctx context.Context, urlstr string, co conformOptions, progress
 		if err != nil {
 			return nil, err
 		}
-		return gcblob.PrefixedBucket(b, fmt.Sprintf("%s%02d/", prefix, n)), nil
+		b = gcblob.PrefixedBucket(b, fmt.Sprintf("%s%02d/", prefix, n))
+		if keks != nil {
+			b = seal.Wrap(b, keks, nil)
+		}
+		return b, nil
 	}
 	logf := func(string, ...any) {}
 	if isTerminal(progress) {
@@ -162,7 +181,9 @@ func conformBlob(ctx context.Context, urlstr string, co conformOptions, progress
 	// check left behind, and only under the run's own prefix.
 	cleanup(context.WithoutCancel(ctx), root, prefix)
 	removeEmptyDirs(urlstr, prefix)
-	return report.NewBackend(urlstr, report.KindBlob, results, d), nil
+	be := report.NewBackend(urlstr, report.KindBlob, results, d)
+	be.Via = via
+	return be, nil
 }
 
 func cleanup(ctx context.Context, b *gcblob.Bucket, prefix string) {

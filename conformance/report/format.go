@@ -59,7 +59,11 @@ func WriteTable(w io.Writer, r *Report) error {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%s  (%s, %s, %s)\n", b.URL, b.Kind, summary(b.Results), b.Duration.Round(time.Millisecond))
+		name := b.URL
+		if b.Via != "" {
+			name += " via " + b.Via
+		}
+		fmt.Fprintf(w, "%s  (%s, %s, %s)\n", name, b.Kind, summary(b.Results), b.Duration.Round(time.Millisecond))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, res := range b.Results {
 			reason := ""

@@ -31,8 +31,11 @@ const (
 
 // Backend is the results of one suite against one backend.
 type Backend struct {
-	URL      string               `json:"url"` // always redacted
-	Kind     string               `json:"kind"`
+	URL  string `json:"url"` // always redacted
+	Kind string `json:"kind"`
+	// Via names a civicport decorator the backend was measured through,
+	// e.g. "seal base64key://REDACTED"; empty for the backend itself.
+	Via      string               `json:"via,omitempty"`
 	Duration time.Duration        `json:"-"`
 	Results  []conformance.Result `json:"results"`
 }
@@ -45,6 +48,7 @@ func NewBackend(url, kind string, results []conformance.Result, d time.Duration)
 type backendJSON struct {
 	URL        string               `json:"url"`
 	Kind       string               `json:"kind"`
+	Via        string               `json:"via,omitempty"`
 	DurationMS int64                `json:"duration_ms"`
 	Results    []conformance.Result `json:"results"`
 }
@@ -55,7 +59,7 @@ func (b Backend) MarshalJSON() ([]byte, error) {
 	if res == nil {
 		res = []conformance.Result{}
 	}
-	return json.Marshal(backendJSON{URL: redact.URL(b.URL), Kind: b.Kind, DurationMS: b.Duration.Milliseconds(), Results: res})
+	return json.Marshal(backendJSON{URL: redact.URL(b.URL), Kind: b.Kind, Via: b.Via, DurationMS: b.Duration.Milliseconds(), Results: res})
 }
 
 // UnmarshalJSON reads the form MarshalJSON writes.
@@ -69,7 +73,7 @@ func (b *Backend) UnmarshalJSON(p []byte) error {
 	default:
 		return fmt.Errorf("backend %q: unknown kind %q (want blob, secrets or pubsub)", j.URL, j.Kind)
 	}
-	*b = Backend{URL: j.URL, Kind: j.Kind, Duration: time.Duration(j.DurationMS) * time.Millisecond, Results: j.Results}
+	*b = Backend{URL: j.URL, Kind: j.Kind, Via: j.Via, Duration: time.Duration(j.DurationMS) * time.Millisecond, Results: j.Results}
 	return nil
 }
 
