@@ -6,6 +6,7 @@
 #   versitygw        S3 gateway over a dir    127.0.0.1:7070
 #   fake-gcs-server  GCS JSON API             127.0.0.1:4443
 #   local-kms        AWS KMS API              127.0.0.1:8081  (loopback wrapper)
+#   nats-server      NATS + JetStream         127.0.0.1:4222  (monitor 8222)
 #   SoftHSM2         PKCS#11 token "civicport" (a library, no server; token in $CIVICPORT_RUN/softhsm)
 #
 # usage: scripts/test-services.sh [start|stop|status|env]   (default: start)
@@ -33,6 +34,7 @@ mkdir -p "$BIN" "$RUN/log" "$RUN/pid"
 MINIO_MOD=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 VERSITYGW_MOD=github.com/versity/versitygw/cmd/versitygw@v1.8.0
 FAKEGCS_MOD=github.com/fsouza/fake-gcs-server@v1.56.1
+NATS_MOD=github.com/nats-io/nats-server/v2@v2.15.2
 LOCALKMS_MOD=github.com/nsmithuk/local-kms
 LOCALKMS_VER=v0.0.0-20260228092603-2a5e92d09ab6
 SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
@@ -41,6 +43,7 @@ SOFTHSM_TOKEN=civicport SOFTHSM_PIN=1234 SOFTHSM_SO_PIN=5678
 # One key pair accepted by every S3-style server here (internal/testenv uses it too).
 S3_KEY=emuadmin S3_SECRET=emuadmin-secret
 MINIO_PORT=9100 MINIO_CONSOLE_PORT=9101 VGW_PORT=7070 GCS_PORT=4443 KMS_PORT=8081
+NATS_PORT=4222 NATS_MON_PORT=8222
 
 export GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 
@@ -169,6 +172,7 @@ install_all() {
   skip softhsm   || { install_softhsm & pids+=($!); }
   skip kms       || { install_localkms & pids+=($!); }
   skip fakegcs   || { go_install fake-gcs-server "$FAKEGCS_MOD" & pids+=($!); }
+  skip nats      || { go_install nats-server "$NATS_MOD" & pids+=($!); }
   skip versitygw || { go_install versitygw "$VERSITYGW_MOD" & pids+=($!); }
   skip minio     || { go_install minio "$MINIO_MOD" & pids+=($!); }
   for p in "${pids[@]}"; do wait "$p" || fail=1; done
@@ -204,6 +208,9 @@ write_env() {
 export CIVICPORT_MINIO_ADDR=127.0.0.1:$MINIO_PORT
 export CIVICPORT_VERSITYGW_ADDR=127.0.0.1:$VGW_PORT
 export CIVICPORT_FAKEGCS_ADDR=127.0.0.1:$GCS_PORT
+export NATS_SERVER_URL=nats://127.0.0.1:$NATS_PORT
+export CIVICPORT_NATS_URL=nats://127.0.0.1:$NATS_PORT
+export CIVICPORT_NATS_MONITOR=http://127.0.0.1:$NATS_MON_PORT
 export STORAGE_EMULATOR_HOST=127.0.0.1:$GCS_PORT
 export AWS_ACCESS_KEY_ID=$S3_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
@@ -229,6 +236,10 @@ cmd_start() {
       "$BIN/versitygw" --port 127.0.0.1:$VGW_PORT --health /health --iam-dir "$RUN/vgw-iam" \
       posix --versioning-dir "$RUN/vgw-versions" "$RUN/vgw"
   fi
+  if ! skip nats; then
+    mkdir -p "$RUN/nats"
+    start nats-server "$BIN/nats-server" -js -a 127.0.0.1 -p $NATS_PORT -m $NATS_MON_PORT -sd "$RUN/nats"
+  fi
   if ! skip fakegcs; then
     mkdir -p "$RUN/gcs"
     start fake-gcs-server "$BIN/fake-gcs-server" -scheme http -host 127.0.0.1 -port $GCS_PORT \
@@ -245,6 +256,7 @@ cmd_start() {
   skip minio     || wait_ready minio "http://127.0.0.1:$MINIO_PORT/minio/health/ready" || rc=1
   skip versitygw || wait_ready versitygw "http://127.0.0.1:$VGW_PORT/health" || rc=1
   skip fakegcs   || wait_ready fake-gcs-server "http://127.0.0.1:$GCS_PORT/storage/v1/b" || rc=1
+  skip nats      || wait_ready nats-server "http://127.0.0.1:$NATS_MON_PORT/healthz?js-enabled-only=true" || rc=1
   skip kms       || wait_ready local-kms "http://127.0.0.1:$KMS_PORT/" kms_ok || rc=1
   write_env
   [[ $rc == 0 ]] || { log "some services failed to start"; exit 1; }
@@ -266,7 +278,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-  for n in minio versitygw fake-gcs-server local-kms; do
+  for n in minio versitygw fake-gcs-server local-kms nats-server; do
     if running "$n"; then echo "$n: running (pid $(cat "$RUN/pid/$n"))"; else echo "$n: stopped"; fi
   done
 }
