@@ -16,6 +16,7 @@ import (
 	"time"
 
 	gcblob "gocloud.dev/blob"
+	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
 )
 
@@ -329,9 +330,28 @@ list:
 // copyObject copies one object and returns its manifest entry and whether it
 // was copied (false: already identical on dst).
 func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeThere bool, o *MigrateOptions) (*Entry, bool, error) {
-	a, err := src.Attributes(ctx, key)
-	if err != nil {
-		return nil, false, err
+	var (
+		a   *gcblob.Attributes
+		sr  *gcblob.Reader // the open source read, if any
+		err error
+	)
+	defer func() {
+		if sr != nil {
+			sr.Close()
+		}
+	}()
+	if !maybeThere && !o.DryRun {
+		// A new object will be read anyway: read it now and take its
+		// attributes from the response where the driver gives them.
+		if sr, err = src.NewReader(ctx, key, nil); err != nil {
+			return nil, false, err
+		}
+		a = attributesOf(sr)
+	}
+	if a == nil {
+		if a, err = src.Attributes(ctx, key); err != nil {
+			return nil, false, err
+		}
 	}
 	if err := o.Limits.check(key, a.Metadata); err != nil {
 		return nil, false, permanentError{err}
@@ -342,15 +362,18 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 		if o.DryRun {
 			want, _, err = HashObject(ctx, src, key)
 		} else {
-			var sr *gcblob.Reader
-			if sr, err = src.NewReader(ctx, key, nil); err == nil {
-				var st io.ReadCloser
-				st, want, err = Stage(sr, a.Size, o.BufferLimit, o.SpoolDir)
-				sr.Close()
-				if err == nil {
-					defer st.Close()
-					staged = st
+			if sr == nil {
+				if sr, err = src.NewReader(ctx, key, nil); err != nil {
+					return nil, false, err
 				}
+			}
+			var st io.ReadCloser
+			st, want, err = Stage(sr, a.Size, o.BufferLimit, o.SpoolDir)
+			sr.Close()
+			sr = nil
+			if err == nil {
+				defer st.Close()
+				staged = st
 			}
 		}
 		if err != nil {
@@ -377,11 +400,11 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 
 	r := staged
 	if r == nil {
-		sr, err := src.NewReader(ctx, key, nil)
-		if err != nil {
-			return nil, false, err
+		if sr == nil {
+			if sr, err = src.NewReader(ctx, key, nil); err != nil {
+				return nil, false, err
+			}
 		}
-		defer sr.Close()
 		r = sr
 	}
 	wctx, cancel := context.WithCancel(ctx)
@@ -420,6 +443,21 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 		return nil, false, err
 	}
 	return e, true, nil
+}
+
+// attributesOf returns the attributes a read's response carried, when the
+// driver exposes them (civicport's minio adapter does, as
+// *driver.Attributes), saving a stat request per object; else nil.
+func attributesOf(r *gcblob.Reader) *gcblob.Attributes {
+	var da *driver.Attributes
+	if !r.As(&da) || da == nil {
+		return nil
+	}
+	return &gcblob.Attributes{
+		CacheControl: da.CacheControl, ContentDisposition: da.ContentDisposition, ContentEncoding: da.ContentEncoding,
+		ContentLanguage: da.ContentLanguage, ContentType: da.ContentType, Metadata: da.Metadata,
+		CreateTime: da.CreateTime, ModTime: da.ModTime, Size: da.Size, MD5: da.MD5, ETag: da.ETag,
+	}
 }
 
 // Stage reads r to its end once, computing its SHA-256, and returns a

@@ -89,7 +89,7 @@ timed "civicport migrate minio:// (SHA-256 verified)" "$W/civicport" migrate --f
 timed "civicport migrate s3:// (SHA-256 verified)" "$W/civicport" migrate --from "s3://src?$s3qa" \
   --to "s3://mig2?$s3q" --workers "$WORKERS" --manifest "$W/m2.jsonl"
 
-secs() { for r in "${results[@]}"; do [[ ${r%%|*} == "$1" ]] && { r=${r#*|}; echo "${r%%|*}"; }; done; }
+secs() { for r in "${results[@]}"; do [[ ${r%%|*} == "$1" ]] && { r=${r#*|}; echo "${r%%|*}"; }; done; return 0; }
 copy=$(secs "rclone copy (unverified)")
 check=$(echo "$(secs "rclone copy") + $(secs "  + rclone check --download")" | bc -l)
 mig=$(secs "civicport migrate minio:// (SHA-256 verified)")

@@ -312,6 +312,11 @@ func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes
 	if err != nil {
 		return nil, err
 	}
+	return attributesOf(info), nil
+}
+
+// attributesOf turns a stat or GET response into driver attributes.
+func attributesOf(info minio.ObjectInfo) *driver.Attributes {
 	md := make(map[string]string, len(info.UserMetadata))
 	for k, v := range info.UserMetadata {
 		md[strings.ToLower(unescapeMetadataKey(k))] = unescapeMetadataValue(v)
@@ -329,7 +334,7 @@ func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes
 		MD5:                etagMD5(info.ETag, isEncrypted(info.Headers)),
 		ETag:               `"` + info.ETag + `"`,
 		AsFunc:             objectInfoAs(info),
-	}, nil
+	}
 }
 
 func objectInfoAs(info minio.ObjectInfo) func(any) bool {
@@ -524,7 +529,16 @@ type reader struct {
 func (r *reader) Read(p []byte) (int, error)           { return r.body.Read(p) }
 func (r *reader) Close() error                         { return r.body.Close() }
 func (r *reader) Attributes() *driver.ReaderAttributes { return &r.attrs }
-func (r *reader) As(i any) bool                        { return objectInfoAs(r.info)(i) }
+
+// As gives minio.ObjectInfo, and *driver.Attributes: the object's full
+// attributes from the GET response, so a reader needs no extra stat.
+func (r *reader) As(i any) bool {
+	if p, ok := i.(**driver.Attributes); ok {
+		*p = attributesOf(r.info)
+		return true
+	}
+	return objectInfoAs(r.info)(i)
+}
 
 // Copy implements driver.Bucket.Copy with one server-side CopyObject
 // request, which S3 limits to sources of up to 5 GiB.
