@@ -62,6 +62,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRehearseCmd(), newConformCmd(), newPlanCmd(), newMigrateCmd(), newVerifyCmd(), newScrubCmd(), newAuditCmd(), newRewrapCmd())
+	root.AddCommand(newRehearseCmd(), newConformCmd(), newPlanCmd(), withDistribute(newMigrateCmd()), newVerifyCmd(), newScrubCmd(), newAuditCmd(), newRewrapCmd())
 	return root
 }

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gocloud.dev/pubsub"
+
+	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/internal/testenv"
+)
+
+// Until main.go registers withDistribute(newMigrateCmd()), the tests add it
+// themselves (withDistribute is idempotent, so this stays correct after).
+func init() {
+	if os.Getenv("CIVICPORT_TEST_AS_DIST_CLI") == "1" {
+		os.Exit(distRun(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+}
+
+func distRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	for _, c := range root.Commands() {
+		if c.Name() == "migrate" {
+			withDistribute(c)
+		}
+	}
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "civicport:", err)
+	var pe *problemError
+	if errors.As(err, &pe) {
+		return exitProblem
+	}
+	return exitUsage
+}
+
+func runDistCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code := distRun(context.Background(), args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// distWorker starts a worker process (this test binary as the CLI).
+type distWorker struct {
+	cmd      *exec.Cmd
+	out, err bytes.Buffer
+}
+
+func startWorker(t *testing.T, args ...string) *distWorker {
+	t.Helper()
+	w := &distWorker{cmd: exec.Command(os.Args[0], append([]string{"migrate", "--worker"}, args...)...)}
+	w.cmd.Env = append(os.Environ(), "CIVICPORT_TEST_AS_DIST_CLI=1")
+	w.cmd.Stdout, w.cmd.Stderr = &w.out, &w.err
+	require.NoError(t, w.cmd.Start())
+	t.Cleanup(func() { _ = w.cmd.Process.Kill() })
+	return w
+}
+
+func (w *distWorker) wait() int {
+	err := w.cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// Three workers share a JetStream work queue; one is killed with SIGKILL
+// mid-run, the others and a restarted one finish; every key is in the
+// merged manifest exactly once and both forms of verify pass.
+func TestDistributedMigrateSurvivesKilledWorker(t *testing.T) {
+	nats := testenv.NATS(t)
+	const n, itemSize = 300, 20
+	_, src := fileBucket(t, n, 64<<10)
+	dstDir, dst := emptyBucket(t)
+	mdir := filepath.Join(t.TempDir(), "items")
+	stream, consumer := nats.StreamName("cpdist"), nats.StreamName("workers")
+	subject := nats.Subject("civicport.work")
+	topicURL := "jetstream://" + stream + "/" + subject + "?create=true"
+	subURL := "jetstream://" + stream + "/" + consumer
+
+	start := time.Now()
+	code, out, errOut := runDistCLI(t, "migrate", "--from", src, "--to", dst, "--work-to", topicURL, "--item-size", fmt.Sprint(itemSize), "--manifest-dir", mdir)
+	require.Equal(t, exitOK, code, out+errOut)
+	assert.Contains(t, out, fmt.Sprintf("published %d items (%d objects, up to %d keys each)", n/itemSize, n, itemSize))
+	// The durable consumer, as an operator would create it (short ack wait
+	// so the killed worker's item comes back quickly).
+	sub, err := pubsub.OpenSubscription(t.Context(), subURL+"?create=true&filter_subject="+subject+"&ack_wait=2s")
+	require.NoError(t, err)
+	require.NoError(t, sub.Shutdown(t.Context()))
+
+	args := []string{"--work-from", subURL, "--manifest-dir", mdir, "--until-idle", "5s", "--workers", "2", "--from", src, "--to", dst}
+	victim := startWorker(t, args...)
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		// Kill once an item is partly copied: more objects on the
+		// destination than the finished items account for.
+		if m, _ := filepath.Glob(filepath.Join(mdir, "item-*.jsonl")); len(m) >= 1 && countFiles(t, dstDir) > len(m)*itemSize {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	require.NoError(t, victim.cmd.Process.Signal(syscall.SIGKILL))
+	_ = victim.wait()
+	done, _ := filepath.Glob(filepath.Join(mdir, "item-*.jsonl"))
+	copied := countFiles(t, dstDir)
+	t.Logf("killed after %d item manifests, %d objects on the destination (%d of an unfinished item)", len(done), copied, copied-len(done)*itemSize)
+	require.Less(t, len(done), n/itemSize, "killed before the end")
+	code, _, errOut = runDistCLI(t, "migrate", "--merge-manifests", mdir, "--manifest", filepath.Join(t.TempDir(), "early.jsonl"))
+	assert.Equal(t, exitProblem, code)
+	assert.Contains(t, errOut, "planned items have no manifest yet")
+
+	workers := []*distWorker{startWorker(t, args...), startWorker(t, args...), startWorker(t, args...)} // two more and the restarted one
+	itemsDone := 0
+	for i, w := range workers {
+		require.Equal(t, 0, w.wait(), "worker %d:\n%s%s", i, w.out.String(), w.err.String())
+		t.Logf("worker %d: %s", i, lastLine(w.out.String()))
+		itemsDone += strings.Count(w.out.String(), "; verified ")
+	}
+	// The killed worker's unfinished item came back (after the ack wait).
+	assert.GreaterOrEqual(t, itemsDone, n/itemSize-len(done))
+	t.Logf("all items done in %s", time.Since(start).Round(time.Millisecond))
+
+	items, _ := filepath.Glob(filepath.Join(mdir, "item-*.jsonl"))
+	assert.Len(t, items, n/itemSize)
+	tmp, _ := filepath.Glob(filepath.Join(mdir, ".*"))
+	t.Logf("temporary manifests left by the killed worker: %d", len(tmp))
+
+	mf := filepath.Join(t.TempDir(), "merged.jsonl")
+	skey, vkey := keyFiles(t, t.TempDir())
+	code, out, errOut = runDistCLI(t, "migrate", "--merge-manifests", mdir, "--manifest", mf, "--sign-key", skey)
+	require.Equal(t, exitOK, code, out+errOut)
+	assert.Contains(t, out, fmt.Sprintf("merged %d item manifests: %d objects", n/itemSize, n))
+	assert.Contains(t, out, "signature: "+mf+".sig")
+	data, err := os.ReadFile(mf)
+	require.NoError(t, err)
+	entries, err := blob.ReadManifest(bytes.NewReader(data))
+	require.NoError(t, err, "no key twice")
+	assert.Len(t, entries, n)
+
+	code, out, _ = runCLI(t, "verify", "--manifest", mf, "--bucket", dst, "--pubkey", vkey)
+	assert.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, "verified")
+	code, out, _ = runCLI(t, "verify", "--from", src, "--to", dst)
+	assert.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, fmt.Sprintf("verified %d ", n))
+}
+
+func TestDistributeUsage(t *testing.T) {
+	_, src := fileBucket(t, 2, 10)
+	_, dst := emptyBucket(t)
+	dir := t.TempDir()
+	exists := filepath.Join(dir, "exists.jsonl")
+	require.NoError(t, os.WriteFile(exists, nil, 0o600))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"migrate", "--worker", "--work-to", "jetstream://S/x"}, "give exactly one of"},
+		{[]string{"migrate", "--worker", "--manifest-dir", dir}, "--worker needs --work-from"},
+		{[]string{"migrate", "--work-from", "jetstream://S/C"}, "add --worker"},
+		{[]string{"migrate", "--merge-manifests", dir, "--manifest-dir", dir}, "--manifest-dir goes with"},
+		{[]string{"migrate", "--item-size", "5", "--from", src, "--to", dst}, "add --work-to"},
+		{[]string{"migrate", "--work-to", "jetstream://S/x", "--from", src, "--to", dst, "--item-size", "0"}, "--item-size 0"},
+		{[]string{"migrate", "--work-to", "jetstream://S/x", "--from", src}, "--from URL and --to URL are both required"},
+		{[]string{"migrate", "--work-to", "nope://S/x", "--from", src, "--to", dst}, "--work-to"},
+		{[]string{"migrate", "--worker", "--work-from", "jetstream://S/C", "--manifest-dir", dir, "--from", src}, "both --from and --to"},
+		{[]string{"migrate", "--merge-manifests", dir}, "needs --manifest FILE"},
+		{[]string{"migrate", "--merge-manifests", dir, "--manifest", exists}, "exists"},
+		{[]string{"migrate", "--merge-manifests", filepath.Join(dir, "none"), "--manifest", "x"}, "not a directory"},
+		{[]string{"migrate", "--worker", "--work-from", "jetstream://S/C", "--manifest-dir", dir, "--dry-run"}, "--dry-run and --resume do not go"},
+	} {
+		code, _, errOut := runDistCLI(t, tc.args...)
+		assert.Equal(t, exitUsage, code, "%v: %s", tc.args, errOut)
+		assert.Contains(t, errOut, tc.want, "%v", tc.args)
+	}
+	// Plain migrate is unchanged.
+	code, out, errOut := runDistCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", filepath.Join(dir, "m.jsonl"))
+	require.Equal(t, exitOK, code, out+errOut)
+	assert.Contains(t, out, "copied 2 ")
+}
+
+func countFiles(t *testing.T, dir string) int {
+	n := 0
+	_ = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && !strings.HasSuffix(p, ".attrs") {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	return s[strings.LastIndexByte(s, '\n')+1:]
+}
