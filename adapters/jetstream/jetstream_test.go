@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -306,16 +305,7 @@ func natsServerBinary() string {
 	if p, err := exec.LookPath("nats-server"); err == nil {
 		return p
 	}
-	cache := os.Getenv("CIVICPORT_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home, _ := os.UserHomeDir()
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "civicport-test-services")
-	}
-	p := filepath.Join(cache, "bin", "nats-server")
+	p := testenv.Binary("nats-server")
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}

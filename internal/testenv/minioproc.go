@@ -24,6 +24,13 @@ func minioBinary() string {
 	if p := os.Getenv("CIVICPORT_MINIO_BIN"); p != "" {
 		return p
 	}
+	return Binary("minio")
+}
+
+// Binary is the path where scripts/test-services.sh installs the server
+// binary name (under $CIVICPORT_CACHE/bin, by default
+// ~/.cache/civicport-test-services/bin); it may not exist.
+func Binary(name string) string {
 	cache := os.Getenv("CIVICPORT_CACHE")
 	if cache == "" {
 		base := os.Getenv("XDG_CACHE_HOME")
@@ -33,7 +40,7 @@ func minioBinary() string {
 		}
 		cache = filepath.Join(base, "civicport-test-services")
 	}
-	return filepath.Join(cache, "bin", "minio")
+	return filepath.Join(cache, "bin", name)
 }
 
 // StartMinIO starts a private MinIO server on a free 127.0.0.1 port with its
