@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,41 +20,6 @@ import (
 	"github.com/civicport/civicport/internal/testenv"
 )
 
-// Until main.go registers withDistribute(newMigrateCmd()), the tests add it
-// themselves (withDistribute is idempotent, so this stays correct after).
-func init() {
-	if os.Getenv("CIVICPORT_TEST_AS_DIST_CLI") == "1" {
-		os.Exit(distRun(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
-	}
-}
-
-func distRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
-	for _, c := range root.Commands() {
-		if c.Name() == "migrate" {
-			withDistribute(c)
-		}
-	}
-	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK
-	}
-	fmt.Fprintln(stderr, "civicport:", err)
-	var pe *problemError
-	if errors.As(err, &pe) {
-		return exitProblem
-	}
-	return exitUsage
-}
-
-func runDistCLI(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var o, e bytes.Buffer
-	code := distRun(context.Background(), args, &o, &e)
-	return code, o.String(), e.String()
-}
-
 // distWorker starts a worker process (this test binary as the CLI).
 type distWorker struct {
 	cmd      *exec.Cmd
@@ -66,7 +29,7 @@ type distWorker struct {
 func startWorker(t *testing.T, args ...string) *distWorker {
 	t.Helper()
 	w := &distWorker{cmd: exec.Command(os.Args[0], append([]string{"migrate", "--worker"}, args...)...)}
-	w.cmd.Env = append(os.Environ(), "CIVICPORT_TEST_AS_DIST_CLI=1")
+	w.cmd.Env = append(os.Environ(), "CIVICPORT_TEST_AS_CLI=1")
 	w.cmd.Stdout, w.cmd.Stderr = &w.out, &w.err
 	require.NoError(t, w.cmd.Start())
 	t.Cleanup(func() { _ = w.cmd.Process.Kill() })
@@ -100,7 +63,7 @@ func TestDistributedMigrateSurvivesKilledWorker(t *testing.T) {
 	subURL := "jetstream://" + stream + "/" + consumer
 
 	start := time.Now()
-	code, out, errOut := runDistCLI(t, "migrate", "--from", src, "--to", dst, "--work-to", topicURL, "--item-size", fmt.Sprint(itemSize), "--manifest-dir", mdir)
+	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--work-to", topicURL, "--item-size", fmt.Sprint(itemSize), "--manifest-dir", mdir)
 	require.Equal(t, exitOK, code, out+errOut)
 	assert.Contains(t, out, fmt.Sprintf("published %d items (%d objects, up to %d keys each)", n/itemSize, n, itemSize))
 	// The durable consumer, as an operator would create it (short ack wait
@@ -126,7 +89,7 @@ func TestDistributedMigrateSurvivesKilledWorker(t *testing.T) {
 	copied := countFiles(t, dstDir)
 	t.Logf("killed after %d item manifests, %d objects on the destination (%d of an unfinished item)", len(done), copied, copied-len(done)*itemSize)
 	require.Less(t, len(done), n/itemSize, "killed before the end")
-	code, _, errOut = runDistCLI(t, "migrate", "--merge-manifests", mdir, "--manifest", filepath.Join(t.TempDir(), "early.jsonl"))
+	code, _, errOut = runCLI(t, "migrate", "--merge-manifests", mdir, "--manifest", filepath.Join(t.TempDir(), "early.jsonl"))
 	assert.Equal(t, exitProblem, code)
 	assert.Contains(t, errOut, "planned items have no manifest yet")
 
@@ -148,7 +111,7 @@ func TestDistributedMigrateSurvivesKilledWorker(t *testing.T) {
 
 	mf := filepath.Join(t.TempDir(), "merged.jsonl")
 	skey, vkey := keyFiles(t, t.TempDir())
-	code, out, errOut = runDistCLI(t, "migrate", "--merge-manifests", mdir, "--manifest", mf, "--sign-key", skey)
+	code, out, errOut = runCLI(t, "migrate", "--merge-manifests", mdir, "--manifest", mf, "--sign-key", skey)
 	require.Equal(t, exitOK, code, out+errOut)
 	assert.Contains(t, out, fmt.Sprintf("merged %d item manifests: %d objects", n/itemSize, n))
 	assert.Contains(t, out, "signature: "+mf+".sig")
@@ -190,12 +153,12 @@ func TestDistributeUsage(t *testing.T) {
 		{[]string{"migrate", "--merge-manifests", filepath.Join(dir, "none"), "--manifest", "x"}, "not a directory"},
 		{[]string{"migrate", "--worker", "--work-from", "jetstream://S/C", "--manifest-dir", dir, "--dry-run"}, "--dry-run and --resume do not go"},
 	} {
-		code, _, errOut := runDistCLI(t, tc.args...)
+		code, _, errOut := runCLI(t, tc.args...)
 		assert.Equal(t, exitUsage, code, "%v: %s", tc.args, errOut)
 		assert.Contains(t, errOut, tc.want, "%v", tc.args)
 	}
 	// Plain migrate is unchanged.
-	code, out, errOut := runDistCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", filepath.Join(dir, "m.jsonl"))
+	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", filepath.Join(dir, "m.jsonl"))
 	require.Equal(t, exitOK, code, out+errOut)
 	assert.Contains(t, out, "copied 2 ")
 }
