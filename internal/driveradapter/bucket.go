@@ -2,7 +2,6 @@ package driveradapter
 
 import (
 	"context"
-	"errors"
 	"io"
 
 	"gocloud.dev/blob"
@@ -27,11 +26,7 @@ func (d *bucket) ErrorCode(err error) gcerrors.ErrorCode { return gcerrors.Code(
 func (d *bucket) As(i any) bool { return d.b.As(i) }
 
 func (d *bucket) ErrorAs(err error, i any) bool {
-	var pe *portableError
-	if errors.As(err, &pe) {
-		err = pe.err
-	}
-	return d.b.ErrorAs(err, i)
+	return d.b.ErrorAs(unwrapPortable(err), i)
 }
 
 func (d *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes, error) {

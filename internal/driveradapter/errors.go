@@ -33,3 +33,13 @@ func wrap(err error) error {
 	}
 	return &portableError{err: err}
 }
+
+// unwrapPortable returns the portable error a portableError carries, so a
+// driver's ErrorAs can hand it back to the portable type's own ErrorAs.
+func unwrapPortable(err error) error {
+	var pe *portableError
+	if errors.As(err, &pe) {
+		return pe.err
+	}
+	return err
+}

@@ -2,7 +2,6 @@ package driveradapter
 
 import (
 	"context"
-	"errors"
 
 	gcsecrets "gocloud.dev/secrets"
 	"gocloud.dev/secrets/driver"
@@ -35,9 +34,5 @@ func (d *keeper) Close() error { return wrap(d.k.Close()) }
 func (d *keeper) ErrorCode(err error) gcerrors.ErrorCode { return gcerrors.Code(err) }
 
 func (d *keeper) ErrorAs(err error, i any) bool {
-	var pe *portableError
-	if errors.As(err, &pe) {
-		err = pe.err
-	}
-	return d.k.ErrorAs(err, i)
+	return d.k.ErrorAs(unwrapPortable(err), i)
 }

@@ -1,0 +1,145 @@
+package driveradapter_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gocloud.dev/gcerrors"
+	gcpubsub "gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/driver"
+	"gocloud.dev/pubsub/drivertest"
+	"gocloud.dev/pubsub/mempubsub"
+
+	"github.com/civicport/civicport/internal/driveradapter"
+)
+
+// memPubSubHarness runs gocloud's pubsub drivertest through the adapters over
+// mempubsub: each driver topic wraps a portable mem topic, each driver
+// subscription a portable mem subscription to it.
+type memPubSubHarness struct {
+	inner map[driver.Topic]*gcpubsub.Topic
+}
+
+func (h *memPubSubHarness) CreateTopic(ctx context.Context, _ string) (driver.Topic, func(), error) {
+	t := mempubsub.NewTopic()
+	dt := driveradapter.Topic(t)
+	h.inner[dt] = t
+	return dt, func() {}, nil
+}
+
+func (h *memPubSubHarness) MakeNonexistentTopic(context.Context) (driver.Topic, error) {
+	return driveradapter.Topic(gcpubsub.NewTopic(missing{}, nil)), nil
+}
+
+func (h *memPubSubHarness) CreateSubscription(ctx context.Context, dt driver.Topic, _ string) (driver.Subscription, func(), error) {
+	t, ok := h.inner[dt]
+	if !ok {
+		return nil, nil, errors.New("topic not created by this harness")
+	}
+	s := mempubsub.NewSubscription(t, 10*time.Second)
+	return driveradapter.Subscription(s), func() {}, nil
+}
+
+func (h *memPubSubHarness) MakeNonexistentSubscription(context.Context) (driver.Subscription, func(), error) {
+	return driveradapter.Subscription(gcpubsub.NewSubscription(missing{}, nil, nil)), func() {}, nil
+}
+
+func (h *memPubSubHarness) Close()                              {}
+func (h *memPubSubHarness) MaxBatchSizes() (int, int)           { return 0, 0 }
+func (h *memPubSubHarness) SupportsMultipleSubscriptions() bool { return true }
+
+// missing is a driver topic and subscription that does not exist: every
+// call fails with NotFound, as a real backend's missing queue does.
+type missing struct{}
+
+var errMissing = errors.New("no such topic or subscription")
+
+func (missing) SendBatch(context.Context, []*driver.Message) error { return errMissing }
+func (missing) ReceiveBatch(context.Context, int) ([]*driver.Message, error) {
+	return nil, errMissing
+}
+func (missing) SendAcks(context.Context, []driver.AckID) error  { return errMissing }
+func (missing) SendNacks(context.Context, []driver.AckID) error { return errMissing }
+func (missing) CanNack() bool                                   { return true }
+func (missing) IsRetryable(error) bool                          { return false }
+func (missing) As(any) bool                                     { return false }
+func (missing) ErrorAs(error, any) bool                         { return false }
+func (missing) ErrorCode(error) gcerrors.ErrorCode              { return gcerrors.NotFound }
+func (missing) Close() error                                    { return nil }
+
+func TestPubSubConformanceMem(t *testing.T) {
+	drivertest.RunConformanceTests(t, func(context.Context, *testing.T) (drivertest.Harness, error) {
+		return &memPubSubHarness{inner: map[driver.Topic]*gcpubsub.Topic{}}, nil
+	}, nil)
+}
+
+// The outer layer may settle a message more than once (an ack after a nack
+// from a retried batch, say); the inner message must see one call only, or
+// gocloud panics.
+func TestSubscriptionSettlesInnerMessageOnce(t *testing.T) {
+	ctx := context.Background()
+	topic := mempubsub.NewTopic()
+	defer topic.Shutdown(ctx)
+	inner := mempubsub.NewSubscription(topic, time.Second)
+	ds := driveradapter.Subscription(inner)
+	defer ds.Close()
+
+	require.NoError(t, topic.Send(ctx, &gcpubsub.Message{Body: []byte("ballot batch 7")}))
+	var ms []*driver.Message
+	for len(ms) == 0 {
+		var err error
+		ms, err = ds.ReceiveBatch(ctx, 10)
+		require.NoError(t, err)
+	}
+	require.Len(t, ms, 1)
+	assert.Equal(t, "ballot batch 7", string(ms[0].Body))
+	id := ms[0].AckID
+	require.NotPanics(t, func() {
+		require.NoError(t, ds.SendAcks(ctx, []driver.AckID{id}))
+		require.NoError(t, ds.SendAcks(ctx, []driver.AckID{id}))
+		require.NoError(t, ds.SendNacks(ctx, []driver.AckID{id}))
+	})
+	// Acked once: nothing comes back after the 1 s ack deadline.
+	rctx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
+	defer cancel()
+	for rctx.Err() == nil {
+		got, err := ds.ReceiveBatch(rctx, 10)
+		if err == nil {
+			assert.Empty(t, got, "acked message redelivered")
+		}
+	}
+}
+
+// An idle subscription returns empty batches instead of blocking forever,
+// and a cancelled context ends ReceiveBatch at once.
+func TestSubscriptionReceiveIdleAndCancel(t *testing.T) {
+	topic := mempubsub.NewTopic()
+	ds := driveradapter.Subscription(mempubsub.NewSubscription(topic, time.Second))
+	defer ds.Close()
+	ms, err := ds.ReceiveBatch(context.Background(), 5)
+	require.NoError(t, err)
+	assert.Empty(t, ms)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = ds.ReceiveBatch(ctx, 5)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestTopicErrorsKeepCodeAndLoseDoublePrefix(t *testing.T) {
+	ctx := context.Background()
+	inner := mempubsub.NewTopic()
+	require.NoError(t, inner.Shutdown(ctx))
+	outer := gcpubsub.NewTopic(driveradapter.Topic(inner), nil)
+	defer outer.Shutdown(ctx)
+	err := outer.Send(ctx, &gcpubsub.Message{Body: []byte("x")})
+	require.Error(t, err)
+	assert.Equal(t, gcerrors.FailedPrecondition, gcerrors.Code(err))
+	assert.LessOrEqual(t, strings.Count(err.Error(), "pubsub (code="), 1, "prefix doubled: %v", err)
+}

@@ -1,0 +1,30 @@
+// Package pubsub opens any topic or subscription civicport supports by URL
+// and returns gocloud.dev's portable *pubsub.Topic and *pubsub.Subscription,
+// and adds what a provider switch needs on top of them: deduplication
+// (Dedup), signed messages with a quarantine (Sign, Verify), a bridge that
+// drains one provider's subscription into another's topic (Bridge) and
+// dual publishing (Fanout).
+//
+// Results reporting and registration updates move as messages; during a
+// cutover they must not be lost, counted twice, forged or left behind on the
+// old provider. Every function here takes and returns gocloud's own types,
+// so code written against gocloud.dev works unchanged.
+//
+// Schemes registered by importing this package:
+//
+//	awssns:///ARN?region=R                     AWS SNS topic (publish only)
+//	awssqs://HOST/ACCOUNT/QUEUE?region=R       AWS SQS queue (topic and subscription);
+//	                                           endpoint=http://H:P for an SQS-compatible server
+//	gcppubsub://projects/P/topics/T            Google Cloud Pub/Sub topic
+//	gcppubsub://projects/P/subscriptions/S     ... and subscription (PUBSUB_EMULATOR_HOST honoured)
+//	jetstream://STREAM/SUBJECT                 NATS JetStream, at-least-once (adapters/jetstream)
+//	jetstream://STREAM/CONSUMER                ... durable pull consumer
+//	rabbit://EXCHANGE, rabbit://QUEUE          RabbitMQ (RABBIT_SERVER_URL)
+//	mem://TOPIC                                in-process topic; subscribe with mem://TOPIC too
+//
+// gocloud's nats:// driver (core NATS, at-most-once) is deliberately not
+// registered: a message published while no subscriber listens is lost.
+//
+// Open is lazy, like gocloud.dev: most backends contact the server only on
+// the first Send or Receive. Errors never contain credentials.
+package pubsub

@@ -1,0 +1,116 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+
+	"gocloud.dev/gcerrors"
+	gcpubsub "gocloud.dev/pubsub"
+	_ "gocloud.dev/pubsub/awssnssqs"    // awssns://, awssqs://
+	_ "gocloud.dev/pubsub/gcppubsub"    // gcppubsub://
+	_ "gocloud.dev/pubsub/mempubsub"    // mem://
+	_ "gocloud.dev/pubsub/rabbitpubsub" // rabbit://
+
+	_ "github.com/civicport/civicport/adapters/jetstream" // jetstream://
+	"github.com/civicport/civicport/internal/redact"
+)
+
+// TopicSchemes lists the URL schemes OpenTopic accepts, sorted.
+func TopicSchemes() []string {
+	s := gcpubsub.DefaultURLMux().TopicSchemes()
+	sort.Strings(s)
+	return s
+}
+
+// SubscriptionSchemes lists the URL schemes OpenSubscription accepts, sorted.
+func SubscriptionSchemes() []string {
+	s := gcpubsub.DefaultURLMux().SubscriptionSchemes()
+	sort.Strings(s)
+	return s
+}
+
+// Error is returned by OpenTopic and OpenSubscription. URL is redacted; Err
+// is the cause.
+type Error struct {
+	URL  string // redacted
+	Kind string // "topic" or "subscription"
+	Msg  string // what went wrong, in words, credentials removed
+	Err  error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("open %s %s: %s", e.Kind, e.URL, e.Msg) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// OpenTopic opens the topic at urlstr. See the package doc for the schemes.
+func OpenTopic(ctx context.Context, urlstr string) (*gcpubsub.Topic, error) {
+	if err := check(urlstr, "topic", TopicSchemes(), gcpubsub.DefaultURLMux().ValidTopicScheme); err != nil {
+		return nil, err
+	}
+	t, err := gcpubsub.OpenTopic(ctx, urlstr)
+	if err != nil {
+		return nil, &Error{URL: redact.URL(urlstr), Kind: "topic", Msg: Describe(err, urlstr), Err: err}
+	}
+	return t, nil
+}
+
+// OpenSubscription opens the subscription at urlstr. See the package doc for
+// the schemes.
+func OpenSubscription(ctx context.Context, urlstr string) (*gcpubsub.Subscription, error) {
+	if err := check(urlstr, "subscription", SubscriptionSchemes(), gcpubsub.DefaultURLMux().ValidSubscriptionScheme); err != nil {
+		return nil, err
+	}
+	s, err := gcpubsub.OpenSubscription(ctx, urlstr)
+	if err != nil {
+		return nil, &Error{URL: redact.URL(urlstr), Kind: "subscription", Msg: Describe(err, urlstr), Err: err}
+	}
+	return s, nil
+}
+
+// check says what is wrong with urlstr before gocloud sees it.
+func check(urlstr, kind string, schemes []string, valid func(string) bool) error {
+	want := fmt.Sprintf("want SCHEME://... with SCHEME one of %s", strings.Join(schemes, ", "))
+	bad := func(msg string, err error) error {
+		return &Error{URL: redact.URL(urlstr), Kind: kind, Msg: msg, Err: err}
+	}
+	if strings.TrimSpace(urlstr) == "" {
+		return bad("empty URL; "+want, nil)
+	}
+	u, err := url.Parse(urlstr)
+	if err != nil {
+		return bad("malformed URL; "+want, err)
+	}
+	if u.Scheme == "" {
+		return bad("URL has no scheme; "+want, nil)
+	}
+	if !valid(u.Scheme) {
+		return bad(fmt.Sprintf("unknown %s scheme %q; registered schemes: %s", kind, u.Scheme, strings.Join(schemes, ", ")), nil)
+	}
+	return nil
+}
+
+// Describe says in words what kind of failure err is (missing topic or
+// queue, access denied, unreachable server, oversized message, ...) followed
+// by the backend's message, with credentials from urlstr removed.
+func Describe(err error, urlstr string) string {
+	msg := redact.String(err.Error(), urlstr)
+	var oe *net.OpError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "cancelled or timed out: " + msg
+	case gcerrors.Code(err) == gcerrors.NotFound:
+		return "not found (does the topic, queue or subscription exist?): " + msg
+	case errors.As(err, &oe), strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"), strings.Contains(msg, "no servers available"):
+		return "server unreachable: " + msg
+	case gcerrors.Code(err) == gcerrors.PermissionDenied:
+		return "access denied (check the credentials): " + msg
+	}
+	return msg
+}
+
+// Redact returns urlstr with credentials removed, for printing.
+func Redact(urlstr string) string { return redact.URL(urlstr) }
