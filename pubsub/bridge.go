@@ -1,0 +1,134 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gcpubsub "gocloud.dev/pubsub"
+)
+
+// BridgeOptions tune Bridge. A nil *BridgeOptions is the zero value.
+type BridgeOptions struct {
+	// UntilIdle, if positive, ends the bridge once no message has arrived
+	// for this long: the source is drained. Zero runs until ctx is done.
+	UntilIdle time.Duration
+
+	// Workers is how many messages are forwarded at once. Default 8. Order
+	// is kept only with Workers = 1 (and a source that delivers in order).
+	Workers int
+
+	// Progress, if set, is called after each message is forwarded or fails,
+	// with the running totals. It may be called from several goroutines at
+	// once.
+	Progress func(BridgeStats)
+}
+
+// BridgeStats counts what a Bridge did.
+type BridgeStats struct {
+	Forwarded int64 // accepted by the destination, then acked on the source
+	Bytes     int64 // body bytes forwarded
+	Failed    int64 // refused by the destination, nacked on the source
+}
+
+// Bridge drains from, a subscription on one provider, into to, a topic on
+// another, keeping each message's body and metadata. A message is acked on
+// from only after to has accepted it, so a bridge that is killed at any
+// point loses nothing: what it had not acked comes back from the source and
+// is forwarded again when it restarts. That can deliver a message twice to
+// the destination; consumers that must not see duplicates read it through
+// Dedup, which recognises the copy by its MetadataID (or body hash).
+//
+// Bridge returns when ctx is done (with ctx's error), when the source has
+// been idle for opts.UntilIdle (with nil), or at the first message the
+// destination refuses (with that error; the message is nacked so it stays on
+// the source). It does not shut down from or to; shut down from after
+// Bridge returns so that its last acks are sent.
+func Bridge(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic, opts *BridgeOptions) (BridgeStats, error) {
+	var o BridgeOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Workers <= 0 {
+		o.Workers = 8
+	}
+	if o.UntilIdle < 0 {
+		return BridgeStats{}, fmt.Errorf("pubsub: bridge: UntilIdle %v is negative; want 0 (run until cancelled) or a positive duration", o.UntilIdle)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	var (
+		forwarded, bytes, failed atomic.Int64
+		firstErr                 error
+		errOnce                  sync.Once
+		wg                       sync.WaitGroup
+	)
+	stats := func() BridgeStats {
+		return BridgeStats{Forwarded: forwarded.Load(), Bytes: bytes.Load(), Failed: failed.Load()}
+	}
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err; cancel(err) })
+	}
+	for range o.Workers {
+		wg.Go(func() {
+			for {
+				m, err := receive(ctx, from, o.UntilIdle)
+				if err != nil {
+					if !errors.Is(err, errIdle) && ctx.Err() == nil {
+						fail(fmt.Errorf("pubsub: bridge: receive: %w", err))
+					}
+					return
+				}
+				out := &gcpubsub.Message{Body: m.Body, Metadata: maps.Clone(m.Metadata)}
+				if err := to.Send(ctx, out); err != nil {
+					if m.Nackable() {
+						m.Nack()
+					}
+					failed.Add(1)
+					if o.Progress != nil {
+						o.Progress(stats())
+					}
+					if ctx.Err() == nil {
+						fail(fmt.Errorf("pubsub: bridge: forward message %s: %w", m.LoggableID, err))
+					}
+					return
+				}
+				m.Ack()
+				forwarded.Add(1)
+				bytes.Add(int64(len(m.Body)))
+				if o.Progress != nil {
+					o.Progress(stats())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return stats(), firstErr
+	}
+	if err := context.Cause(ctx); err != nil {
+		return stats(), err
+	}
+	return stats(), nil
+}
+
+var errIdle = errors.New("idle")
+
+// receive waits for the next message, or for idle (errIdle) when positive.
+func receive(ctx context.Context, s *gcpubsub.Subscription, idle time.Duration) (*gcpubsub.Message, error) {
+	if idle <= 0 {
+		return s.Receive(ctx)
+	}
+	rctx, cancel := context.WithTimeout(ctx, idle)
+	defer cancel()
+	m, err := s.Receive(rctx)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil, errIdle
+	}
+	return m, err
+}

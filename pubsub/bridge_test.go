@@ -1,0 +1,144 @@
+package pubsub_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	gcpubsub "gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/mempubsub"
+
+	"github.com/civicport/civicport/pubsub"
+)
+
+// send publishes n messages numbered from first, each with a MetadataID.
+func send(t *testing.T, topic *gcpubsub.Topic, first, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := first; i < first+n; i++ {
+		wg.Go(func() {
+			errs <- topic.Send(context.Background(), &gcpubsub.Message{
+				Body:     fmt.Appendf(nil, `{"precinct":%d}`, i),
+				Metadata: map[string]string{pubsub.MetadataID: fmt.Sprint("result-", i), "county": "Doña Ana"},
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+// drain receives and acks until the subscription is idle for idle, and
+// returns how many times each MetadataID arrived.
+func drain(t *testing.T, sub *gcpubsub.Subscription, idle time.Duration) map[string]int {
+	t.Helper()
+	seen := map[string]int{}
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), idle)
+		m, err := sub.Receive(ctx)
+		cancel()
+		if err != nil {
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			return seen
+		}
+		m.Ack()
+		assert.Equal(t, "Doña Ana", m.Metadata["county"], "metadata lost")
+		assert.Equal(t, fmt.Sprintf(`{"precinct":%s}`, m.Metadata[pubsub.MetadataID][len("result-"):]), string(m.Body))
+		seen[m.Metadata[pubsub.MetadataID]]++
+	}
+}
+
+func memPair(t *testing.T, ackDeadline time.Duration) (*gcpubsub.Topic, *gcpubsub.Subscription) {
+	t.Helper()
+	topic := mempubsub.NewTopic()
+	sub := mempubsub.NewSubscription(topic, ackDeadline)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = sub.Shutdown(ctx)
+		_ = topic.Shutdown(ctx)
+	})
+	return topic, sub
+}
+
+func TestBridgeForwardsEverythingAndStopsWhenIdle(t *testing.T) {
+	aTopic, aSub := memPair(t, 5*time.Second)
+	bTopic, bSub := memPair(t, 5*time.Second)
+	send(t, aTopic, 0, 300)
+
+	var calls sync.Map
+	stats, err := pubsub.Bridge(context.Background(), aSub, bTopic, &pubsub.BridgeOptions{
+		UntilIdle: 300 * time.Millisecond,
+		Progress:  func(s pubsub.BridgeStats) { calls.Store(s.Forwarded, true) },
+	})
+	require.NoError(t, err)
+	assert.Equal(t, int64(300), stats.Forwarded)
+	assert.Equal(t, int64(0), stats.Failed)
+	// 300 bodies of `{"precinct":N}`: 13 bytes each plus 790 digits for 0..299.
+	assert.Equal(t, int64(300*13+790), stats.Bytes)
+	_, ok := calls.Load(int64(300))
+	assert.True(t, ok, "progress never reported the last message")
+
+	seen := drain(t, bSub, 300*time.Millisecond)
+	assert.Len(t, seen, 300)
+	for id, n := range seen {
+		assert.Equal(t, 1, n, id)
+	}
+	// Everything was acked on the source: nothing comes back after its deadline.
+	assert.Empty(t, drain(t, aSub, 300*time.Millisecond))
+}
+
+// A destination that refuses stops the bridge with its error, and the
+// refused message stays on the source: a second bridge to a working
+// destination delivers everything.
+func TestBridgeRefusedMessageStaysOnSource(t *testing.T) {
+	aTopic, aSub := memPair(t, 500*time.Millisecond)
+	send(t, aTopic, 0, 50)
+
+	broken := mempubsub.NewTopic()
+	require.NoError(t, broken.Shutdown(context.Background()))
+	stats, err := pubsub.Bridge(context.Background(), aSub, broken, &pubsub.BridgeOptions{UntilIdle: time.Second, Workers: 1})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "forward message")
+	assert.Equal(t, int64(0), stats.Forwarded)
+	assert.Equal(t, int64(1), stats.Failed)
+
+	bTopic, bSub := memPair(t, 5*time.Second)
+	stats, err = pubsub.Bridge(context.Background(), aSub, bTopic, &pubsub.BridgeOptions{UntilIdle: 2 * time.Second})
+	require.NoError(t, err)
+	assert.Equal(t, int64(50), stats.Forwarded)
+	assert.Len(t, drain(t, bSub, 300*time.Millisecond), 50)
+}
+
+func TestBridgeCancel(t *testing.T) {
+	_, aSub := memPair(t, time.Second)
+	bTopic, _ := memPair(t, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := pubsub.Bridge(ctx, aSub, bTopic, nil)
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Bridge did not return after cancel")
+	}
+}
+
+func TestBridgeBadOptions(t *testing.T) {
+	_, aSub := memPair(t, time.Second)
+	bTopic, _ := memPair(t, time.Second)
+	_, err := pubsub.Bridge(context.Background(), aSub, bTopic, &pubsub.BridgeOptions{UntilIdle: -time.Second})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "UntilIdle -1s is negative")
+}

@@ -1,0 +1,97 @@
+package pubsub_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	gcpubsub "gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/mempubsub"
+
+	"github.com/civicport/civicport/pubsub"
+)
+
+func TestFanoutPublishesToEveryTopic(t *testing.T) {
+	oldTopic, oldSub := memPair(t, 5*time.Second)
+	newTopic, newSub := memPair(t, 5*time.Second)
+	f, err := pubsub.Fanout([]*gcpubsub.Topic{oldTopic, newTopic}, nil)
+	require.NoError(t, err)
+	send(t, f, 0, 100)
+
+	for _, sub := range []*gcpubsub.Subscription{oldSub, newSub} {
+		seen := drain(t, sub, 300*time.Millisecond)
+		assert.Len(t, seen, 100)
+	}
+	require.NoError(t, f.Shutdown(context.Background()))
+	// Shutting the fanout down shut its topics down.
+	assert.Error(t, oldTopic.Send(context.Background(), &gcpubsub.Message{Body: []byte("x")}))
+}
+
+func TestFanoutRequireAllNamesTheRefusingTopic(t *testing.T) {
+	okTopic, okSub := memPair(t, 5*time.Second)
+	broken := mempubsub.NewTopic()
+	require.NoError(t, broken.Shutdown(context.Background()))
+	var reported atomic.Int64
+	f, err := pubsub.Fanout([]*gcpubsub.Topic{okTopic, broken}, &pubsub.FanoutOptions{
+		Names:   []string{"awssqs://old", "gcppubsub://new"},
+		OnError: func(i int, err error) { reported.Add(int64(i)) },
+	})
+	require.NoError(t, err)
+	defer f.Shutdown(context.Background())
+
+	err = f.Send(context.Background(), &gcpubsub.Message{Body: []byte("precinct 9")})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "gcppubsub://new")
+	assert.NotContains(t, err.Error(), "awssqs://old")
+	assert.Equal(t, int64(1), reported.Load())
+	// The topic that accepted has the message.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err := okSub.Receive(ctx)
+	require.NoError(t, err)
+	m.Ack()
+	assert.Equal(t, "precinct 9", string(m.Body))
+}
+
+func TestFanoutRequirePrimary(t *testing.T) {
+	primary, primarySub := memPair(t, 5*time.Second)
+	broken := mempubsub.NewTopic()
+	require.NoError(t, broken.Shutdown(context.Background()))
+	var failures atomic.Int64
+	f, err := pubsub.Fanout([]*gcpubsub.Topic{primary, broken}, &pubsub.FanoutOptions{
+		Policy:  pubsub.RequirePrimary,
+		OnError: func(i int, err error) { failures.Add(1); assert.Equal(t, 1, i) },
+	})
+	require.NoError(t, err)
+	defer f.Shutdown(context.Background())
+	send(t, f, 0, 10)
+	assert.Len(t, drain(t, primarySub, 300*time.Millisecond), 10)
+	assert.Positive(t, failures.Load(), "secondary refusals must be reported")
+
+	// A refusal by the primary fails the send.
+	g, err := pubsub.Fanout([]*gcpubsub.Topic{broken, primary}, &pubsub.FanoutOptions{Policy: pubsub.RequirePrimary})
+	require.NoError(t, err)
+	defer g.Shutdown(context.Background())
+	assert.Error(t, g.Send(context.Background(), &gcpubsub.Message{Body: []byte("x")}))
+}
+
+func TestFanoutBadOptions(t *testing.T) {
+	topic, _ := memPair(t, time.Second)
+	for _, tc := range []struct {
+		topics []*gcpubsub.Topic
+		opts   *pubsub.FanoutOptions
+		want   string
+	}{
+		{nil, nil, "no topics"},
+		{[]*gcpubsub.Topic{topic, nil}, nil, "topic 1 is nil"},
+		{[]*gcpubsub.Topic{topic}, &pubsub.FanoutOptions{Policy: 7}, "unknown policy FanoutPolicy(7)"},
+		{[]*gcpubsub.Topic{topic}, &pubsub.FanoutOptions{Names: []string{"a", "b"}}, "2 names for 1 topics"},
+	} {
+		_, err := pubsub.Fanout(tc.topics, tc.opts)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+}
