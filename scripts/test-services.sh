@@ -7,6 +7,8 @@
 #   fake-gcs-server  GCS JSON API             127.0.0.1:4443
 #   local-kms        AWS KMS API              127.0.0.1:8081  (loopback wrapper)
 #   nats-server      NATS + JetStream         127.0.0.1:4222  (monitor 8222)
+#   fauxqs           AWS SQS + SNS API        127.0.0.1:4566  (node, loopback launcher)
+#   RabbitMQ         AMQP 0-9-1               127.0.0.1:5672  (epmd 127.0.0.1:4369, dist 127.0.0.1:25672)
 #   SoftHSM2         PKCS#11 token "civicport" (a library, no server; token in $CIVICPORT_RUN/softhsm)
 #
 # usage: scripts/test-services.sh [start|stop|status|env]   (default: start)
@@ -17,11 +19,13 @@
 # Environment:
 #   CIVICPORT_CACHE  binaries and logs   (default ${XDG_CACHE_HOME:-$HOME/.cache}/civicport-test-services)
 #   CIVICPORT_RUN    data, logs, pids    (default $CIVICPORT_CACHE/run)
-#   CIVICPORT_SKIP   services to leave out, e.g. "versitygw fakegcs kms softhsm"
+#   CIVICPORT_SKIP   services to leave out, e.g. "versitygw fakegcs kms softhsm fauxqs rabbitmq"
 #
-# Needs: go (the toolchain in go.mod), curl; for SoftHSM2, the Debian package
-# softhsm2 (installed with apt-get when missing and running as root). Cold install takes ~12 min on
-# 2 cores (MinIO's build is most of it); warm, a start takes ~2 s.
+# Needs: go (the toolchain in go.mod), curl; node + npm for fauxqs; for SoftHSM2
+# and RabbitMQ, the Debian packages softhsm2 and rabbitmq-server (installed with
+# apt-get when missing and running as root; node/npm likewise). Cold install
+# takes ~12 min on 2 cores (MinIO's build is most of it); warm, a start takes
+# a few seconds (RabbitMQ's boot is most of it).
 set -euo pipefail
 
 CACHE=${CIVICPORT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/civicport-test-services}
@@ -39,13 +43,16 @@ LOCALKMS_MOD=github.com/nsmithuk/local-kms
 LOCALKMS_VER=v0.0.0-20260228092603-2a5e92d09ab6
 SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
 SOFTHSM_TOKEN=civicport SOFTHSM_PIN=1234 SOFTHSM_SO_PIN=5678
+FAUXQS_VER=1.9.2
 
 # One key pair accepted by every S3-style server here (internal/testenv uses it too).
 S3_KEY=emuadmin S3_SECRET=emuadmin-secret
 MINIO_PORT=9100 MINIO_CONSOLE_PORT=9101 VGW_PORT=7070 GCS_PORT=4443 KMS_PORT=8081
 NATS_PORT=4222 NATS_MON_PORT=8222
+FAUXQS_PORT=4566 RABBIT_PORT=5672 RABBIT_DIST_PORT=25672
 
 export GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
+export npm_config_cache=${npm_config_cache:-$CACHE/npm-cache}
 
 T0=$(date +%s)
 log() { printf '[test-services %3ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
@@ -144,7 +151,7 @@ install_softhsm() {
     || { log "SoftHSM2 missing: install the Debian package softhsm2 (as root), or set CIVICPORT_SKIP=softhsm"; return 1; }
   log "install softhsm2: apt-get install softhsm2"
   local s=$(date +%s)
-  { timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq softhsm2; } \
+  { timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq -o DPkg::Lock::Timeout=240 softhsm2; } \
     >"$RUN/log/apt-softhsm2.log" 2>&1 || { log "apt-get install softhsm2 FAILED (see $RUN/log/apt-softhsm2.log)"; return 1; }
   log "install softhsm2: done in $(( $(date +%s) - s ))s"
 }
@@ -166,10 +173,160 @@ EOF
   log "softhsm: token '$SOFTHSM_TOKEN' initialised"
 }
 
+# fauxqs (SQS + SNS) from npm, cached in $CACHE/fauxqs, plus a launcher that
+# binds 127.0.0.1 (its CLI hard-codes listen host 0.0.0.0).
+install_fauxqs() {
+  local d=$CACHE/fauxqs
+  if ! { [[ -f $d/node_modules/fauxqs/package.json ]] \
+         && grep -q "\"version\": \"$FAUXQS_VER\"" "$d/node_modules/fauxqs/package.json"; }; then
+    local s=$(date +%s)
+    log "install fauxqs: npm install fauxqs@$FAUXQS_VER"
+    mkdir -p "$d"
+    timeout 600 npm install --no-audit --no-fund --prefix "$d" "fauxqs@$FAUXQS_VER" >"$RUN/log/install-fauxqs.log" 2>&1 \
+      || { log "install fauxqs FAILED (see $RUN/log/install-fauxqs.log)"; tail -5 "$RUN/log/install-fauxqs.log" >&2; return 1; }
+    log "install fauxqs: done in $(( $(date +%s) - s ))s"
+  fi
+  cat >"$d/fauxqs-loopback.mjs.new" <<'EOF'
+// Start fauxqs bound to loopback only (its CLI hard-codes host "0.0.0.0").
+// Env: FAUXQS_PORT (4566), FAUXQS_BIND (127.0.0.1), FAUXQS_URL_HOST (host name
+//      used in queue URLs), FAUXQS_DEFAULT_REGION, FAUXQS_LOGGER,
+//      FAUXQS_HTTPS_QUEUE_URLS=0 disables the QueueUrl shim (https->http, then by name).
+import { buildApp } from "./node_modules/fauxqs/dist/app.js";
+import { SqsStore } from "./node_modules/fauxqs/dist/sqs/sqsStore.js";
+
+if (process.env.FAUXQS_HTTPS_QUEUE_URLS !== "0") {
+  // gocloud.dev awssqs:// URLs always send QueueUrl="https://<host><path>", but fauxqs
+  // stores queues under "http://..." and looks them up by exact string.
+  const alt = (u) => (typeof u === "string" && u.startsWith("https://")) ? "http://" + u.slice(8) : u;
+  const getQueue = SqsStore.prototype.getQueue;
+  // Last resort: match by queue name (last path segment), so awssqs://127.0.0.1:PORT/ACCOUNT/NAME works too.
+  const byName = (store, u) => typeof u === "string" ? store.getQueueByName(u.split("?")[0].replace(/\/+$/, "").split("/").pop()) : undefined;
+  SqsStore.prototype.getQueue = function (u) { return getQueue.call(this, u) ?? getQueue.call(this, alt(u)) ?? byName(this, u); };
+  const deleteQueue = SqsStore.prototype.deleteQueue;
+  SqsStore.prototype.deleteQueue = function (u) {
+    if (deleteQueue.call(this, u) || deleteQueue.call(this, alt(u))) return true;
+    const q = byName(this, u);
+    return q ? deleteQueue.call(this, q.url) : false;
+  };
+}
+const loggerEnv = process.env.FAUXQS_LOGGER;
+const app = buildApp({
+  logger: loggerEnv !== undefined ? loggerEnv !== "false" : false,
+  host: process.env.FAUXQS_URL_HOST,
+  defaultRegion: process.env.FAUXQS_DEFAULT_REGION,
+});
+const port = parseInt(process.env.FAUXQS_PORT ?? "4566");
+const host = process.env.FAUXQS_BIND ?? "127.0.0.1";
+const addr = await app.listen({ port, host });
+console.log(`fauxqs listening on ${addr}`);
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => app.close().then(() => process.exit(0)));
+EOF
+  mv "$d/fauxqs-loopback.mjs.new" "$d/fauxqs-loopback.mjs"
+}
+
+# RabbitMQ from Debian (rabbitmq-server pulls in Erlang). The package's own
+# broker must not start: with no systemd here, invoke-rc.d would run the init
+# script, so a policy-rc.d that forbids starts is put in place for the
+# install when the machine has none (Docker images usually do).
+rabbit_sbin() { ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin 2>/dev/null | sort -V | tail -1; }
+install_rabbitmq() {
+  if [[ -n $(rabbit_sbin) ]] && command -v epmd >/dev/null; then return 0; fi
+  [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null \
+    || { log "RabbitMQ missing: install the Debian package rabbitmq-server (as root), or set CIVICPORT_SKIP=rabbitmq"; return 1; }
+  log "install rabbitmq: apt-get install rabbitmq-server"
+  local s=$(date +%s) policy=/usr/sbin/policy-rc.d tmp_policy=
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# temporary, scripts/test-services.sh: no service starts during install\nexit 101\n' >"$policy"
+    chmod 755 "$policy"; tmp_policy=1
+  fi
+  local rc=0
+  { timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq \
+      -o DPkg::Lock::Timeout=240 --no-install-recommends rabbitmq-server; } >"$RUN/log/apt-rabbitmq-server.log" 2>&1 || rc=1
+  [[ -z $tmp_policy ]] || rm -f "$policy"
+  [[ $rc == 0 ]] || { log "apt-get install rabbitmq-server FAILED (see $RUN/log/apt-rabbitmq-server.log)"; return 1; }
+  log "install rabbitmq: done in $(( $(date +%s) - s ))s"
+}
+
+# rabbit_env prints the env assignments for our broker and its CLI tools:
+# everything under $RUN/rabbitmq, nothing from /etc/rabbitmq or /var/lib/rabbitmq,
+# AMQP, epmd and Erlang distribution all on 127.0.0.1.
+rabbit_env() {
+  local r=$RUN/rabbitmq
+  local loop='-kernel inet_dist_use_interface {127,0,0,1}'
+  printf '%s\n' \
+    HOME="$r" \
+    RABBITMQ_NODENAME=civicport@localhost \
+    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$RABBIT_PORT RABBITMQ_DIST_PORT=$RABBIT_DIST_PORT \
+    ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT=4369 \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="$loop" RABBITMQ_CTL_ERL_ARGS="$loop" \
+    RABBITMQ_CONF_ENV_FILE="$r/rabbitmq-env.conf" RABBITMQ_CONFIG_FILE="$r/rabbitmq.conf" \
+    RABBITMQ_ADVANCED_CONFIG_FILE="$r/advanced.config" RABBITMQ_ENABLED_PLUGINS_FILE="$r/enabled_plugins" \
+    RABBITMQ_MNESIA_BASE="$r/mnesia" RABBITMQ_LOG_BASE="$r/log" RABBITMQ_PID_FILE="$r/beam.pid"
+}
+
+rabbit_setup() {
+  local r=$RUN/rabbitmq
+  mkdir -p "$r/mnesia" "$r/log"
+  : >"$r/rabbitmq-env.conf"
+  echo '[].' >"$r/enabled_plugins"
+  echo '[].' >"$r/advanced.config"
+  cat >"$r/rabbitmq.conf" <<EOF
+listeners.tcp.1 = 127.0.0.1:$RABBIT_PORT
+loopback_users.guest = true
+log.console = false
+log.file.level = warning
+EOF
+}
+
+# rabbitmq_cmd ARGS...: runs a RabbitMQ CLI tool (rabbitmqctl, rabbitmq-diagnostics)
+# against our broker.
+rabbitmq_cmd() { local t=$1; shift; mapfile -t e < <(rabbit_env); env "${e[@]}" "$(rabbit_sbin)/$t" "$@"; }
+
+# amqp_ok HOST:PORT: the server answers an AMQP 0-9-1 protocol header with a
+# Connection.Start method frame (type 1, channel 0).
+amqp_ok() {
+  local h=${1%:*} p=${1##*:} fd b
+  exec {fd}<>"/dev/tcp/$h/$p" || return 1
+  printf 'AMQP\x00\x00\x09\x01' >&"$fd"
+  b=$(timeout 2 head -c 3 <&"$fd" | od -An -tx1 | tr -d ' \n') || true
+  exec {fd}>&-
+  [[ $b == 010000 ]]
+}
+
+stop_rabbitmq() {
+  local f=$RUN/pid/rabbitmq beam=$RUN/rabbitmq/beam.pid p= b=
+  [[ -f $beam ]] && b=$(cat "$beam")
+  if [[ -f $f ]]; then
+    p=$(cat "$f")
+    # The rabbitmq-server script stops the node gracefully on SIGTERM.
+    kill "$p" 2>/dev/null || true
+    for ((i = 0; i < 300; i++)); do
+      kill -0 "$p" 2>/dev/null || { [[ -n $b ]] && kill -0 "$b" 2>/dev/null; } || break
+      sleep 0.1
+    done
+    kill -9 "$p" 2>/dev/null || true
+    rm -f "$f"
+  fi
+  if [[ -n $b ]] && kill -0 "$b" 2>/dev/null; then kill -9 "$b" 2>/dev/null || true; fi
+  rm -f "$beam"
+  # epmd was started by our node (on 127.0.0.1); stop it unless other nodes use it.
+  if command -v epmd >/dev/null && ERL_EPMD_ADDRESS=127.0.0.1 epmd -names 2>/dev/null | grep -q '^epmd: up'; then
+    if ! ERL_EPMD_ADDRESS=127.0.0.1 epmd -names 2>/dev/null | grep -q '^name '; then
+      ERL_EPMD_ADDRESS=127.0.0.1 epmd -kill >/dev/null 2>&1 || true
+    fi
+  fi
+  [[ -z $p ]] || log "stopped rabbitmq ($p)"
+}
+
 install_all() {
   need curl curl
+  skip fauxqs || { need node nodejs; need npm npm; }
   local pids=() fail=0
-  skip softhsm   || { install_softhsm & pids+=($!); }
+  # apt-get installs run one after the other (one dpkg lock).
+  if ! skip softhsm || ! skip rabbitmq; then
+    { r=0; skip softhsm || install_softhsm || r=1; skip rabbitmq || install_rabbitmq || r=1; exit $r; } & pids+=($!)
+  fi
+  skip fauxqs    || { install_fauxqs & pids+=($!); }
   skip kms       || { install_localkms & pids+=($!); }
   skip fakegcs   || { go_install fake-gcs-server "$FAKEGCS_MOD" & pids+=($!); }
   skip nats      || { go_install nats-server "$NATS_MOD" & pids+=($!); }
@@ -220,6 +377,10 @@ export CIVICPORT_KMS_ADDR=127.0.0.1:$KMS_PORT
 # PKCS#11 (SoftHSM2): pkcs11://$SOFTHSM_TOKEN/KEYLABEL?module=$SOFTHSM_MODULE
 export SOFTHSM2_CONF=$RUN/softhsm/softhsm2.conf
 export PKCS11_MODULE=$SOFTHSM_MODULE PKCS11_PIN=$SOFTHSM_PIN
+# SQS + SNS (fauxqs): awssqs://HOST/000000000000/QUEUE?endpoint=http://127.0.0.1:$FAUXQS_PORT&region=us-east-1
+export FAUXQS_HOST=127.0.0.1:$FAUXQS_PORT
+# RabbitMQ (gocloud rabbitpubsub reads RABBIT_SERVER_URL): rabbit://EXCHANGE, rabbit://QUEUE
+export RABBIT_SERVER_URL=amqp://guest:guest@127.0.0.1:$RABBIT_PORT/
 ENV
 }
 
@@ -251,6 +412,20 @@ cmd_start() {
     start local-kms env KMS_LISTEN=127.0.0.1:$KMS_PORT KMS_DATA_PATH="$RUN/kms" KMS_REGION=us-east-1 \
       "$BIN/local-kms-loopback"
   fi
+  if ! skip fauxqs; then
+    # env -u: FAUXQS_HOST (from env.sh, for the tests) is not the launcher's setting.
+    start fauxqs env -u FAUXQS_HOST FAUXQS_PORT=$FAUXQS_PORT FAUXQS_BIND=127.0.0.1 FAUXQS_LOGGER=false \
+      node "$CACHE/fauxqs/fauxqs-loopback.mjs"
+  fi
+  if ! skip rabbitmq && ! running rabbitmq; then
+    if amqp_ok 127.0.0.1:$RABBIT_PORT 2>/dev/null; then
+      log "rabbitmq: another AMQP server already listens on 127.0.0.1:$RABBIT_PORT (a system broker?); stop it or set CIVICPORT_SKIP=rabbitmq"
+      exit 1
+    fi
+    rabbit_setup
+    mapfile -t renv < <(rabbit_env)
+    start rabbitmq env "${renv[@]}" "$(rabbit_sbin)/rabbitmq-server"
+  fi
   local rc=0
   skip softhsm   || init_softhsm || rc=1
   skip minio     || wait_ready minio "http://127.0.0.1:$MINIO_PORT/minio/health/ready" || rc=1
@@ -258,6 +433,8 @@ cmd_start() {
   skip fakegcs   || wait_ready fake-gcs-server "http://127.0.0.1:$GCS_PORT/storage/v1/b" || rc=1
   skip nats      || wait_ready nats-server "http://127.0.0.1:$NATS_MON_PORT/healthz?js-enabled-only=true" || rc=1
   skip kms       || wait_ready local-kms "http://127.0.0.1:$KMS_PORT/" kms_ok || rc=1
+  skip fauxqs    || wait_ready fauxqs "http://127.0.0.1:$FAUXQS_PORT/health" || rc=1
+  skip rabbitmq  || wait_ready rabbitmq 127.0.0.1:$RABBIT_PORT amqp_ok || rc=1
   write_env
   [[ $rc == 0 ]] || { log "some services failed to start"; exit 1; }
   log "ready (stop with: $0 stop)"
@@ -265,6 +442,7 @@ cmd_start() {
 }
 
 cmd_stop() {
+  stop_rabbitmq
   for f in "$RUN"/pid/*; do
     [[ -f $f ]] || continue
     local p; p=$(cat "$f")
@@ -278,7 +456,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-  for n in minio versitygw fake-gcs-server local-kms nats-server; do
+  for n in minio versitygw fake-gcs-server local-kms nats-server fauxqs rabbitmq; do
     if running "$n"; then echo "$n: running (pid $(cat "$RUN/pid/$n"))"; else echo "$n: stopped"; fi
   done
 }
