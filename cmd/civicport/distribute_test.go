@@ -28,7 +28,14 @@ type distWorker struct {
 
 func startWorker(t *testing.T, args ...string) *distWorker {
 	t.Helper()
-	w := &distWorker{cmd: exec.Command(os.Args[0], append([]string{"migrate", "--worker"}, args...)...)}
+	return startProcess(t, append([]string{"migrate", "--worker"}, args...)...)
+}
+
+// startProcess starts this test binary as the CLI with args in a child
+// process, killed at the end of the test.
+func startProcess(t *testing.T, args ...string) *distWorker {
+	t.Helper()
+	w := &distWorker{cmd: exec.Command(os.Args[0], args...)}
 	w.cmd.Env = append(os.Environ(), "CIVICPORT_TEST_AS_CLI=1")
 	w.cmd.Stdout, w.cmd.Stderr = &w.out, &w.err
 	require.NoError(t, w.cmd.Start())

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -31,7 +32,7 @@ type problemError struct{ msg string }
 func (e *problemError) Error() string { return e.msg }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -62,6 +63,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRehearseCmd(), newConformCmd(), newPlanCmd(), withDistribute(newMigrateCmd()), newVerifyCmd(), newScrubCmd(), newAuditCmd(), newRewrapCmd())
+	root.AddCommand(newRehearseCmd(), newConformCmd(), newPlanCmd(), withDistribute(newMigrateCmd()), newVerifyCmd(), newScrubCmd(), newAuditCmd(), newRewrapCmd(), newBridgeCmd())
 	return root
 }

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	gcpubsub "gocloud.dev/pubsub"
+
+	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/pubsub"
+)
+
+// publishResults sends n results messages, each with a civicport-id.
+func publishResults(t *testing.T, topicURL string, n int) {
+	t.Helper()
+	ctx := testenv.Context(t)
+	topic, err := pubsub.OpenTopic(ctx, topicURL)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = topic.Send(ctx, &gcpubsub.Message{
+				Body:     fmt.Appendf(nil, `{"precinct":%d,"votes":%d}`, i, 1000+i),
+				Metadata: map[string]string{pubsub.MetadataID: strconv.Itoa(i), "county": "Doña Ana"},
+			})
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	require.NoError(t, topic.Shutdown(ctx))
+}
+
+// drainIDs receives from subURL until idle for idle, acking, and returns
+// how many times each civicport-id arrived.
+func drainIDs(t *testing.T, subURL string, idle time.Duration) map[string]int {
+	t.Helper()
+	sub, err := pubsub.OpenSubscription(testenv.Context(t), subURL)
+	require.NoError(t, err)
+	defer sub.Shutdown(context.Background())
+	seen := map[string]int{}
+	for {
+		ctx, cancel := context.WithTimeout(testenv.Context(t), idle)
+		m, err := sub.Receive(ctx)
+		cancel()
+		if err != nil {
+			return seen
+		}
+		m.Ack()
+		id := m.Metadata[pubsub.MetadataID]
+		assert.Equal(t, fmt.Sprintf(`{"precinct":%s,"votes":%d}`, id, 1000+atoi(t, id)), string(m.Body), "body changed")
+		assert.Equal(t, "Doña Ana", m.Metadata["county"], "metadata lost")
+		seen[id]++
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err, "civicport-id %q", s)
+	return n
+}
+
+// A bridge from NATS JetStream to SQS (fauxqs) is SIGKILLed mid-drain and
+// started again: every message reaches SQS, none is lost, and the copies a
+// restart may add are reported.
+func TestBridgeKilledMidDrainLosesNothing(t *testing.T) {
+	nats := testenv.NATS(t)
+	sqsSrv := testenv.Fauxqs(t)
+	const n = 1000
+	stream, subject := nats.StreamName("cpbridge"), nats.Subject("results")
+	consumer := nats.StreamName("bridge")
+	publishResults(t, "jetstream://"+stream+"/"+subject+"?create=true", n)
+	from := "jetstream://" + stream + "/" + consumer
+	// The durable consumer as an operator would create it; a short ack
+	// wait so that what the killed bridge held comes back quickly.
+	sub, err := pubsub.OpenSubscription(testenv.Context(t), from+"?create=true&ack_wait=2s")
+	require.NoError(t, err)
+	require.NoError(t, sub.Shutdown(context.Background()))
+
+	queue := sqsSrv.NewQueue(t)
+	to := sqsSrv.TopicURLForQueue(queue)
+	victim := startProcess(t, "bridge", "--from-subscription", from, "--to-topic", to, "--workers", "4")
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) && queueDepth(t, sqsSrv, queue) < n/5 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.NoError(t, victim.cmd.Process.Signal(syscall.SIGKILL))
+	_ = victim.wait()
+	moved := queueDepth(t, sqsSrv, queue)
+	t.Logf("killed with %d of %d messages on SQS", moved, n)
+	require.Less(t, moved, n, "killed before the end")
+
+	code, out, errOut := runCLI(t, "bridge", "--from-subscription", from, "--to-topic", to, "--until-idle", "4s")
+	require.Equal(t, exitOK, code, out+errOut)
+	assert.Contains(t, out, "bridge: forwarded ")
+	t.Log(lastLine(out))
+
+	seen := drainIDs(t, sqsSrv.SubscriptionURL(queue), 3*time.Second)
+	dups := 0
+	for i := range n {
+		c := seen[strconv.Itoa(i)]
+		require.Positive(t, c, "message %d lost", i)
+		dups += c - 1
+	}
+	assert.Len(t, seen, n)
+	t.Logf("%d duplicates from the restart (removed by pubsub.Dedup downstream)", dups)
+}
+
+func queueDepth(t *testing.T, s testenv.SQS, queue string) int {
+	out, err := s.Client().GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(queue),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
+	})
+	require.NoError(t, err)
+	d, err := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
+	require.NoError(t, err)
+	return d
+}
+
+// A destination that refuses makes the bridge exit 1, and the refused
+// message is still on the source for the next run.
+func TestBridgeDestinationRefusesExit1(t *testing.T) {
+	ctx := testenv.Context(t)
+	nats := testenv.NATS(t)
+	stream, subject := nats.StreamName("cprefuse"), nats.Subject("results")
+	publishResults(t, "jetstream://"+stream+"/"+subject+"?create=true", 1)
+	src := "jetstream://" + stream + "/" + nats.StreamName("bridge")
+	sub, err := pubsub.OpenSubscription(ctx, src+"?create=true&ack_wait=1s")
+	require.NoError(t, err)
+	require.NoError(t, sub.Shutdown(context.Background()))
+
+	missing := "jetstream://" + nats.StreamName("nostream") + "/" + nats.Subject("x")
+	code, out, errOut := runCLI(t, "bridge", "--from-subscription", src, "--to-topic", missing, "--until-idle", "1s")
+	assert.Equal(t, exitProblem, code, out+errOut)
+	assert.Contains(t, out, "forwarded 0 messages (0 bytes)")
+	assert.Contains(t, out, "refused 1")
+	assert.Contains(t, errOut, "not found")
+
+	// mem:// topics live in this process, which runCLI shares.
+	dst := "mem://bridge-ok-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	dtopic, err := pubsub.OpenTopic(ctx, dst)
+	require.NoError(t, err)
+	defer dtopic.Shutdown(context.Background())
+	dsub, err := pubsub.OpenSubscription(ctx, dst)
+	require.NoError(t, err)
+	defer dsub.Shutdown(context.Background())
+	code, out, errOut = runCLI(t, "bridge", "--from-subscription", src, "--to-topic", dst, "--until-idle", "3s")
+	require.Equal(t, exitOK, code, out+errOut)
+	assert.Contains(t, out, "forwarded 1 messages")
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	m, err := dsub.Receive(rctx)
+	require.NoError(t, err)
+	m.Ack()
+	assert.Equal(t, `{"precinct":0,"votes":1000}`, string(m.Body))
+}
+
+func TestBridgeUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bridge"}, "--from-subscription and --to-topic are both required"},
+		{[]string{"bridge", "--from-subscription", "mem://a"}, "--from-subscription and --to-topic are both required"},
+		{[]string{"bridge", "--from-subscription", "kafka://a", "--to-topic", "mem://b"}, `--from-subscription: open subscription kafka://a: unknown subscription scheme "kafka"`},
+		{[]string{"bridge", "--from-subscription", "mem://a", "--to-topic", "mem://b", "--until-idle", "-1s"}, "--until-idle -1s"},
+		{[]string{"bridge", "--from-subscription", "mem://a", "--to-topic", "mem://b", "--workers", "0"}, "--workers 0"},
+	} {
+		code, _, errOut := runCLI(t, tc.args...)
+		assert.Equal(t, exitUsage, code, "%v", tc.args)
+		assert.Contains(t, errOut, tc.want, "%v", tc.args)
+	}
+}
