@@ -1,0 +1,355 @@
+package pubsub_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gocloud.dev/blob/memblob"
+	"gocloud.dev/gcerrors"
+	gcpubsub "gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/driver"
+	"gocloud.dev/pubsub/mempubsub"
+
+	"github.com/civicport/civicport/pubsub"
+)
+
+// ddPair is a mem topic and a subscription to it, shut down with the test.
+func ddPair(t *testing.T, ackDeadline time.Duration) (*gcpubsub.Topic, *gcpubsub.Subscription) {
+	t.Helper()
+	topic := mempubsub.NewTopic()
+	sub := mempubsub.NewSubscription(topic, ackDeadline)
+	t.Cleanup(func() { _ = topic.Shutdown(context.Background()) })
+	return topic, sub
+}
+
+func ddSend(t *testing.T, topic *gcpubsub.Topic, body, id string) {
+	t.Helper()
+	var md map[string]string
+	if id != "" {
+		md = map[string]string{pubsub.MetadataID: id}
+	}
+	require.NoError(t, topic.Send(context.Background(), &gcpubsub.Message{Body: []byte(body), Metadata: md}))
+}
+
+func ddRecv(t *testing.T, sub *gcpubsub.Subscription) *gcpubsub.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := sub.Receive(ctx)
+	require.NoError(t, err, "no message within 10 s")
+	return m
+}
+
+// ddNone receives for d and fails if a message arrives. Receiving is what
+// makes the decorators look at (and drop) redelivered messages.
+func ddNone(t *testing.T, sub *gcpubsub.Subscription, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	m, err := sub.Receive(ctx)
+	if err == nil {
+		m.Ack()
+		t.Fatalf("unexpected message %q %v", m.Body, m.Metadata)
+	}
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func dedupStats(t *testing.T, sub *gcpubsub.Subscription) *pubsub.DedupStats {
+	t.Helper()
+	var st *pubsub.DedupStats
+	require.True(t, sub.As(&st), "As(**DedupStats)")
+	return st
+}
+
+func shutdown(t *testing.T, sub *gcpubsub.Subscription) {
+	t.Cleanup(func() { _ = sub.Shutdown(context.Background()) })
+}
+
+func TestDedupSameIDDeliveredOnceCountedOnce(t *testing.T) {
+	topic, raw := ddPair(t, 10*time.Second)
+	var mu sync.Mutex
+	var dups []string
+	sub := pubsub.Dedup(raw, &pubsub.DedupOptions{OnDuplicate: func(k string) {
+		mu.Lock()
+		dups = append(dups, k)
+		mu.Unlock()
+	}})
+	shutdown(t, sub)
+	ddSend(t, topic, "precinct 12: 340 ballots", "result-12")
+	m := ddRecv(t, sub)
+	assert.Equal(t, "precinct 12: 340 ballots", string(m.Body))
+	assert.Equal(t, "result-12", m.Metadata[pubsub.MetadataID], "metadata passes through")
+	m.Ack()
+	// The same id again (a publisher retry, say), later.
+	ddSend(t, topic, "precinct 12: 340 ballots", "result-12")
+	ddNone(t, sub, 1500*time.Millisecond)
+	st := dedupStats(t, sub)
+	assert.EqualValues(t, 1, st.Duplicates())
+	assert.EqualValues(t, 1, st.Delivered())
+	mu.Lock()
+	assert.Equal(t, []string{"id:result-12"}, dups)
+	mu.Unlock()
+}
+
+func TestDedupRedeliveryAfterNackIsDelivered(t *testing.T) {
+	topic, raw := ddPair(t, 10*time.Second)
+	sub := pubsub.Dedup(raw, nil)
+	shutdown(t, sub)
+	ddSend(t, topic, "registration update 7", "reg-7")
+	m := ddRecv(t, sub)
+	m.Nack()
+	m2 := ddRecv(t, sub)
+	assert.Equal(t, "registration update 7", string(m2.Body))
+	m2.Ack()
+	ddNone(t, sub, 500*time.Millisecond)
+	st := dedupStats(t, sub)
+	assert.EqualValues(t, 0, st.Duplicates())
+	assert.EqualValues(t, 2, st.Delivered())
+}
+
+func TestDedupInFlightDuplicateNotDeliveredTwice(t *testing.T) {
+	topic, raw := ddPair(t, 10*time.Second)
+	sub := pubsub.Dedup(raw, nil)
+	shutdown(t, sub)
+	ddSend(t, topic, "copy A", "batch-3")
+	ddSend(t, topic, "copy B", "batch-3")
+	first := ddRecv(t, sub)
+	// The other copy is in flight with the same key: held and nacked, not
+	// delivered, however long the first stays unacked.
+	ddNone(t, sub, 2500*time.Millisecond)
+	st := dedupStats(t, sub)
+	assert.GreaterOrEqual(t, st.Deferred(), int64(2), "held, nacked after a second, held again")
+	first.Ack()
+	ddNone(t, sub, 1500*time.Millisecond)
+	assert.EqualValues(t, 1, st.Duplicates())
+	assert.EqualValues(t, 1, st.Delivered())
+}
+
+func TestDedupInFlightDuplicateDeliveredAfterNackOfFirst(t *testing.T) {
+	topic, raw := ddPair(t, 10*time.Second)
+	sub := pubsub.Dedup(raw, nil)
+	shutdown(t, sub)
+	ddSend(t, topic, "copy A", "batch-4")
+	ddSend(t, topic, "copy B", "batch-4")
+	first := ddRecv(t, sub)
+	ddNone(t, sub, 300*time.Millisecond)
+	first.Nack() // not processed: the key stays unrecorded
+	second := ddRecv(t, sub)
+	second.Ack()
+	// Whichever copy came second is now a duplicate.
+	ddNone(t, sub, 1500*time.Millisecond)
+	st := dedupStats(t, sub)
+	assert.EqualValues(t, 2, st.Delivered())
+	assert.EqualValues(t, 1, st.Duplicates())
+}
+
+// replaySub is a backend that delivers what the test puts in it, as a real
+// one redelivers a message whose ack was lost: same LoggableID, same body.
+type replaySub struct {
+	ch    chan *driver.Message
+	mu    sync.Mutex
+	acked []driver.AckID
+}
+
+func (r *replaySub) ReceiveBatch(ctx context.Context, _ int) ([]*driver.Message, error) {
+	select {
+	case m := <-r.ch:
+		return []*driver.Message{m}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(50 * time.Millisecond):
+		return nil, nil
+	}
+}
+func (r *replaySub) SendAcks(_ context.Context, ids []driver.AckID) error {
+	r.mu.Lock()
+	r.acked = append(r.acked, ids...)
+	r.mu.Unlock()
+	return nil
+}
+func (r *replaySub) SendNacks(context.Context, []driver.AckID) error { return nil }
+func (r *replaySub) CanNack() bool                                   { return true }
+func (r *replaySub) IsRetryable(error) bool                          { return false }
+func (r *replaySub) As(any) bool                                     { return false }
+func (r *replaySub) ErrorAs(error, any) bool                         { return false }
+func (r *replaySub) ErrorCode(error) gcerrors.ErrorCode              { return gcerrors.Unknown }
+func (r *replaySub) Close() error                                    { return nil }
+
+func TestDedupFallbackKeyDropsRedeliveryWithoutID(t *testing.T) {
+	r := &replaySub{ch: make(chan *driver.Message, 4)}
+	sub := pubsub.Dedup(gcpubsub.NewSubscription(r, nil, nil), nil)
+	shutdown(t, sub)
+	msg := func(ack int) *driver.Message {
+		return &driver.Message{LoggableID: "sqs-7f3a", Body: []byte("tally"), Metadata: map[string]string{"precinct": "12"}, AckID: ack}
+	}
+	r.ch <- msg(1)
+	ddRecv(t, sub).Ack()
+	r.ch <- msg(2) // the backend lost the ack and delivers it again
+	ddNone(t, sub, 500*time.Millisecond)
+	assert.EqualValues(t, 1, dedupStats(t, sub).Duplicates())
+	r.mu.Lock()
+	assert.ElementsMatch(t, []driver.AckID{1, 2}, r.acked, "the duplicate is acked on the source")
+	r.mu.Unlock()
+
+	// Other metadata or another body: another message.
+	m3 := msg(3)
+	m3.Metadata = map[string]string{"precinct": "13"}
+	r.ch <- m3
+	ddRecv(t, sub).Ack()
+	m4 := msg(4)
+	m4.Body = []byte("tally 2")
+	r.ch <- m4
+	ddRecv(t, sub).Ack()
+}
+
+func TestDedupFallbackKeyIdenticalPublishes(t *testing.T) {
+	// By default two separate publishes of the same content are two
+	// messages: the backend ids differ.
+	topic, raw := ddPair(t, 10*time.Second)
+	sub := pubsub.Dedup(raw, nil)
+	shutdown(t, sub)
+	ddSend(t, topic, "+1 ballot", "")
+	ddSend(t, topic, "+1 ballot", "")
+	ddRecv(t, sub).Ack()
+	ddRecv(t, sub).Ack()
+	assert.EqualValues(t, 0, dedupStats(t, sub).Duplicates())
+
+	// With ContentKey they are one.
+	topic2, raw2 := ddPair(t, 10*time.Second)
+	sub2 := pubsub.Dedup(raw2, &pubsub.DedupOptions{ContentKey: true})
+	shutdown(t, sub2)
+	ddSend(t, topic2, "+1 ballot", "")
+	ddRecv(t, sub2).Ack()
+	ddSend(t, topic2, "+1 ballot", "")
+	ddNone(t, sub2, 1500*time.Millisecond)
+	assert.EqualValues(t, 1, dedupStats(t, sub2).Duplicates())
+}
+
+func TestMessageKey(t *testing.T) {
+	md := map[string]string{"a": "1", "b": "2"}
+	assert.Equal(t, "id:x", pubsub.MessageKey("l1", []byte("b"), map[string]string{pubsub.MetadataID: "x"}, false))
+	k := pubsub.MessageKey("l1", []byte("body"), md, false)
+	assert.Regexp(t, "^sha256:[0-9a-f]{64}$", k)
+	assert.Equal(t, k, pubsub.MessageKey("l1", []byte("body"), map[string]string{"b": "2", "a": "1"}, false))
+	assert.NotEqual(t, k, pubsub.MessageKey("l2", []byte("body"), md, false))
+	assert.Equal(t, pubsub.MessageKey("l1", []byte("body"), md, true), pubsub.MessageKey("l2", []byte("body"), md, true))
+	// Length prefixes: moving bytes between fields changes the key.
+	assert.NotEqual(t,
+		pubsub.MessageKey("", []byte("b"), map[string]string{"a": "1b"}, true),
+		pubsub.MessageKey("", []byte("1b"), map[string]string{"a": ""}, true))
+	// A signature does not make a message another message.
+	signed := map[string]string{"a": "1", "b": "2", pubsub.MetadataSignature: "ed25519:k:AAAA"}
+	assert.Equal(t, k, pubsub.MessageKey("l1", []byte("body"), signed, false))
+}
+
+func TestMemoryStoreWindow(t *testing.T) {
+	ctx := context.Background()
+	s := pubsub.NewMemoryStore(2)
+	for _, k := range []string{"a", "b", "c"} {
+		require.NoError(t, s.Add(ctx, k))
+	}
+	for k, want := range map[string]bool{"a": false, "b": true, "c": true} {
+		got, err := s.Seen(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, k)
+	}
+	assert.Equal(t, 2, s.Len())
+	require.NoError(t, s.Add(ctx, "b")) // b is now the newest
+	require.NoError(t, s.Add(ctx, "d"))
+	seen, _ := s.Seen(ctx, "b")
+	assert.True(t, seen)
+	seen, _ = s.Seen(ctx, "c")
+	assert.False(t, seen, "c was the oldest")
+	assert.Equal(t, pubsub.DefaultDedupWindow, 100000)
+}
+
+func TestDedupWindowEviction(t *testing.T) {
+	topic, raw := ddPair(t, 10*time.Second)
+	sub := pubsub.Dedup(raw, &pubsub.DedupOptions{Store: pubsub.NewMemoryStore(1)})
+	shutdown(t, sub)
+	ddSend(t, topic, "one", "k1")
+	ddRecv(t, sub).Ack()
+	ddSend(t, topic, "two", "k2")
+	ddRecv(t, sub).Ack()
+	// k1 fell out of the window: delivered again (at-least-once, never a
+	// drop).
+	ddSend(t, topic, "one", "k1")
+	m := ddRecv(t, sub)
+	assert.Equal(t, "one", string(m.Body))
+	m.Ack()
+	assert.EqualValues(t, 0, dedupStats(t, sub).Duplicates())
+}
+
+func TestDedupBucketStoreSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+
+	topic, raw := ddPair(t, 10*time.Second)
+	sub := pubsub.Dedup(raw, &pubsub.DedupOptions{Store: pubsub.NewBucketStore(bucket, "dedup/results/")})
+	ddSend(t, topic, "county 4 final", "final-4")
+	ddRecv(t, sub).Ack()
+	require.NoError(t, sub.Shutdown(ctx))
+
+	sum := sha256.Sum256([]byte("id:final-4"))
+	got, err := bucket.ReadAll(ctx, "dedup/results/"+hex.EncodeToString(sum[:]))
+	require.NoError(t, err, "one object per key, named by its SHA-256")
+	assert.Equal(t, "id:final-4", string(got))
+
+	// "Restart": a new process, a new subscription, the same bucket.
+	topic2, raw2 := ddPair(t, 10*time.Second)
+	sub2 := pubsub.Dedup(raw2, &pubsub.DedupOptions{Store: pubsub.NewBucketStore(bucket, "dedup/results/")})
+	shutdown(t, sub2)
+	ddSend(t, topic2, "county 4 final", "final-4")
+	ddSend(t, topic2, "county 5 final", "final-5")
+	m := ddRecv(t, sub2)
+	assert.Equal(t, "county 5 final", string(m.Body))
+	m.Ack()
+	ddNone(t, sub2, 1500*time.Millisecond)
+	assert.EqualValues(t, 1, dedupStats(t, sub2).Duplicates())
+
+	// Adding a key twice is fine (IfNotExist refusal is not an error).
+	require.NoError(t, pubsub.NewBucketStore(bucket, "dedup/results/").Add(ctx, "id:final-4"))
+}
+
+// brokenStore fails every call.
+type brokenStore struct{}
+
+var errStoreDown = errors.New("store unreachable")
+
+func (brokenStore) Seen(context.Context, string) (bool, error) { return false, errStoreDown }
+func (brokenStore) Add(context.Context, string) error          { return errStoreDown }
+
+func TestDedupStoreErrorDeliversNotDrops(t *testing.T) {
+	topic, raw := ddPair(t, 10*time.Second)
+	var mu sync.Mutex
+	var errs []error
+	sub := pubsub.Dedup(raw, &pubsub.DedupOptions{Store: brokenStore{}, OnError: func(key string, err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}})
+	shutdown(t, sub)
+	ddSend(t, topic, "x", "same")
+	ddRecv(t, sub).Ack()
+	ddSend(t, topic, "x", "same")
+	ddRecv(t, sub).Ack() // could not be checked: delivered
+	ddNone(t, sub, 500*time.Millisecond)
+	st := dedupStats(t, sub)
+	assert.EqualValues(t, 2, st.Delivered())
+	assert.EqualValues(t, 0, st.Duplicates())
+	assert.EqualValues(t, 4, st.StoreErrors(), "two Seen, two Add")
+	mu.Lock()
+	assert.Len(t, errs, 4)
+	for _, err := range errs {
+		assert.ErrorIs(t, err, errStoreDown)
+	}
+	mu.Unlock()
+}

@@ -1,0 +1,108 @@
+package pubsub_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"log"
+	"time"
+
+	gcpubsub "gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/mempubsub"
+
+	"github.com/civicport/civicport/pubsub"
+)
+
+// A publisher retried: the same result arrives twice. Dedup delivers it
+// once and counts the copy it dropped.
+func Example_dedup() {
+	ctx := context.Background()
+	topic := mempubsub.NewTopic()
+	defer topic.Shutdown(ctx)
+	sub := pubsub.Dedup(mempubsub.NewSubscription(topic, time.Minute), &pubsub.DedupOptions{
+		OnDuplicate: func(key string) { fmt.Println("dropped duplicate", key) },
+	})
+	defer sub.Shutdown(ctx)
+
+	for range 2 {
+		err := topic.Send(ctx, &gcpubsub.Message{
+			Body:     []byte("precinct 12: 340 ballots"),
+			Metadata: map[string]string{pubsub.MetadataID: "result-12"},
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		m, err := sub.Receive(rctx)
+		cancel()
+		if err != nil {
+			break // idle
+		}
+		fmt.Printf("received %q\n", m.Body)
+		m.Ack()
+	}
+	var st *pubsub.DedupStats
+	if sub.As(&st) {
+		fmt.Println("delivered", st.Delivered(), "duplicates", st.Duplicates())
+	}
+	// Output:
+	// received "precinct 12: 340 ballots"
+	// dropped duplicate id:result-12
+	// delivered 1 duplicates 1
+}
+
+// The publisher signs with its Ed25519 key; the consumer verifies before it
+// sees a message. A forged message goes to the quarantine topic.
+func Example_sign() {
+	ctx := context.Background()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	topic := mempubsub.NewTopic()
+	defer topic.Shutdown(ctx)
+	quarantine := mempubsub.NewTopic()
+	defer quarantine.Shutdown(ctx)
+	held := mempubsub.NewSubscription(quarantine, time.Minute)
+	defer held.Shutdown(ctx)
+
+	sub, err := pubsub.Verify(mempubsub.NewSubscription(topic, time.Minute),
+		pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"county-4": pub}), quarantine, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sub.Shutdown(ctx)
+
+	signed := pubsub.Sign(topic, pubsub.NewEd25519Signer("county-4", priv))
+	defer signed.Shutdown(ctx)
+	if err := signed.Send(ctx, &gcpubsub.Message{Body: []byte("340 ballots"), Metadata: map[string]string{"precinct": "12"}}); err != nil {
+		log.Fatal(err)
+	}
+	// Someone without the key publishes on the same topic.
+	if err := topic.Send(ctx, &gcpubsub.Message{Body: []byte("9999 ballots")}); err != nil {
+		log.Fatal(err)
+	}
+
+	for {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		m, err := sub.Receive(rctx)
+		cancel()
+		if err != nil {
+			break
+		}
+		fmt.Printf("verified %q %v\n", m.Body, m.Metadata)
+		m.Ack()
+	}
+	q, err := held.Receive(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("quarantined %q: %s\n", q.Body, q.Metadata[pubsub.MetadataQuarantineReason])
+	q.Ack()
+	// Output:
+	// verified "340 ballots" map[precinct:12]
+	// quarantined "9999 ballots": missing signature: no civicport-signature metadata
+}

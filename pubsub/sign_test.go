@@ -1,0 +1,462 @@
+package pubsub_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gocloud.dev/gcerrors"
+	gcpubsub "gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/driver"
+	"gocloud.dev/pubsub/mempubsub"
+	"gocloud.dev/secrets/localsecrets"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/civicport/civicport/internal/driveradapter"
+	"github.com/civicport/civicport/pubsub"
+)
+
+func edKey(t testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	return pub, priv
+}
+
+// signPipe is a signed topic, the raw subscription under the Verify one,
+// the Verify subscription and a quarantine topic with its subscription.
+type signPipe struct {
+	raw    *gcpubsub.Topic // unsigned access to the source topic
+	signed *gcpubsub.Topic
+	sub    *gcpubsub.Subscription // Verify
+	qsub   *gcpubsub.Subscription
+	errs   chan error
+}
+
+func newSignPipe(t *testing.T, s pubsub.Signer, v pubsub.Verifier, quarantine func(*gcpubsub.Topic) *gcpubsub.Topic) *signPipe {
+	t.Helper()
+	ctx := context.Background()
+	raw, rawSub := ddPair(t, 500*time.Millisecond) // short: a missing ack shows
+	qt, qsub := ddPair(t, 10*time.Second)
+	q := qt
+	if quarantine != nil {
+		q = quarantine(qt)
+	}
+	p := &signPipe{raw: raw, qsub: qsub, errs: make(chan error, 100)}
+	var err error
+	p.sub, err = pubsub.Verify(rawSub, v, q, &pubsub.VerifyOptions{OnError: func(_ string, err error) {
+		select {
+		case p.errs <- err:
+		default:
+		}
+	}})
+	require.NoError(t, err)
+	shutdown(t, p.sub)
+	shutdown(t, qsub)
+	if s != nil {
+		p.signed = pubsub.Sign(raw, s)
+		t.Cleanup(func() { _ = p.signed.Shutdown(ctx) })
+	}
+	return p
+}
+
+func verifyStats(t *testing.T, sub *gcpubsub.Subscription) *pubsub.VerifyStats {
+	t.Helper()
+	var st *pubsub.VerifyStats
+	require.True(t, sub.As(&st), "As(**VerifyStats)")
+	return st
+}
+
+func TestSignVerifyGoodMessages(t *testing.T) {
+	ctx := context.Background()
+	pub, priv := edKey(t)
+	skey, vkey, err := note.GenerateKey(rand.Reader, "civicport-test")
+	require.NoError(t, err)
+	noteSigner, err := pubsub.NewNoteSigner(skey)
+	require.NoError(t, err)
+	noteVerifier, err := pubsub.NewNoteVerifier(vkey)
+	require.NoError(t, err)
+	keeper := localsecrets.NewKeeper(mustRandomKey(t))
+	defer keeper.Close()
+	wrapped, err := pubsub.GenerateHMACKey(ctx, keeper)
+	require.NoError(t, err)
+	hs, err := pubsub.NewHMACSigner(ctx, "hmac-1", keeper, wrapped)
+	require.NoError(t, err)
+	hv, err := pubsub.NewHMACVerifier(ctx, "hmac-1", keeper, wrapped)
+	require.NoError(t, err)
+
+	cases := map[string]struct {
+		s pubsub.Signer
+		v pubsub.Verifier
+	}{
+		"ed25519": {pubsub.NewEd25519Signer("ed-1", priv), pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub})},
+		"note":    {noteSigner, noteVerifier},
+		"hmac":    {hs, hv},
+		"list":    {hs, pubsub.Verifiers(noteVerifier, hv)},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := newSignPipe(t, c.s, c.v, nil)
+			md := map[string]string{"precinct": "12", "kind": "tally", pubsub.MetadataID: "r-12"}
+			orig := maps.Clone(md)
+			require.NoError(t, p.signed.Send(ctx, &gcpubsub.Message{Body: []byte("340 ballots"), Metadata: md}))
+			assert.Equal(t, orig, md, "the caller's metadata is not changed")
+			require.NoError(t, p.signed.Send(ctx, &gcpubsub.Message{Body: []byte("no metadata")}))
+			got := map[string]map[string]string{}
+			for range 2 {
+				m := ddRecv(t, p.sub)
+				got[string(m.Body)] = m.Metadata
+				m.Ack()
+			}
+			assert.Equal(t, orig, got["340 ballots"], "metadata intact, signature removed")
+			assert.Nil(t, got["no metadata"])
+			ddNone(t, p.qsub, 200*time.Millisecond)
+			st := verifyStats(t, p.sub)
+			assert.EqualValues(t, 2, st.Verified())
+			assert.EqualValues(t, 0, st.Quarantined())
+		})
+	}
+}
+
+func mustRandomKey(t testing.TB) [32]byte {
+	k, err := localsecrets.NewRandomKey()
+	require.NoError(t, err)
+	return k
+}
+
+// signedMessage returns body and metadata as Sign sends them.
+func signedMessage(t *testing.T, s pubsub.Signer, body string, md map[string]string) map[string]string {
+	t.Helper()
+	topic, sub := ddPair(t, 10*time.Second)
+	st := pubsub.Sign(topic, s)
+	require.NoError(t, st.Send(context.Background(), &gcpubsub.Message{Body: []byte(body), Metadata: md}))
+	m := ddRecv(t, sub)
+	m.Ack()
+	require.Contains(t, m.Metadata, pubsub.MetadataSignature)
+	return m.Metadata
+}
+
+func TestVerifyQuarantinesBadMessages(t *testing.T) {
+	ctx := context.Background()
+	pub, priv := edKey(t)
+	_, otherPriv := edKey(t)
+	signer := pubsub.NewEd25519Signer("ed-1", priv)
+	v := pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub})
+	var mu sync.Mutex
+	reasons := map[string]string{}
+	raw, rawSub := ddPair(t, 500*time.Millisecond)
+	qt, qsub := ddPair(t, 10*time.Second)
+	sub, err := pubsub.Verify(rawSub, v, qt, &pubsub.VerifyOptions{OnQuarantine: func(id, reason string) {
+		mu.Lock()
+		reasons[id] = reason
+		mu.Unlock()
+	}})
+	require.NoError(t, err)
+	shutdown(t, sub)
+	shutdown(t, qsub)
+
+	// fresh returns the metadata of a message signed by s; "case" tells
+	// the cases apart in quarantine.
+	fresh := func(s pubsub.Signer, i int) map[string]string {
+		return signedMessage(t, s, "tally 12", map[string]string{"precinct": "12", "case": fmt.Sprint(i)})
+	}
+	change := func(md map[string]string, k, v string) map[string]string { md[k] = v; return md }
+	drop := func(md map[string]string, k string) map[string]string { delete(md, k); return md }
+	type bad struct {
+		body   string
+		md     map[string]string
+		reason string
+	}
+	bads := []bad{
+		{"tally 13", fresh(signer, 0), "bad signature"}, // body changed
+		{"tally 12", change(fresh(signer, 1), "precinct", "13"), "bad signature"},
+		{"tally 12", change(fresh(signer, 2), "extra", "1"), "bad signature"},
+		{"tally 12", drop(fresh(signer, 3), pubsub.MetadataSignature), "missing signature"},
+		{"tally 12", change(fresh(signer, 4), pubsub.MetadataSignature, "garbage"), "malformed signature"},
+		{"tally 12", fresh(pubsub.NewEd25519Signer("ed-2", priv), 5), `unknown key: no ed25519 key "ed-2"`},
+		{"tally 12", fresh(pubsub.NewEd25519Signer("ed-1", otherPriv), 6), "bad signature"},
+		{"tally 12", fresh(hmacSigner(t, "ed-1"), 7), `unknown key: no hmac-sha256 key "ed-1"`},
+	}
+	for _, b := range bads {
+		require.NoError(t, raw.Send(ctx, &gcpubsub.Message{Body: []byte(b.body), Metadata: b.md}))
+	}
+	// And one good one, which alone reaches the application.
+	goodFresh := fresh(signer, 99)
+	require.NoError(t, raw.Send(ctx, &gcpubsub.Message{Body: []byte("tally 12"), Metadata: goodFresh}))
+	m := ddRecv(t, sub)
+	assert.Equal(t, "99", m.Metadata["case"])
+	m.Ack()
+	// Longer than the source's ack deadline: an unacked bad message would
+	// come back and be quarantined twice.
+	ddNone(t, sub, 2*time.Second)
+
+	got := map[string]*gcpubsub.Message{}
+	for range bads {
+		q := ddRecv(t, qsub)
+		q.Ack()
+		require.NotContains(t, got, q.Metadata["case"], "quarantined twice")
+		got[q.Metadata["case"]] = q
+	}
+	ddNone(t, qsub, 300*time.Millisecond)
+	for i, b := range bads {
+		q := got[fmt.Sprint(i)]
+		require.NotNil(t, q, "case %d not quarantined", i)
+		assert.Equal(t, b.body, string(q.Body), "case %d: original body", i)
+		want := maps.Clone(b.md)
+		assert.Contains(t, q.Metadata[pubsub.MetadataQuarantineReason], b.reason, "case %d", i)
+		want[pubsub.MetadataQuarantineReason] = q.Metadata[pubsub.MetadataQuarantineReason]
+		assert.Equal(t, want, q.Metadata, "case %d: original metadata plus the reason", i)
+	}
+	st := verifyStats(t, sub)
+	assert.EqualValues(t, len(bads), st.Quarantined())
+	assert.EqualValues(t, 1, st.Verified())
+	assert.EqualValues(t, 0, st.Failures())
+	mu.Lock()
+	assert.Len(t, reasons, len(bads))
+	mu.Unlock()
+}
+
+func hmacSigner(t *testing.T, keyID string) pubsub.Signer {
+	ctx := context.Background()
+	keeper := localsecrets.NewKeeper(mustRandomKey(t))
+	t.Cleanup(func() { keeper.Close() })
+	wrapped, err := pubsub.GenerateHMACKey(ctx, keeper)
+	require.NoError(t, err)
+	s, err := pubsub.NewHMACSigner(ctx, keyID, keeper, wrapped)
+	require.NoError(t, err)
+	return s
+}
+
+// flakyTopic is a quarantine topic that refuses messages while down is set.
+type flakyTopic struct {
+	driver.Topic
+	down atomic.Bool
+}
+
+var errDown = errors.New("quarantine topic down")
+
+func (f *flakyTopic) SendBatch(ctx context.Context, ms []*driver.Message) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.Topic.SendBatch(ctx, ms)
+}
+func (f *flakyTopic) ErrorCode(err error) gcerrors.ErrorCode {
+	if errors.Is(err, errDown) {
+		return gcerrors.Internal
+	}
+	return f.Topic.ErrorCode(err)
+}
+
+func TestVerifyQuarantineFailureNacksSource(t *testing.T) {
+	ctx := context.Background()
+	pub, _ := edKey(t)
+	_, otherPriv := edKey(t)
+	flaky := &flakyTopic{}
+	flaky.down.Store(true)
+	p := newSignPipe(t, pubsub.NewEd25519Signer("ed-1", otherPriv), pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub}),
+		func(q *gcpubsub.Topic) *gcpubsub.Topic {
+			flaky.Topic = driveradapter.Topic(q)
+			qt := gcpubsub.NewTopic(flaky, nil)
+			t.Cleanup(func() { _ = qt.Shutdown(ctx) })
+			return qt
+		})
+	require.NoError(t, p.signed.Send(ctx, &gcpubsub.Message{Body: []byte("forged tally")}))
+	ddNone(t, p.sub, 2500*time.Millisecond)
+	st := verifyStats(t, p.sub)
+	assert.GreaterOrEqual(t, st.Failures(), int64(2), "nacked and tried again")
+	assert.EqualValues(t, 0, st.Quarantined())
+	select {
+	case err := <-p.errs:
+		assert.ErrorIs(t, err, errDown)
+		assert.Contains(t, err.Error(), "bad signature")
+	default:
+		t.Fatal("OnError not called")
+	}
+	ddNone(t, p.qsub, 100*time.Millisecond)
+
+	flaky.down.Store(false)
+	ddNone(t, p.sub, 2500*time.Millisecond) // drives the retry
+	q := ddRecv(t, p.qsub)
+	q.Ack()
+	assert.Equal(t, "forged tally", string(q.Body))
+	ddNone(t, p.qsub, 1500*time.Millisecond)
+	assert.EqualValues(t, 1, st.Quarantined())
+}
+
+func TestVerifyShutdownQuarantineTopicNacks(t *testing.T) {
+	ctx := context.Background()
+	pub, _ := edKey(t)
+	p := newSignPipe(t, nil, pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub}),
+		func(q *gcpubsub.Topic) *gcpubsub.Topic {
+			qt := mempubsub.NewTopic()
+			require.NoError(t, qt.Shutdown(ctx))
+			return qt
+		})
+	require.NoError(t, p.raw.Send(ctx, &gcpubsub.Message{Body: []byte("unsigned")}))
+	ddNone(t, p.sub, 1500*time.Millisecond)
+	st := verifyStats(t, p.sub)
+	assert.GreaterOrEqual(t, st.Failures(), int64(1))
+	assert.EqualValues(t, 0, st.Quarantined())
+}
+
+func TestVerifyHMACOtherKeeper(t *testing.T) {
+	ctx := context.Background()
+	k1 := localsecrets.NewKeeper(mustRandomKey(t))
+	defer k1.Close()
+	k2 := localsecrets.NewKeeper(mustRandomKey(t))
+	defer k2.Close()
+	w1, err := pubsub.GenerateHMACKey(ctx, k1)
+	require.NoError(t, err)
+	w2, err := pubsub.GenerateHMACKey(ctx, k2)
+	require.NoError(t, err)
+
+	_, err = pubsub.NewHMACVerifier(ctx, "h", k2, w1)
+	require.Error(t, err, "another keeper cannot unwrap the key")
+	assert.Contains(t, err.Error(), `unwrap HMAC key "h"`)
+	_, err = pubsub.NewHMACSigner(ctx, "h", k2, w1)
+	require.Error(t, err)
+
+	s1, err := pubsub.NewHMACSigner(ctx, "h", k1, w1)
+	require.NoError(t, err)
+	v2, err := pubsub.NewHMACVerifier(ctx, "h", k2, w2)
+	require.NoError(t, err)
+	p := newSignPipe(t, s1, v2, nil)
+	require.NoError(t, p.signed.Send(ctx, &gcpubsub.Message{Body: []byte("b")}))
+	ddNone(t, p.sub, time.Second) // receiving is what quarantines
+	q := ddRecv(t, p.qsub)
+	q.Ack()
+	assert.Contains(t, q.Metadata[pubsub.MetadataQuarantineReason], "bad signature")
+	assert.True(t, strings.HasPrefix(q.Metadata[pubsub.MetadataSignature], "hmac-sha256:h:"))
+}
+
+func TestVerifyNeedsQuarantine(t *testing.T) {
+	_, raw := ddPair(t, time.Second)
+	pub, _ := edKey(t)
+	v := pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub})
+	_, err := pubsub.Verify(raw, v, nil, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "quarantine topic is required")
+	_, err = pubsub.Verify(raw, nil, mempubsub.NewTopic(), nil)
+	require.Error(t, err)
+	assert.Panics(t, func() { pubsub.Sign(mempubsub.NewTopic(), nil) })
+}
+
+func TestVerifyDedupStatsThroughAs(t *testing.T) {
+	ctx := context.Background()
+	pub, priv := edKey(t)
+	topic, raw := ddPair(t, 10*time.Second)
+	qt, _ := ddPair(t, 10*time.Second)
+	sub, err := pubsub.Verify(pubsub.Dedup(raw, nil), pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub}), qt, nil)
+	require.NoError(t, err)
+	shutdown(t, sub)
+	signed := pubsub.Sign(topic, pubsub.NewEd25519Signer("k", priv))
+	defer signed.Shutdown(ctx)
+	for range 2 {
+		require.NoError(t, signed.Send(ctx, &gcpubsub.Message{Body: []byte("x"), Metadata: map[string]string{pubsub.MetadataID: "one"}}))
+	}
+	ddRecv(t, sub).Ack()
+	ddNone(t, sub, 1500*time.Millisecond)
+	assert.EqualValues(t, 1, dedupStats(t, sub).Duplicates())
+	assert.EqualValues(t, 1, verifyStats(t, sub).Verified())
+}
+
+// BenchmarkDecorated publishes, receives and acks messages through raw
+// mempubsub and through Sign + Verify(Dedup(...)):
+//
+//	go test -run '^$' -bench Decorated -benchtime 5x ./pubsub
+func BenchmarkDecorated(b *testing.B) {
+	const n = 2000
+	ctx := context.Background()
+	pub, priv := edKey(b)
+	keeper := localsecrets.NewKeeper(mustRandomKey(b))
+	defer keeper.Close()
+	wrapped, err := pubsub.GenerateHMACKey(ctx, keeper)
+	require.NoError(b, err)
+	hs, err := pubsub.NewHMACSigner(ctx, "h", keeper, wrapped)
+	require.NoError(b, err)
+	hv, err := pubsub.NewHMACVerifier(ctx, "h", keeper, wrapped)
+	require.NoError(b, err)
+	modes := []struct {
+		name string
+		s    pubsub.Signer
+		v    pubsub.Verifier
+	}{
+		{"raw", nil, nil},
+		{"ed25519", pubsub.NewEd25519Signer("k", priv), pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub})},
+		{"hmac", hs, hv},
+	}
+	for _, mode := range modes {
+		b.Run(mode.name, func(b *testing.B) {
+			raw := mempubsub.NewTopic()
+			defer raw.Shutdown(ctx)
+			var topic *gcpubsub.Topic = raw
+			sub := mempubsub.NewSubscription(raw, time.Minute)
+			if mode.s != nil {
+				topic = pubsub.Sign(raw, mode.s)
+				defer topic.Shutdown(ctx)
+				q := mempubsub.NewTopic()
+				defer q.Shutdown(ctx)
+				sub, err = pubsub.Verify(pubsub.Dedup(sub, nil), mode.v, q, nil)
+				require.NoError(b, err)
+			}
+			defer sub.Shutdown(ctx)
+			body := make([]byte, 512)
+			seq := 0
+			start := time.Now()
+			for b.Loop() {
+				var wg sync.WaitGroup
+				errs := make(chan error, 2)
+				sem := make(chan struct{}, 100)
+				for range n {
+					seq++
+					md := map[string]string{pubsub.MetadataID: fmt.Sprint(seq), "precinct": "12"}
+					sem <- struct{}{}
+					wg.Go(func() {
+						defer func() { <-sem }()
+						if err := topic.Send(ctx, &gcpubsub.Message{Body: body, Metadata: md}); err != nil {
+							select {
+							case errs <- err:
+							default:
+							}
+						}
+					})
+				}
+				var got atomic.Int64
+				for range 8 {
+					wg.Go(func() {
+						for got.Add(1) <= n {
+							rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+							m, err := sub.Receive(rctx)
+							cancel()
+							if err != nil {
+								select {
+								case errs <- err:
+								default:
+								}
+								return
+							}
+							m.Ack()
+						}
+					})
+				}
+				wg.Wait()
+				select {
+				case err := <-errs:
+					b.Fatal(err)
+				default:
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+}
