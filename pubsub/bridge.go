@@ -41,7 +41,10 @@ type BridgeStats struct {
 // point loses nothing: what it had not acked comes back from the source and
 // is forwarded again when it restarts. That can deliver a message twice to
 // the destination; consumers that must not see duplicates read it through
-// Dedup, which recognises the copy by its MetadataID (or body hash).
+// Dedup, which recognises the copy by its MetadataID. A message without one
+// gets one on the way (the key Dedup uses on the source), except a signed
+// message, whose signature covers its metadata: signed publishers should set
+// MetadataID themselves.
 //
 // Bridge returns when ctx is done (with ctx's error), when the source has
 // been idle for opts.UntilIdle (with nil), or at the first message the
@@ -84,7 +87,7 @@ func Bridge(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic
 					}
 					return
 				}
-				out := &gcpubsub.Message{Body: m.Body, Metadata: maps.Clone(m.Metadata)}
+				out := &gcpubsub.Message{Body: m.Body, Metadata: bridgedMetadata(m)}
 				if err := to.Send(ctx, out); err != nil {
 					if m.Nackable() {
 						m.Nack()
@@ -115,6 +118,23 @@ func Bridge(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic
 		return stats(), err
 	}
 	return stats(), nil
+}
+
+// bridgedMetadata is m's metadata, plus a MetadataID when it has none and
+// is not signed (adding a key would break its signature): the key Dedup
+// would use for m on the source, so that a copy forwarded again after a
+// restart is recognised on the destination, where the backend's message id
+// differs.
+func bridgedMetadata(m *gcpubsub.Message) map[string]string {
+	md := maps.Clone(m.Metadata)
+	if md[MetadataID] != "" || md[MetadataSignature] != "" {
+		return md
+	}
+	if md == nil {
+		md = map[string]string{}
+	}
+	md[MetadataID] = MessageKey(m.LoggableID, m.Body, m.Metadata, false)
+	return md
 }
 
 var errIdle = errors.New("idle")

@@ -142,3 +142,43 @@ func TestBridgeBadOptions(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "UntilIdle -1s is negative")
 }
+
+// A message without a MetadataID forwarded twice (a restarted bridge) is
+// recognised by Dedup on the destination: the bridge gives both copies the
+// source's key.
+func TestBridgeCopiesAreRecognisedByDedup(t *testing.T) {
+	ctx := context.Background()
+	aTopic, aSub := memPair(t, 300*time.Millisecond)
+	require.NoError(t, aTopic.Send(ctx, &gcpubsub.Message{Body: []byte("precinct 3: 118 votes")}))
+
+	// First bridge: the destination accepts, but the ack never reaches the
+	// source (the bridge "dies" before acking): emulate with a receive that
+	// neither acks nor nacks, then bridge the redelivery.
+	bTopic, bSub := memPair(t, 5*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	m, err := aSub.Receive(rctx)
+	require.NoError(t, err)
+	first := &gcpubsub.Message{Body: m.Body, Metadata: map[string]string{pubsub.MetadataID: pubsub.MessageKey(m.LoggableID, m.Body, m.Metadata, false)}}
+	require.NoError(t, bTopic.Send(ctx, first))
+	_, err = pubsub.Bridge(ctx, aSub, bTopic, &pubsub.BridgeOptions{UntilIdle: time.Second})
+	require.NoError(t, err)
+	m.Ack() // too late: already redelivered and bridged
+
+	dedup := pubsub.Dedup(bSub, nil)
+	n := 0
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		m, err := dedup.Receive(rctx)
+		cancel()
+		if err != nil {
+			break
+		}
+		m.Ack()
+		n++
+	}
+	assert.Equal(t, 1, n, "the copy from the restart reached the consumer")
+	var st *pubsub.DedupStats
+	require.True(t, dedup.As(&st))
+	assert.Equal(t, int64(1), st.Duplicates())
+}

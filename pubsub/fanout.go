@@ -2,8 +2,10 @@ package pubsub
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 
 	"gocloud.dev/gcerrors"
@@ -53,7 +55,8 @@ type FanoutOptions struct {
 
 // Fanout returns a topic that publishes every message to each of topics,
 // concurrently: dual publishing while consumers move from one provider to
-// another. opts.Policy says which refusals fail a send. Shutting the
+// another. A message without a MetadataID gets a random one, the same on
+// every topic, so that Dedup can recognise copies. opts.Policy says which refusals fail a send. Shutting the
 // returned topic down shuts down every topic in topics. As is answered by
 // the first topic.
 func Fanout(topics []*gcpubsub.Topic, opts *FanoutOptions) (*gcpubsub.Topic, error) {
@@ -89,6 +92,19 @@ type fanout struct {
 }
 
 func (f *fanout) SendBatch(ctx context.Context, ms []*driver.Message) error {
+	for _, m := range ms {
+		// The same MetadataID on every copy, and on a retry of this batch,
+		// lets Dedup recognise copies. Signed messages are left alone (the
+		// signature covers the metadata).
+		if m.Metadata[MetadataID] == "" && m.Metadata[MetadataSignature] == "" {
+			md := maps.Clone(m.Metadata)
+			if md == nil {
+				md = map[string]string{}
+			}
+			md[MetadataID] = rand.Text()
+			m.Metadata = md
+		}
+	}
 	errs := make([]error, len(f.topics))
 	var wg sync.WaitGroup
 	for i, t := range f.topics {

@@ -95,3 +95,24 @@ func TestFanoutBadOptions(t *testing.T) {
 		assert.Contains(t, err.Error(), tc.want)
 	}
 }
+
+func TestFanoutGivesCopiesOneID(t *testing.T) {
+	aTopic, aSub := memPair(t, 5*time.Second)
+	bTopic, bSub := memPair(t, 5*time.Second)
+	f, err := pubsub.Fanout([]*gcpubsub.Topic{aTopic, bTopic}, nil)
+	require.NoError(t, err)
+	md := map[string]string{"county": "Doña Ana"}
+	require.NoError(t, f.Send(context.Background(), &gcpubsub.Message{Body: []byte("x"), Metadata: md}))
+	assert.Len(t, md, 1, "the caller's metadata map was changed")
+	ids := map[string]bool{}
+	for _, sub := range []*gcpubsub.Subscription{aSub, bSub} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		m, err := sub.Receive(ctx)
+		cancel()
+		require.NoError(t, err)
+		m.Ack()
+		require.NotEmpty(t, m.Metadata[pubsub.MetadataID])
+		ids[m.Metadata[pubsub.MetadataID]] = true
+	}
+	assert.Len(t, ids, 1)
+}

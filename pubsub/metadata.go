@@ -5,8 +5,10 @@ package pubsub
 // Pub/Sub, JetStream headers and AMQP headers all accept them).
 const (
 	// MetadataID is the idempotency key a publisher sets; Dedup drops a
-	// message whose key it has already seen acked. Without it, Dedup uses a
-	// hash of the body (see Dedup).
+	// message whose key it has already seen acked. Without it, Dedup keys a
+	// message by the backend's message id and a hash of its content, which
+	// catches redeliveries but not copies made by another publisher (see
+	// Dedup); Bridge and Fanout add one when it is missing.
 	MetadataID = "civicport-id"
 	// MetadataSignature carries the signature Sign adds and Verify checks.
 	MetadataSignature = "civicport-signature"
