@@ -111,7 +111,7 @@ func Dedup(sub *gcpubsub.Subscription, opts *DedupOptions) *gcpubsub.Subscriptio
 	if d.opts.Store == nil {
 		d.opts.Store = NewMemoryStore(0)
 	}
-	return gcpubsub.NewSubscription(d, nil, nil)
+	return gcpubsub.NewSubscription(d, driveradapter.ReceiveBatching(), nil)
 }
 
 // inFlightHold bounds how long a message whose key is in flight is held

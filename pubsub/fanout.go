@@ -83,7 +83,7 @@ func Fanout(topics []*gcpubsub.Topic, opts *FanoutOptions) (*gcpubsub.Topic, err
 			f.opts.Names = append(f.opts.Names, fmt.Sprintf("topic %d", i))
 		}
 	}
-	return gcpubsub.NewTopic(f, nil), nil
+	return gcpubsub.NewTopic(f, driveradapter.SendBatching()), nil
 }
 
 type fanout struct {

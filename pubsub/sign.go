@@ -123,7 +123,7 @@ func Sign(t *gcpubsub.Topic, s Signer) *gcpubsub.Topic {
 	if s == nil || s.KeyID() == "" {
 		panic("pubsub.Sign: nil Signer or empty key id")
 	}
-	return gcpubsub.NewTopic(&signTopic{inner: driveradapter.Topic(t), s: s}, nil)
+	return gcpubsub.NewTopic(&signTopic{inner: driveradapter.Topic(t), s: s}, driveradapter.SendBatching())
 }
 
 type signTopic struct {
@@ -220,7 +220,7 @@ func Verify(sub *gcpubsub.Subscription, v Verifier, quarantine *gcpubsub.Topic, 
 		opts:    *opts,
 		retry:   retryDelay,
 		pending: map[*time.Timer]driver.AckID{},
-	}, nil, nil), nil
+	}, driveradapter.ReceiveBatching(), nil), nil
 }
 
 // retryDelay is how long Verify waits before nacking a message it could

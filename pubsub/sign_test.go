@@ -23,6 +23,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/civicport/civicport/internal/driveradapter"
+	"github.com/civicport/civicport/internal/testenv"
 	"github.com/civicport/civicport/pubsub"
 )
 
@@ -374,7 +375,31 @@ func TestVerifyDedupStatsThroughAs(t *testing.T) {
 // mempubsub and through Sign + Verify(Dedup(...)):
 //
 //	go test -run '^$' -bench Decorated -benchtime 5x ./pubsub
+//
+// BenchmarkDecorated compares publish+receive+ack through raw gocloud with
+// Sign+Verify+Dedup on mem and, when nats-server runs, NATS JetStream.
 func BenchmarkDecorated(b *testing.B) {
+	b.Run("mem", func(b *testing.B) {
+		benchDecorated(b, func(b *testing.B) (*gcpubsub.Topic, *gcpubsub.Subscription) {
+			raw := mempubsub.NewTopic()
+			return raw, mempubsub.NewSubscription(raw, time.Minute)
+		})
+	})
+	b.Run("jetstream", func(b *testing.B) {
+		nats := testenv.NATS(b)
+		benchDecorated(b, func(b *testing.B) (*gcpubsub.Topic, *gcpubsub.Subscription) {
+			ctx := context.Background()
+			stream, subject := nats.StreamName("cpbench"), nats.Subject("bench")
+			topic, err := pubsub.OpenTopic(ctx, "jetstream://"+stream+"/"+subject+"?create=true")
+			require.NoError(b, err)
+			sub, err := pubsub.OpenSubscription(ctx, "jetstream://"+stream+"/"+nats.StreamName("c")+"?create=true&ack_wait=30s")
+			require.NoError(b, err)
+			return topic, sub
+		})
+	})
+}
+
+func benchDecorated(b *testing.B, pair func(b *testing.B) (*gcpubsub.Topic, *gcpubsub.Subscription)) {
 	const n = 2000
 	ctx := context.Background()
 	pub, priv := edKey(b)
@@ -397,10 +422,9 @@ func BenchmarkDecorated(b *testing.B) {
 	}
 	for _, mode := range modes {
 		b.Run(mode.name, func(b *testing.B) {
-			raw := mempubsub.NewTopic()
+			raw, sub := pair(b)
 			defer raw.Shutdown(ctx)
 			var topic *gcpubsub.Topic = raw
-			sub := mempubsub.NewSubscription(raw, time.Minute)
 			if mode.s != nil {
 				topic = pubsub.Sign(raw, mode.s)
 				defer topic.Shutdown(ctx)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	gcpubsub "gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/batcher"
 	"gocloud.dev/pubsub/driver"
 
 	"gocloud.dev/gcerrors"
@@ -146,3 +147,16 @@ func (d *subscription) As(i any) bool                          { return d.s.As(i
 func (d *subscription) ErrorCode(err error) gcerrors.ErrorCode { return gcerrors.Code(err) }
 func (d *subscription) ErrorAs(err error, i any) bool          { return d.s.ErrorAs(unwrapPortable(err), i) }
 func (d *subscription) Close() error                           { return wrap(d.s.Shutdown(context.Background())) }
+
+// SendBatching returns batcher options for a portable topic whose driver
+// sends through a Topic adapter. gocloud's default keeps one batch in
+// flight, which suits a driver that talks to a server itself; a decorator's
+// SendBatch waits for the wrapped topic's own round trip, so one batch at a
+// time would serialize every sender behind it.
+func SendBatching() *batcher.Options { return &batcher.Options{MaxHandlers: 16} }
+
+// ReceiveBatching returns batcher options for a portable subscription whose
+// driver receives through a Subscription adapter: several ReceiveBatch calls
+// in flight, so that one waiting for the wrapped subscription does not stall
+// the others.
+func ReceiveBatching() *batcher.Options { return &batcher.Options{MaxHandlers: 4} }
