@@ -105,11 +105,11 @@ func TestDrivertestSignVerifyDedup(t *testing.T) {
 			mu.Lock()
 			quarantines = append(quarantines, mempubsub.NewSubscription(q, time.Minute))
 			mu.Unlock()
-			vs, err := pubsub.Verify(pubsub.Dedup(s, nil), v, q, nil)
+			vs, err := pubsub.Verify(s, v, q, nil)
 			if err != nil {
 				panic(err)
 			}
-			return vs
+			return pubsub.Dedup(vs, nil)
 		},
 		[]drivertest.AsTest{statsAs{dedup: true, verify: true}})
 	// Nothing the suite sent was quarantined.

@@ -95,6 +95,11 @@ func (s *DedupStats) StoreErrors() int64 { return s.storeErrors.Load() }
 //     redelivery after a nack is delivered.
 //   - A store that fails never causes a drop: see DedupOptions.OnError.
 //
+// With signed messages, put Verify under Dedup: Dedup(Verify(sub, ...)).
+// Then a forgery is quarantined before Dedup sees its MetadataID; the other
+// way round, a forgery carrying a real message's id would be recorded as
+// seen when Verify acks it, and the real message dropped.
+//
 // Acks from the application reach sub after the key is recorded. Keys are
 // only as unique as the store's scope: share a store between subscriptions
 // to drop a message that arrives through both (with MetadataID).

@@ -349,7 +349,7 @@ func (s *verifySub) CanNack() bool          { return s.inner.CanNack() }
 func (s *verifySub) IsRetryable(error) bool { return false }
 
 // As supports **VerifyStats; anything else is passed to the wrapped
-// subscription (so **DedupStats works on Verify(Dedup(...))).
+// subscription (so **DedupStats works on Verify(Dedup(...)) too).
 func (s *verifySub) As(i any) bool {
 	if p, ok := i.(**VerifyStats); ok {
 		*p = &s.stats

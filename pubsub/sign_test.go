@@ -352,13 +352,41 @@ func TestVerifyNeedsQuarantine(t *testing.T) {
 	assert.Panics(t, func() { pubsub.Sign(mempubsub.NewTopic(), nil) })
 }
 
+// A forged message carrying a real message's MetadataID must not make Dedup
+// drop the real one: Verify goes under Dedup, so the forgery is quarantined
+// before Dedup sees its id. (Verify(Dedup(...)) would record the forgery's
+// id when Verify acks it after quarantine, and drop the real message.)
+func TestForgeryCannotSuppressTheRealMessage(t *testing.T) {
+	ctx := context.Background()
+	pub, priv := edKey(t)
+	topic, raw := ddPair(t, 10*time.Second)
+	qt, qs := ddPair(t, 10*time.Second)
+	vs, err := pubsub.Verify(raw, pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub}), qt, nil)
+	require.NoError(t, err)
+	sub := pubsub.Dedup(vs, nil)
+	shutdown(t, sub)
+	// The forgery goes first, with the real message's id.
+	require.NoError(t, topic.Send(ctx, &gcpubsub.Message{Body: []byte("precinct 7: 9999 votes"), Metadata: map[string]string{pubsub.MetadataID: "precinct-7", pubsub.MetadataSignature: "ed25519:k:AAAA"}}))
+	signed := pubsub.Sign(topic, pubsub.NewEd25519Signer("k", priv))
+	defer signed.Shutdown(ctx)
+	require.NoError(t, signed.Send(ctx, &gcpubsub.Message{Body: []byte("precinct 7: 212 votes"), Metadata: map[string]string{pubsub.MetadataID: "precinct-7"}}))
+	m := ddRecv(t, sub)
+	m.Ack()
+	assert.Equal(t, "precinct 7: 212 votes", string(m.Body))
+	q := ddRecv(t, qs)
+	q.Ack()
+	assert.Equal(t, "precinct 7: 9999 votes", string(q.Body))
+	assert.EqualValues(t, 0, dedupStats(t, sub).Duplicates())
+}
+
 func TestVerifyDedupStatsThroughAs(t *testing.T) {
 	ctx := context.Background()
 	pub, priv := edKey(t)
 	topic, raw := ddPair(t, 10*time.Second)
 	qt, _ := ddPair(t, 10*time.Second)
-	sub, err := pubsub.Verify(pubsub.Dedup(raw, nil), pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub}), qt, nil)
+	vs, err := pubsub.Verify(raw, pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub}), qt, nil)
 	require.NoError(t, err)
+	sub := pubsub.Dedup(vs, nil)
 	shutdown(t, sub)
 	signed := pubsub.Sign(topic, pubsub.NewEd25519Signer("k", priv))
 	defer signed.Shutdown(ctx)
@@ -368,11 +396,12 @@ func TestVerifyDedupStatsThroughAs(t *testing.T) {
 	ddRecv(t, sub).Ack()
 	ddNone(t, sub, 1500*time.Millisecond)
 	assert.EqualValues(t, 1, dedupStats(t, sub).Duplicates())
-	assert.EqualValues(t, 1, verifyStats(t, sub).Verified())
+	// Verify sits under Dedup, so it checked both copies.
+	assert.EqualValues(t, 2, verifyStats(t, sub).Verified())
 }
 
 // BenchmarkDecorated publishes, receives and acks messages through raw
-// mempubsub and through Sign + Verify(Dedup(...)):
+// mempubsub and through Sign + Dedup(Verify(...)):
 //
 //	go test -run '^$' -bench Decorated -benchtime 5x ./pubsub
 //
@@ -430,8 +459,9 @@ func benchDecorated(b *testing.B, pair func(b *testing.B) (*gcpubsub.Topic, *gcp
 				defer topic.Shutdown(ctx)
 				q := mempubsub.NewTopic()
 				defer q.Shutdown(ctx)
-				sub, err = pubsub.Verify(pubsub.Dedup(sub, nil), mode.v, q, nil)
+				vs, err := pubsub.Verify(sub, mode.v, q, nil)
 				require.NoError(b, err)
+				sub = pubsub.Dedup(vs, nil)
 			}
 			defer sub.Shutdown(ctx)
 			body := make([]byte, 512)

@@ -22,7 +22,8 @@ func TestRehearse(t *testing.T) {
 	dir := t.TempDir()
 	code, out, errOut := runCLI(t, "rehearse", "--dir", dir)
 	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
-	assert.Contains(t, out, "PASS: 5/5 checks passed")
+	assert.Contains(t, out, "PASS: 10/12 checks passed (2 not enforceable by these providers)")
+	assert.Contains(t, out, "the forgery quarantined")
 	assert.Contains(t, out, "tamper drill")
 	assert.FileExists(t, filepath.Join(dir, "manifest.jsonl"))
 }

@@ -14,12 +14,27 @@ func newRehearseCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rehearse",
 		Short: "Rehearse a provider switch on embedded defaults (no servers needed)",
-		Long: `rehearse builds a synthetic election archive (voter registration CSV shards,
-precinct results JSON, ballot-scan-sized images) on "provider A", migrates it to
-"provider B" with SHA-256 computed while streaming, re-reads both sides to
-verify every byte, then corrupts one copy to show the corruption is caught and
-repaired. Both providers are directories under --dir (default: a temporary
-directory, removed afterwards).`,
+		Long: `rehearse plays a whole provider switch on embedded defaults, no servers needed:
+
+  1. plan: measure both providers with the conformance suite (kept / lost)
+  2. on provider A: generate a synthetic election archive (voter registration
+     CSV shards, precinct results JSON, ballot-scan-sized images), sealed
+     under A's key, every write in a signed audit log; set federal retention
+     where A can enforce it; publish the results as signed messages (plus a
+     replayed and a forged one)
+  3. switch to provider B: migrate with SHA-256 while streaming, verify both
+     sides, corrupt one copy to show it is caught and repaired, rewrap the
+     data keys under B's key and read everything back with it alone, bridge
+     the results queue, consume it through signature checks and
+     deduplication (the replay dropped, the forgery quarantined), verify the
+     audit log on B, set retention on B
+  4. print a report of every check.
+
+By default each provider is a directory under --dir (default: a temporary
+directory, removed afterwards) with a random local key and an in-process
+queue. --from-profile and --to-profile take provider profile files
+(adapters/profile: aws, gcp, onprem, local) to rehearse against real
+providers; their buckets must be empty.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			temporary := dir == ""
@@ -31,7 +46,11 @@ directory, removed afterwards).`,
 				defer os.RemoveAll(tmp)
 				dir = tmp
 			}
-			rep, err := rehearsal.Run(cmd.Context(), rehearsal.Options{Dir: dir})
+			opts := rehearsal.Options{Dir: dir}
+			if isTerminal(cmd.ErrOrStderr()) {
+				opts.Progress = cmd.ErrOrStderr()
+			}
+			rep, err := rehearsal.Run(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}

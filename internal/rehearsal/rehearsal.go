@@ -9,6 +9,9 @@ package rehearsal
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,43 +21,72 @@ import (
 	"time"
 
 	gcblob "gocloud.dev/blob"
+	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/blobtest"
 	"github.com/civicport/civicport/conformance/report"
 	"github.com/civicport/civicport/internal/electiondata"
+	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/secrets"
 )
 
 // Options configures Run.
 type Options struct {
-	// Dir holds provider A, provider B and the manifest when FromURL/ToURL
-	// are empty. It must be empty or not exist yet.
+	// Dir holds the providers' directories and the manifest when From/To
+	// are not given. It must be empty or not exist yet.
 	Dir string
-	// FromURL and ToURL, if set, are the buckets used as providers A and B
-	// instead of directories under Dir. Both must be empty.
+	// From and To are providers A and B. Nil means local defaults: a
+	// directory under Dir, a random local key and an in-process topic.
+	// Their buckets must be empty.
+	From, To *Provider
+	// FromURL and ToURL, if set, replace only the bucket of the default
+	// providers (kept for bucket-only rehearsals).
 	FromURL, ToURL string
 	// Data sizes the synthetic dataset (defaults: electiondata.Options).
 	Data electiondata.Options
-	// Workers for the migration (default 4).
+	// Workers for the migration and rewrap (default 4).
 	Workers int
+	// Progress, if set, receives one line per step as it finishes.
+	Progress io.Writer
+}
+
+// Provider is one side of the switch, by URL (see blob.Open, secrets.Open,
+// pubsub.OpenTopic / OpenSubscription).
+type Provider struct {
+	Name      string // e.g. "provider A"
+	BucketURL string
+	KeeperURL string // key-encryption key for sealed records
+	// TopicURL and SubscriptionURL are the results feed; the subscription
+	// must receive what is sent to the topic (and, for a durable backend,
+	// exist before the rehearsal publishes).
+	TopicURL, SubscriptionURL string
+	// QuarantineTopicURL and QuarantineSubscriptionURL receive forged
+	// messages on this provider. Empty: an in-process topic.
+	QuarantineTopicURL, QuarantineSubscriptionURL string
 }
 
 // Step is one checked stage of the rehearsal.
 type Step struct {
-	Name     string
-	OK       bool
+	Name string
+	OK   bool
+	// NA marks a safeguard the provider cannot enforce (Detail says why):
+	// not a failure, but not a pass either.
+	NA       bool
 	Detail   string
 	Duration time.Duration
 }
 
 // Report is what a rehearsal did and found.
 type Report struct {
-	From, To string // bucket URLs
+	From, To Provider
 	Manifest string // path of the manifest written
 	Steps    []Step
-	Objects  int64
-	Bytes    int64
+	Records  int64 // election records generated on A
+	Objects  int64 // objects moved to B (records and audit log)
+	Bytes    int64 // bytes moved to B
+	Messages int64 // results messages moved to B
 	Elapsed  time.Duration
 	Plan     *report.Plan // capabilities kept, lost and gained by the switch
 }
@@ -80,18 +112,40 @@ func capNames(cs []report.Change) string {
 	return strings.Join(names, ", ")
 }
 
-// OK reports whether every step passed.
+// OK reports whether every step passed (or could not apply).
 func (r *Report) OK() bool {
 	for _, s := range r.Steps {
-		if !s.OK {
+		if !s.OK && !s.NA {
 			return false
 		}
 	}
 	return len(r.Steps) > 0
 }
 
+// defaultProvider is a local provider under dir: a directory, a random
+// local key, an in-process topic.
+func defaultProvider(dir, name, slug, run string) (*Provider, error) {
+	d := filepath.Join(dir, slug)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return nil, err
+	}
+	key, err := localsecrets.NewRandomKey()
+	if err != nil {
+		return nil, err
+	}
+	topic := "mem://civicport-rehearsal-" + slug + "-" + run
+	return &Provider{
+		Name:            name,
+		BucketURL:       "file://" + filepath.ToSlash(d),
+		KeeperURL:       "base64key://" + base64.URLEncoding.EncodeToString(key[:]),
+		TopicURL:        topic,
+		SubscriptionURL: topic,
+	}, nil
+}
+
 // Run performs the rehearsal. An error means it could not run at all (bad
-// options, unusable directory); a failed check is reported in the Report.
+// options, unusable directory or provider); a failed check is reported in
+// the Report.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	start := time.Now()
 	if opts.Dir == "" {
@@ -100,41 +154,77 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := emptyDir(opts.Dir); err != nil {
 		return nil, err
 	}
-	rep := &Report{From: opts.FromURL, To: opts.ToURL, Manifest: filepath.Join(opts.Dir, "manifest.jsonl")}
-	for _, p := range []*string{&rep.From, &rep.To} {
-		if *p != "" {
-			continue
-		}
-		name := "provider-a"
-		if p == &rep.To {
-			name = "provider-b"
-		}
-		d := filepath.Join(opts.Dir, name)
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, err
-		}
-		*p = "file://" + filepath.ToSlash(d)
+	if opts.Workers <= 0 {
+		opts.Workers = 4
 	}
-	a, err := openEmpty(ctx, rep.From)
+	run := strings.ToLower(rand.Text()[:8])
+	rep := &Report{Manifest: filepath.Join(opts.Dir, "manifest.jsonl")}
+	for _, side := range []struct {
+		given *Provider
+		url   string
+		out   *Provider
+		name  string
+		slug  string
+	}{{opts.From, opts.FromURL, &rep.From, "provider A", "provider-a"}, {opts.To, opts.ToURL, &rep.To, "provider B", "provider-b"}} {
+		p := side.given
+		if p == nil {
+			var err error
+			if p, err = defaultProvider(opts.Dir, side.name, side.slug, run); err != nil {
+				return nil, err
+			}
+			if side.url != "" {
+				p.BucketURL = side.url
+			}
+		}
+		*side.out = *p
+		if side.out.Name == "" {
+			side.out.Name = side.name
+		}
+		if side.out.QuarantineTopicURL == "" {
+			q := "mem://civicport-rehearsal-quarantine-" + side.slug + "-" + run
+			side.out.QuarantineTopicURL, side.out.QuarantineSubscriptionURL = q, q
+		}
+	}
+	a, err := openEmpty(ctx, rep.From.BucketURL)
 	if err != nil {
 		return nil, err
 	}
 	defer a.Close()
-	b, err := openEmpty(ctx, rep.To)
+	b, err := openEmpty(ctx, rep.To.BucketURL)
 	if err != nil {
 		return nil, err
 	}
 	defer b.Close()
+	keys, err := newCustody(ctx, &rep.From, &rep.To)
+	if err != nil {
+		return nil, err
+	}
+	defer keys.close()
+	feed, err := openFeed(ctx, &rep.From, &rep.To)
+	if err != nil {
+		return nil, err
+	}
+	defer feed.close()
+	ev, err := newEvents()
+	if err != nil {
+		return nil, err
+	}
 
 	step := func(name string, fn func() (string, error)) bool {
 		t0 := time.Now()
 		detail, err := fn()
 		s := Step{Name: name, OK: err == nil, Detail: detail, Duration: time.Since(t0)}
+		if errors.Is(err, errNotEnforced) {
+			s.NA = true
+		}
 		if err != nil {
 			s.Detail = err.Error()
 		}
 		rep.Steps = append(rep.Steps, s)
-		return s.OK
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "  %-4s %s (%s)\n", s.mark(), s.Name, s.Duration.Round(time.Millisecond))
+		}
+		return s.OK || s.NA
 	}
 
 	// A capability lost in the switch fails the rehearsal, but the move is
@@ -151,20 +241,25 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			}, &blobtest.Options{LargeObjectSize: 8 << 20, Capabilities: planCapabilities()})
 			return report.NewBackend(u, report.KindBlob, res, time.Since(t0))
 		}
-		rep.Plan = report.Compare(measure(rep.From), measure(rep.To))
+		rep.Plan = report.Compare(measure(rep.From.BucketURL), measure(rep.To.BucketURL))
 		if rep.Plan.Losing() {
 			return "", fmt.Errorf("the switch would lose %d capabilities: %s", len(rep.Plan.Lost), capNames(rep.Plan.Lost))
 		}
 		return fmt.Sprintf("kept %d, lost 0, gained %d, neither %d (%s)", len(rep.Plan.Kept), len(rep.Plan.Gained), len(rep.Plan.Other), capNames(rep.Plan.Other)), nil
 	})
-	ok := step("generate election archive on provider A", func() (string, error) {
-		st, err := electiondata.Generate(ctx, a, opts.Data)
+	var logEntries int64
+	ok := step("generate election archive on A: sealed, audited", func() (string, error) {
+		st, n, err := keys.generateSealed(ctx, rep.From.BucketURL, keys.kekA, opts.Data)
 		if err != nil {
 			return "", err
 		}
-		rep.Objects, rep.Bytes = st.Objects, st.Bytes
-		return fmt.Sprintf("%d objects, %s: %d registration shards, %d precinct results, %d ballot scans",
-			st.Objects, human(st.Bytes), st.RegistrationShards, st.Results, st.Scans), nil
+		rep.Records, logEntries = st.Objects, n
+		return fmt.Sprintf("%d records, %s: %d registration shards, %d precinct results, %d ballot scans; sealed under A's key (%s); %d audit entries, checkpoint signed",
+			st.Objects, human(st.Bytes), st.RegistrationShards, st.Results, st.Scans, keys.kekA.ID, n), nil
+	})
+	ok = ok && step("retention on A (federal 22 months)", func() (string, error) { return retain(ctx, a) })
+	ok = ok && step("publish results events on A (signed)", func() (string, error) {
+		return ev.publish(ctx, feed.topicA, rep.From.BucketURL, keys.kekA)
 	})
 	ok = ok && step("migrate A -> B (SHA-256 while streaming, metadata kept)", func() (string, error) {
 		f, err := os.Create(rep.Manifest)
@@ -182,7 +277,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if sum.Failed > 0 {
 			return "", fmt.Errorf("%s; first failure %s: %s", sum, sum.Failures[0].Key, sum.Failures[0].Err)
 		}
-		return fmt.Sprintf("copied %d objects, %s, %s; manifest %s", sum.Copied, human(sum.CopiedBytes), rate(sum.CopiedBytes, time.Since(t0)), rep.Manifest), nil
+		rep.Objects, rep.Bytes = sum.Copied, sum.CopiedBytes
+		return fmt.Sprintf("copied %d objects (records and audit log), %s, %s; manifest %s", sum.Copied, human(sum.CopiedBytes), rate(sum.CopiedBytes, time.Since(t0)), rep.Manifest), nil
 	})
 	ok = ok && step("verify B against A (re-read both sides)", func() (string, error) {
 		vr, err := blob.Verify(ctx, a, b, &blob.VerifyOptions{Workers: opts.Workers})
@@ -194,9 +290,24 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 		return fmt.Sprintf("%d objects, %s identical", vr.Verified, human(vr.VerifiedBytes)), nil
 	})
-	_ = ok && step("tamper drill: corrupt one copy on B, verify must name it, repair", func() (string, error) {
+	ok = ok && step("tamper drill: corrupt one copy on B, verify must name it, repair", func() (string, error) {
 		return tamperDrill(ctx, a, b)
 	})
+	ok = ok && step("rewrap keys on B: A's key -> B's key", func() (string, error) {
+		return keys.rewrapAndRead(ctx, rep.To.BucketURL, opts.Workers)
+	})
+	ok = ok && step("bridge the results queue A -> B", func() (string, error) {
+		s, err := ev.bridge(ctx, feed.subA, feed.topicB)
+		rep.Messages = ev.bridged.Forwarded
+		return s, err
+	})
+	ok = ok && step("aggregator on B: verify signatures, drop duplicates", func() (string, error) {
+		return ev.consume(ctx, feed.subB, feed.quarantineB, feed.quarantinedB)
+	})
+	ok = ok && step("audit verify on B (log moved with the records)", func() (string, error) {
+		return keys.verifyAudit(ctx, rep.To.BucketURL, logEntries)
+	})
+	_ = ok && step("retention on B (federal 22 months)", func() (string, error) { return retain(ctx, b) })
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }
@@ -284,28 +395,60 @@ func openEmpty(ctx context.Context, u string) (*gcblob.Bucket, error) {
 // Print writes the report for people.
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "civicport rehearsal: a provider switch on embedded defaults\n\n")
-	fmt.Fprintf(w, "  provider A  %s\n  provider B  %s\n\n", blob.Redact(r.From), blob.Redact(r.To))
+	for _, p := range []Provider{r.From, r.To} {
+		fmt.Fprintf(w, "  %s  bucket %s\n              keys   %s\n              queue  %s\n",
+			p.Name, blob.Redact(p.BucketURL), secrets.RedactURL(p.KeeperURL), pubsub.Redact(p.TopicURL))
+	}
+	fmt.Fprintln(w)
+	if r.Plan != nil {
+		fmt.Fprintf(w, "What the switch keeps and loses (blob conformance, A -> B):\n")
+		fmt.Fprintf(w, "  kept    %s\n", orNone(capNames(r.Plan.Kept)))
+		fmt.Fprintf(w, "  lost    %s\n", orNone(capNames(r.Plan.Lost)))
+		fmt.Fprintf(w, "  gained  %s\n", orNone(capNames(r.Plan.Gained)))
+		fmt.Fprintf(w, "  neither %s\n\n", orNone(capNames(r.Plan.Other)))
+	}
+	fmt.Fprintln(w, "Checks:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, s := range r.Steps {
-		mark := "ok"
-		if !s.OK {
-			mark = "FAIL"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", mark, s.Name, s.Duration.Round(time.Millisecond), s.Detail)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", s.mark(), s.Name, s.Duration.Round(time.Millisecond), s.Detail)
 	}
 	tw.Flush()
-	passed := 0
+	passed, na := 0, 0
 	for _, s := range r.Steps {
-		if s.OK {
+		switch {
+		case s.OK:
 			passed++
+		case s.NA:
+			na++
 		}
 	}
 	verdict := "PASS"
 	if !r.OK() {
 		verdict = "FAIL"
 	}
-	fmt.Fprintf(w, "\n%s: %d/%d checks passed; %d objects, %s moved and verified in %s\n",
-		verdict, passed, len(r.Steps), r.Objects, human(r.Bytes), r.Elapsed.Round(time.Millisecond))
+	notApplicable := ""
+	if na > 0 {
+		notApplicable = fmt.Sprintf(" (%d not enforceable by these providers)", na)
+	}
+	fmt.Fprintf(w, "\n%s: %d/%d checks passed%s; %d records sealed, %d objects (%s) moved and verified, %d messages bridged, in %s\n",
+		verdict, passed, len(r.Steps), notApplicable, r.Records, r.Objects, human(r.Bytes), r.Messages, r.Elapsed.Round(time.Millisecond))
+}
+
+func (s Step) mark() string {
+	switch {
+	case s.OK:
+		return "ok"
+	case s.NA:
+		return "n/a"
+	}
+	return "FAIL"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 func human(n int64) string {

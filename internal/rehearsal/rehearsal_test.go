@@ -18,14 +18,22 @@ func TestRunPasses(t *testing.T) {
 	rep, err := Run(context.Background(), Options{Dir: t.TempDir(), Data: small})
 	require.NoError(t, err)
 	require.True(t, rep.OK(), "%+v", rep.Steps)
-	assert.Len(t, rep.Steps, 5)
+	assert.Len(t, rep.Steps, 12)
 	require.NotNil(t, rep.Plan)
 	assert.Empty(t, rep.Plan.Lost)
 	assert.NotEmpty(t, rep.Plan.Kept)
-	assert.Equal(t, int64(10), rep.Objects)
+	assert.Equal(t, int64(10), rep.Records)
+	assert.Greater(t, rep.Objects, int64(10), "the audit log moves with the records")
+	assert.Equal(t, int64(5+2), rep.Messages, "5 results, a replay and a forgery bridged")
 	var out bytes.Buffer
 	rep.Print(&out)
-	assert.Contains(t, out.String(), "PASS: 5/5 checks passed")
+	t.Log(out.String())
+	assert.Contains(t, out.String(), "PASS: 10/12 checks passed (2 not enforceable by these providers)")
+	for _, s := range rep.Steps {
+		if s.NA {
+			assert.Contains(t, s.Name, "retention", "only retention may be unenforceable on directories")
+		}
+	}
 }
 
 func TestRunRefusesNonEmptyBucket(t *testing.T) {

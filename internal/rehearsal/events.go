@@ -1,0 +1,187 @@
+package rehearsal
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"time"
+
+	gcblob "gocloud.dev/blob"
+	gcpubsub "gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/mempubsub"
+
+	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/seal"
+	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/secrets"
+)
+
+// events is the results feed of a rehearsal: the county publishes one
+// signed message per precinct result on provider A; during the switch the
+// queue is bridged to provider B, where the state's aggregator reads it
+// through Verify and Dedup.
+type events struct {
+	signer   pubsub.Signer
+	verifier pubsub.Verifier
+	// What was published on A.
+	published int
+	ids       map[string]bool
+	// Set by the checks.
+	delivered, duplicates, quarantined int64
+	bridged                            pubsub.BridgeStats
+}
+
+func newEvents() (*events, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	const keyID = "county-clerk-2026"
+	return &events{
+		signer:   pubsub.NewEd25519Signer(keyID, priv),
+		verifier: pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{keyID: pub}),
+		ids:      map[string]bool{},
+	}, nil
+}
+
+// publish reads every precinct result from A (through Seal), signs it with
+// its key as idempotency key, and publishes it on A. Then it plays two
+// attacks on the feed: one message replayed as it went out, and one forged
+// (a result changed after signing).
+func (e *events) publish(ctx context.Context, topic *gcpubsub.Topic, bucketURL string, kek secrets.KEK) (string, error) {
+	inner, err := blob.Open(ctx, bucketURL)
+	if err != nil {
+		return "", err
+	}
+	sealed := seal.Wrap(inner, []secrets.KEK{kek}, nil)
+	defer sealed.Close()
+	// The county signs into an in-process outbox, so that the rehearsal
+	// holds each message exactly as it goes out (to replay and forge one).
+	outbox := mempubsub.NewTopic()
+	signed := pubsub.Sign(outbox, e.signer)
+	defer signed.Shutdown(context.Background())
+	out := mempubsub.NewSubscription(outbox, time.Minute)
+	defer out.Shutdown(context.Background())
+
+	it := sealed.List(&gcblob.ListOptions{Prefix: "results/"})
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+		body, err := sealed.ReadAll(ctx, obj.Key)
+		if err != nil {
+			return "", err
+		}
+		m := &gcpubsub.Message{Body: body, Metadata: map[string]string{pubsub.MetadataID: obj.Key, "content-type": "application/json"}}
+		if err := signed.Send(ctx, m); err != nil {
+			return "", fmt.Errorf("sign %s: %w", obj.Key, err)
+		}
+		e.ids[obj.Key] = true
+		e.published++
+	}
+	if e.published == 0 {
+		return "", errors.New("no results to publish")
+	}
+	var last *gcpubsub.Message
+	for range e.published {
+		m, err := out.Receive(ctx)
+		if err != nil {
+			return "", err
+		}
+		m.Ack()
+		if err := topic.Send(ctx, &gcpubsub.Message{Body: m.Body, Metadata: m.Metadata}); err != nil {
+			return "", fmt.Errorf("publish %s: %w", m.Metadata[pubsub.MetadataID], err)
+		}
+		last = m
+	}
+	if last.Metadata[pubsub.MetadataSignature] == "" {
+		return "", errors.New("the signed topic did not sign the message")
+	}
+	replay := &gcpubsub.Message{Body: last.Body, Metadata: maps.Clone(last.Metadata)}
+	forged := &gcpubsub.Message{Body: append([]byte(nil), last.Body...), Metadata: maps.Clone(last.Metadata)}
+	forged.Body[len(forged.Body)/2] ^= 0x04
+	for _, m := range []*gcpubsub.Message{replay, forged} {
+		if err := topic.Send(ctx, m); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("%d precinct results signed (Ed25519) and published, plus 1 replayed and 1 forged message", e.published), nil
+}
+
+// bridge drains A's subscription into B's topic.
+func (e *events) bridge(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic) (string, error) {
+	st, err := pubsub.Bridge(ctx, from, to, &pubsub.BridgeOptions{UntilIdle: time.Second})
+	e.bridged = st
+	if err != nil {
+		return "", err
+	}
+	if want := int64(e.published + 2); st.Forwarded < want {
+		return "", fmt.Errorf("forwarded %d messages, want at least %d", st.Forwarded, want)
+	}
+	return fmt.Sprintf("%d messages (%s) moved; each acked on A only after B accepted it", st.Forwarded, human(st.Bytes)), nil
+}
+
+// consume reads B's subscription as the aggregator does: Dedup (replays
+// dropped) over Verify (forgeries to quarantine), and checks that every result
+// arrived exactly once.
+func (e *events) consume(ctx context.Context, sub *gcpubsub.Subscription, quarantine *gcpubsub.Topic, quarantined *gcpubsub.Subscription) (string, error) {
+	// Verify under Dedup: a forgery is quarantined before Dedup sees its id.
+	verified, err := pubsub.Verify(sub, e.verifier, quarantine, nil)
+	if err != nil {
+		return "", err
+	}
+	feed := pubsub.Dedup(verified, nil)
+	defer feed.Shutdown(context.Background())
+	got := map[string]int{}
+	for len(got) < e.published {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		m, err := feed.Receive(rctx)
+		cancel()
+		if err != nil {
+			return "", fmt.Errorf("after %d of %d results: %w", len(got), e.published, err)
+		}
+		m.Ack()
+		id := m.Metadata[pubsub.MetadataID]
+		if !e.ids[id] {
+			return "", fmt.Errorf("delivered a message that was never published: %q", id)
+		}
+		got[id]++
+	}
+	// Wait for the attack messages to be handled (they are never delivered).
+	var ds *pubsub.DedupStats
+	var vs *pubsub.VerifyStats
+	if !feed.As(&ds) || !feed.As(&vs) {
+		return "", errors.New("decorator stats not reachable")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for (ds.Duplicates() < 1 || vs.Quarantined() < 1) && time.Now().Before(deadline) {
+		rctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		m, err := feed.Receive(rctx)
+		cancel()
+		if err == nil {
+			m.Ack()
+			return "", fmt.Errorf("an extra message was delivered: %q", m.Metadata[pubsub.MetadataID])
+		}
+	}
+	e.delivered, e.duplicates, e.quarantined = int64(len(got)), ds.Duplicates(), vs.Quarantined()
+	if e.duplicates != 1 || e.quarantined != 1 {
+		return "", fmt.Errorf("replay dropped %d times (want 1), forgery quarantined %d times (want 1)", e.duplicates, e.quarantined)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	q, err := quarantined.Receive(rctx)
+	if err != nil {
+		return "", fmt.Errorf("the forged message is not in quarantine: %w", err)
+	}
+	q.Ack()
+	return fmt.Sprintf("%d results delivered once each; the replay dropped by Dedup; the forgery quarantined (%s)",
+		len(got), q.Metadata[pubsub.MetadataQuarantineReason]), nil
+}
