@@ -100,3 +100,60 @@ func BlobCapabilities() []string {
 		BlobSignedURL,
 	}
 }
+
+// PubSub capabilities measured by conformance/pubsubtest against a live
+// topic and subscription. The names are a public contract, like the blob
+// ones.
+//
+// Besides the six names in the design, pubsubtest measures two more, split
+// out of pubsub.nack_redelivery so that one report line says one thing:
+// pubsub.ack_deadline (a message left unacked comes back by itself) and
+// pubsub.receiver_crash (a receiver that dies without acking does not lose
+// the message).
+const (
+	// PubSubAtLeastOnce: many messages sent concurrently are each received
+	// at least once (duplicates are allowed and counted in the detail).
+	PubSubAtLeastOnce = "pubsub.at_least_once"
+	// PubSubNackRedelivery: a nacked message is delivered again (a backend
+	// whose messages cannot be nacked is unsupported).
+	PubSubNackRedelivery = "pubsub.nack_redelivery"
+	// PubSubAckDeadline: a message received and neither acked nor nacked is
+	// delivered again after the backend's ack deadline (visibility timeout,
+	// ack wait); the detail says how long that took.
+	PubSubAckDeadline = "pubsub.ack_deadline"
+	// PubSubReceiverCrash: a message received by a subscription that is shut
+	// down without acking (the receiver "dies") is delivered to the same
+	// subscription opened again.
+	PubSubReceiverCrash = "pubsub.receiver_crash"
+	// PubSubMetadata: metadata with Unicode values, an empty value and many
+	// keys, and a body with 0x00 and invalid UTF-8, round-trip exactly.
+	PubSubMetadata = "pubsub.metadata"
+	// PubSubLargeMessage: a message of at least 256 KiB round-trips; the
+	// detail gives the largest size that did and the backend's refusal.
+	PubSubLargeMessage = "pubsub.large_message"
+	// PubSubOrdering: messages sent one after another by one publisher reach
+	// one receiver in send order. gocloud's portable API has no ordering
+	// keys; out-of-order delivery is unsupported (with the evidence) unless
+	// the backend is declared to promise order.
+	PubSubOrdering = "pubsub.ordering"
+	// PubSubDeadLetter: a message nacked the configured number of times is
+	// moved to the dead-letter queue. The portable API cannot configure or
+	// see one, so this is unsupported unless the suite is given the
+	// dead-letter subscription.
+	PubSubDeadLetter = "pubsub.dead_letter"
+)
+
+// PubSubCapabilities lists every pubsub capability name, in the order
+// suites run and reports print them. The returned slice is a fresh copy.
+func PubSubCapabilities() []string {
+	return []string{
+		PubSubAtLeastOnce,
+		PubSubNackRedelivery,
+		PubSubAckDeadline,
+		PubSubReceiverCrash,
+		PubSubMetadata,
+		PubSubLargeMessage,
+		PubSubOrdering,
+		PubSubDeadLetter,
+	}
+}

@@ -1,0 +1,674 @@
+package pubsubtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gocloud.dev/pubsub"
+
+	"github.com/civicport/civicport/conformance"
+)
+
+type checkFunc func(e *env) outcome
+
+var checks = map[string]checkFunc{
+	conformance.PubSubAtLeastOnce:    checkAtLeastOnce,
+	conformance.PubSubNackRedelivery: checkNackRedelivery,
+	conformance.PubSubAckDeadline:    checkAckDeadline,
+	conformance.PubSubReceiverCrash:  checkReceiverCrash,
+	conformance.PubSubMetadata:       checkMetadata,
+	conformance.PubSubLargeMessage:   checkLargeMessage,
+	conformance.PubSubOrdering:       checkOrdering,
+	conformance.PubSubDeadLetter:     checkDeadLetter,
+}
+
+// receivers is how many goroutines receive in pubsub.at_least_once.
+const receivers = 4
+
+func checkAtLeastOnce(e *env) outcome {
+	n := e.o.Messages
+	start := time.Now()
+	var (
+		mu       sync.Mutex
+		counts   = make([]int, n)
+		distinct int
+		dups     int
+		recvErr  error
+		progress atomic.Int64 // unix nanos of the last new message
+		all      = make(chan struct{})
+		allAt    time.Time
+	)
+	progress.Store(time.Now().UnixNano())
+	rctx, stop := context.WithCancel(e.ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	for range receivers {
+		wg.Go(func() {
+			for rctx.Err() == nil {
+				m, id, err := e.receiveCtx(rctx, e.sub, time.Second)
+				if errors.Is(err, errNoMessage) {
+					continue
+				}
+				if err != nil {
+					if rctx.Err() == nil {
+						mu.Lock()
+						recvErr = err
+						mu.Unlock()
+						stop()
+					}
+					return
+				}
+				e.ack(m, id)
+				i, perr := strconv.Atoi(id)
+				mu.Lock()
+				if perr == nil && i >= 1 && i <= n {
+					if counts[i-1] == 0 {
+						distinct++
+						progress.Store(time.Now().UnixNano())
+						if distinct == n {
+							allAt = time.Now()
+							close(all)
+						}
+					} else {
+						dups++
+					}
+					counts[i-1]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+
+	// Send concurrently.
+	var (
+		sendMu    sync.Mutex
+		sendErrs  = map[int]error{}
+		sendWG    sync.WaitGroup
+		sem       = make(chan struct{}, e.o.Concurrency)
+		sendsDone = make(chan struct{})
+	)
+	go func() {
+		defer close(sendsDone)
+		for i := 1; i <= n && rctx.Err() == nil; i++ {
+			sem <- struct{}{}
+			sendWG.Go(func() {
+				defer func() { <-sem }()
+				if err := e.send(strconv.Itoa(i), fmt.Appendf(nil, "at-least-once message %d of %d", i, n), nil); err != nil {
+					sendMu.Lock()
+					sendErrs[i] = err
+					sendMu.Unlock()
+				}
+			})
+		}
+		sendWG.Wait()
+	}()
+
+	// Wait for everything, for a receive error, or for no progress.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	sendsFinished := false
+	var sendTime time.Duration
+wait:
+	for {
+		select {
+		case <-all:
+			break wait
+		case <-rctx.Done():
+			break wait
+		case <-sendsDone:
+			sendsFinished = true
+			sendTime = time.Since(start)
+			sendsDone = nil
+			progress.Store(max(progress.Load(), time.Now().UnixNano()))
+		case <-tick.C:
+			if sendsFinished && time.Since(time.Unix(0, progress.Load())) > e.o.ReceiveTimeout {
+				break wait
+			}
+		}
+	}
+	stop()
+	wg.Wait()
+	if !sendsFinished {
+		<-sendsDone
+		sendTime = time.Since(start)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	elapsed := allAt.Sub(start)
+	var p problems
+	if len(sendErrs) > 0 {
+		first := slices.Sorted(maps.Keys(sendErrs))[0]
+		p.add("%d of %d sends failed (first: message %d: %s)", len(sendErrs), n, first, errText(sendErrs[first]))
+	}
+	if recvErr != nil {
+		p.add("Receive failed: %s", errText(recvErr))
+	}
+	var missing []int
+	for i, c := range counts {
+		if c == 0 && sendErrs[i+1] == nil {
+			missing = append(missing, i+1)
+		}
+	}
+	if len(missing) > 0 && e.ctx.Err() == nil {
+		p.add("%d of %d sent messages never arrived (none new for %v after the sends finished): %s",
+			len(missing), n-len(sendErrs), e.o.ReceiveTimeout, listInts(missing, 10))
+	} else if len(missing) > 0 {
+		p.add("%d of %d sent messages had not arrived when the check ran out of time: %s", len(missing), n-len(sendErrs), listInts(missing, 10))
+	}
+	if !p.empty() {
+		if dups > 0 {
+			p.add("%d duplicate deliveries", dups)
+		}
+		return p.fail()
+	}
+	dupNote := "no duplicates"
+	if dups > 0 {
+		dupNote = fmt.Sprintf("%d duplicate deliveries (allowed by at-least-once)", dups)
+	}
+	return pass("all %d messages received; %s; sent in %v, all received after %v",
+		n, dupNote, sendTime.Round(time.Millisecond), elapsed.Round(time.Millisecond))
+}
+
+// listInts lists up to max numbers as "#3, #17, ... (and 4 more)".
+func listInts(xs []int, max int) string {
+	var b strings.Builder
+	for i, x := range xs {
+		if i == max {
+			fmt.Fprintf(&b, " ... (and %d more)", len(xs)-max)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "#%d", x)
+	}
+	return b.String()
+}
+
+// sendOne sends one message and receives it, for the checks that work on a
+// single message.
+func (e *env) sendOne(what string) (*pubsub.Message, string, outcome, bool) {
+	n := e.next()
+	if err := e.send(n, []byte(what), nil); err != nil {
+		return nil, "", failf("sending the %s message: %s", what, errText(err)), false
+	}
+	m, err := e.await(e.sub, n, e.o.ReceiveTimeout)
+	if err != nil {
+		return nil, "", failf("the %s message was sent, but %s", what, e.receiveErr("it", e.o.ReceiveTimeout, err)), false
+	}
+	return m, n, outcome{}, true
+}
+
+func checkNackRedelivery(e *env) outcome {
+	m, n, out, ok := e.sendOne("nack")
+	if !ok {
+		return out
+	}
+	if !m.Nackable() {
+		e.ack(m, n)
+		return unsupportedf("the backend's messages are not Nackable (the driver cannot nack); an unacked message can only come back after the ack deadline, see %s", conformance.PubSubAckDeadline)
+	}
+	body := bytes.Clone(m.Body)
+	nackedAt := time.Now()
+	m.Nack()
+	m2, err := e.await(e.sub, n, e.o.ReceiveTimeout)
+	if err != nil {
+		return failf("after Nack, %s", e.receiveErr("the message", e.o.ReceiveTimeout, err))
+	}
+	took := time.Since(nackedAt)
+	e.ack(m2, n)
+	if !bytes.Equal(m2.Body, body) {
+		return failf("the redelivered message's body differs: %s", diffBytes(m2.Body, body))
+	}
+	return pass("a nacked message was delivered again %v after Nack", took.Round(time.Millisecond))
+}
+
+func checkAckDeadline(e *env) outcome {
+	m, n, out, ok := e.sendOne("ack-deadline")
+	if !ok {
+		return out
+	}
+	_ = m // deliberately neither acked nor nacked
+	e.hold()
+	receivedAt := time.Now()
+	m2, err := e.await(e.sub, n, e.o.AckDeadline)
+	if err != nil {
+		if errors.Is(err, errNoMessage) {
+			return failf("a message received and neither acked nor nacked was not delivered again within %v (Options.AckDeadline; it must be longer than the backend's ack deadline or visibility timeout)", e.o.AckDeadline)
+		}
+		return failf("waiting for the unacked message to come back: %s", errText(err))
+	}
+	took := time.Since(receivedAt)
+	e.ack(m2, n)
+	return pass("a message left unacked was delivered again %v after it was received", took.Round(100*time.Millisecond))
+}
+
+func checkReceiverCrash(e *env) outcome {
+	m, n, out, ok := e.sendOne("receiver-crash")
+	if !ok {
+		return out
+	}
+	_ = m // the receiver "dies" holding it
+	e.hold()
+	receivedAt := time.Now()
+	if err := e.shutdown(); err != nil {
+		e.o.Logf("%s: shutting down the first receiver: %s", e.capName, errText(err))
+	}
+	if err := e.subscribe(); err != nil {
+		return failf("opening the subscription again after the first receiver shut down: %s", errText(err))
+	}
+	m2, err := e.await(e.sub, n, e.o.AckDeadline)
+	if err != nil {
+		if errors.Is(err, errNoMessage) {
+			return failf("a message received by a subscription that was then shut down without acking was not delivered to the subscription opened again within %v (Options.AckDeadline; it must be longer than the backend's ack deadline)", e.o.AckDeadline)
+		}
+		return failf("waiting for the message on the subscription opened again: %s", errText(err))
+	}
+	took := time.Since(receivedAt)
+	e.ack(m2, n)
+	return pass("after the first receiver shut down without acking, the subscription opened again got the message %v after the first delivery", took.Round(100*time.Millisecond))
+}
+
+// Metadata test data.
+var (
+	unicodeMetadata = map[string]string{
+		"unicode-latin":  "Grüße aus Köln, São Paulo, Ærøskøbing",
+		"unicode-script": "選挙 ελληνικά עברית العربية हिन्दी 한국어",
+		"unicode-emoji":  "🗳️✅ 👩‍👩‍👧 🇺🇸",
+		"punctuation":    `  a=b; c,d "quoted" 'single' \back/slash %20 + & <tag> ` + "tab\there  ",
+	}
+	emptyMetadata = map[string]string{"empty-value": ""}
+)
+
+// binaryBody has every byte value, 0x00 runs and invalid UTF-8 sequences.
+func binaryBody() []byte {
+	var b []byte
+	b = append(b, 0x00, 0x00, 0xff, 0xfe, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0xf0, 0x28, 0x8c, 0xbc, 0xed, 0xa0, 0x80, 0xc0, 0xaf)
+	for i := range 256 {
+		b = append(b, byte(i))
+	}
+	return append(b, 0x00, '\n', 0x00)
+}
+
+func manyKeys(k int) map[string]string {
+	md := make(map[string]string, k)
+	for i := 1; i <= k; i++ {
+		md[fmt.Sprintf("key-%d", i)] = fmt.Sprintf("value %d", i)
+	}
+	return md
+}
+
+// roundTrip sends one message with payload and md and compares what
+// arrives. sendErr is the send's error (nothing else is checked then);
+// diffs describe what arrived changed; added lists keys the backend added.
+func (e *env) roundTrip(name string, body []byte, md map[string]string) (sendErr error, diffs []string, added []string) {
+	n := e.next()
+	if err := e.send(n, body, md); err != nil {
+		return err, nil, nil
+	}
+	m, err := e.await(e.sub, n, e.o.ReceiveTimeout)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("%s: sent, but %s", name, e.receiveErr("it", e.o.ReceiveTimeout, err))}, nil
+	}
+	e.ack(m, n)
+	if got := payload(m); !bytes.Equal(got, body) {
+		diffs = append(diffs, fmt.Sprintf("%s: body differs: %s", name, diffBytes(got, body)))
+	}
+	for _, k := range slices.Sorted(maps.Keys(md)) {
+		got, ok := m.Metadata[k]
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("%s: metadata %q missing", name, k))
+		case got != md[k]:
+			diffs = append(diffs, fmt.Sprintf("%s: metadata %q: got %q, want %q", name, k, got, md[k]))
+		}
+	}
+	if _, ok := m.Metadata[MetadataKey]; !ok {
+		diffs = append(diffs, fmt.Sprintf("%s: metadata %q missing", name, MetadataKey))
+	}
+	for k := range m.Metadata {
+		if _, ok := md[k]; !ok && k != MetadataKey {
+			added = append(added, k)
+		}
+	}
+	sort.Strings(added)
+	return nil, diffs, added
+}
+
+func checkMetadata(e *env) outcome {
+	var p problems
+	addedKeys := map[string]bool{}
+	one := func(name string, body []byte, md map[string]string) bool {
+		err, diffs, added := e.roundTrip(name, body, md)
+		if err != nil {
+			p.add("%s: the send was refused: %s", name, errText(err))
+			return false
+		}
+		for _, d := range diffs {
+			p.add("%s", d)
+		}
+		for _, k := range added {
+			addedKeys[k] = true
+		}
+		return len(diffs) == 0
+	}
+	one("unicode values", []byte("metadata with unicode values"), unicodeMetadata)
+	one("empty value", []byte("metadata with an empty value"), emptyMetadata)
+	one("binary body", binaryBody(), nil)
+
+	// Many keys: find the most the backend accepts, from 9 down.
+	var refusals []string
+	worked := -1
+	for _, k := range []int{9, 5, 2, 1} {
+		name := fmt.Sprintf("%d keys", k)
+		err, diffs, added := e.roundTrip(name, []byte(name), manyKeys(k))
+		if err != nil {
+			refusals = append(refusals, fmt.Sprintf("%d keys refused: %s", k, errText(err)))
+			continue
+		}
+		for _, d := range diffs {
+			p.add("%s", d)
+		}
+		for _, k := range added {
+			addedKeys[k] = true
+		}
+		if len(diffs) == 0 {
+			worked = k
+		}
+		break
+	}
+	if worked < 0 && len(refusals) == 4 {
+		p.add("every many-keys message was refused (%s)", strings.Join(refusals, "; "))
+	}
+	if !p.empty() {
+		return p.fail()
+	}
+	note := fmt.Sprintf("Unicode values, an empty value and a binary body (0x00, invalid UTF-8) round-tripped; %d keys plus %s round-tripped", worked, MetadataKey)
+	if len(refusals) > 0 {
+		note += " (" + strings.Join(refusals, "; ") + ")"
+	}
+	if len(addedKeys) > 0 {
+		note += "; the backend added metadata keys: " + strings.Join(slices.Sorted(maps.Keys(addedKeys)), ", ")
+	}
+	return pass("%s", note)
+}
+
+// largeSizes returns the body sizes pubsub.large_message tries: the
+// standard ones up to max, and max itself.
+func largeSizes(max int64) []int64 {
+	var out []int64
+	for _, s := range []int64{64 << 10, 256 << 10, 1 << 20, 4 << 20, 10 << 20} {
+		if s <= max {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 || out[len(out)-1] != max {
+		out = append(out, max)
+	}
+	return out
+}
+
+// largeMinimum is the size pubsub.large_message needs to pass.
+const largeMinimum = 256 << 10
+
+// filler returns size bytes of deterministic printable ASCII.
+func filler(size int64, seed uint32) []byte {
+	b := make([]byte, size)
+	x := seed | 1
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = 'a' + byte(x%26)
+		if i%100 == 99 {
+			b[i] = '\n'
+		}
+	}
+	return b
+}
+
+func checkLargeMessage(e *env) outcome {
+	var largest int64
+	var refusal string
+	for _, size := range largeSizes(e.o.LargeMessageMax) {
+		n := e.next()
+		// The whole body, prefix line included, is size bytes.
+		head := int64(len(BodyPrefix) + len(e.tag(n)) + 1)
+		body := filler(max(size-head, 0), uint32(size))
+		start := time.Now()
+		if err := e.send(n, body, nil); err != nil {
+			if e.ctx.Err() != nil {
+				return failf("sending %s: %s", sizeText(size), errText(err))
+			}
+			refusal = fmt.Sprintf("%s refused: %s", sizeText(size), errText(err))
+			break
+		}
+		m, err := e.await(e.sub, n, e.o.ReceiveTimeout)
+		if err != nil {
+			return failf("the send of %s succeeded, but %s (largest round-trip before: %s)", sizeText(size), e.receiveErr("the message", e.o.ReceiveTimeout, err), sizeText(largest))
+		}
+		e.ack(m, n)
+		if got := payload(m); !bytes.Equal(got, body) {
+			return failf("the send of %s succeeded, but the message arrived changed: %s", sizeText(size), diffBytes(got, body))
+		}
+		e.o.Logf("%s: %s round-tripped in %v", e.capName, sizeText(size), time.Since(start).Round(time.Millisecond))
+		largest = size
+	}
+	need := min(int64(largeMinimum), e.o.LargeMessageMax)
+	note := fmt.Sprintf("largest round-trip %s", sizeText(largest))
+	if refusal != "" {
+		note += "; " + refusal
+	} else {
+		note += " (the largest tried, Options.LargeMessageMax)"
+	}
+	if largest < need {
+		return unsupportedf("%s; at least %s is needed", note, sizeText(need))
+	}
+	return pass("%s", note)
+}
+
+// sizeText is "256 KiB", "1 MiB", or bytes.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// diffBytes describes how got differs from want.
+func diffBytes(got, want []byte) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	switch {
+	case len(got) < len(want) && i == len(got):
+		return fmt.Sprintf("got %d bytes, want %d (truncated: the first %d match)", len(got), len(want), len(got))
+	case len(got) != len(want):
+		return fmt.Sprintf("got %d bytes, want %d (first difference at offset %d)", len(got), len(want), i)
+	}
+	return fmt.Sprintf("%d bytes, first difference at offset %d: got 0x%02x, want 0x%02x", len(got), i, got[i], want[i])
+}
+
+func checkOrdering(e *env) outcome {
+	const n = orderingMessages
+	for i := 1; i <= n; i++ {
+		if err := e.send(strconv.Itoa(i), fmt.Appendf(nil, "ordering message %d of %d", i, n), nil); err != nil {
+			return failf("sending ordering message %d of %d: %s", i, n, errText(err))
+		}
+	}
+	seen := make([]bool, n+1)
+	var order []int
+	dups := 0
+	for len(order) < n {
+		m, id, err := e.receive(e.sub, e.o.ReceiveTimeout)
+		if err != nil {
+			var missing []int
+			for i := 1; i <= n; i++ {
+				if !seen[i] {
+					missing = append(missing, i)
+				}
+			}
+			return failf("%d of %d ordering messages received; %s; missing: %s",
+				len(order), n, e.receiveErr("the next one", e.o.ReceiveTimeout, err), listInts(missing, 10))
+		}
+		e.ack(m, id)
+		i, perr := strconv.Atoi(id)
+		if perr != nil || i < 1 || i > n {
+			continue
+		}
+		if seen[i] {
+			dups++
+			continue
+		}
+		seen[i] = true
+		order = append(order, i)
+	}
+	late := 0
+	first := ""
+	hi := 0
+	for pos, i := range order {
+		if i < hi {
+			late++
+			if first == "" {
+				first = fmt.Sprintf("#%d arrived after #%d (position %d)", i, hi, pos+1)
+			}
+		}
+		hi = max(hi, i)
+	}
+	dupNote := ""
+	if dups > 0 {
+		dupNote = fmt.Sprintf("; %d redeliveries ignored", dups)
+	}
+	if late == 0 {
+		return pass("%d messages sent one after another by one publisher arrived at one receiver in send order%s", n, dupNote)
+	}
+	evidence := fmt.Sprintf("order not kept: %d of %d messages arrived after a message sent later; first: %s; arrival order starts %s%s",
+		late, n, first, listInts(order[:min(len(order), 12)], 12), dupNote)
+	if e.o.Ordered {
+		return failf("%s (Options.Ordered says the backend promises order)", evidence)
+	}
+	return unsupportedf("%s (gocloud's portable API has no ordering keys and the backend is not declared ordered: Options.Ordered)", evidence)
+}
+
+func checkDeadLetter(e *env) outcome {
+	if e.pair.DeadLetter == nil {
+		return unsupportedf("gocloud's portable API can neither configure nor observe a dead-letter queue; give the suite the dead-letter subscription (Pair.DeadLetter, Pair.MaxDeliveries) to measure one")
+	}
+	dlq, err := e.pair.DeadLetter(e.ctx)
+	if err != nil {
+		return failf("opening the dead-letter subscription: %s", errText(err))
+	}
+	if dlq == nil {
+		return failf("Pair.DeadLetter returned a nil subscription and no error")
+	}
+	defer func() {
+		if err := shutdownSub(e.ctx, dlq); err != nil {
+			e.o.Logf("%s: shutting down the dead-letter subscription: %s", e.capName, errText(err))
+		}
+	}()
+
+	n := e.next()
+	if err := e.send(n, []byte("dead-letter"), nil); err != nil {
+		return failf("sending the dead-letter message: %s", errText(err))
+	}
+
+	// Watch the dead-letter subscription.
+	dctx, stop := context.WithCancel(e.ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stop()
+	arrived := make(chan *pubsub.Message, 1)
+	dlqErr := make(chan error, 1)
+	wg.Go(func() {
+		for dctx.Err() == nil {
+			m, got, err := e.receiveCtx(dctx, dlq, time.Second)
+			if errors.Is(err, errNoMessage) {
+				continue
+			}
+			if err != nil {
+				if dctx.Err() == nil {
+					dlqErr <- err
+				}
+				return
+			}
+			if got == n {
+				arrived <- m
+				return
+			}
+			e.ack(m, got) // a duplicate of an earlier message of this check
+		}
+	})
+
+	// Deliver and nack on the subscription until the message moves.
+	deliveries := 0
+	var firstDelivery time.Time
+	lastEvent := time.Now()
+	idle := e.o.ReceiveTimeout
+	max := e.pair.MaxDeliveries
+	for {
+		select {
+		case m := <-arrived:
+			e.ack(m, n)
+			took := time.Since(firstDelivery).Round(100 * time.Millisecond)
+			switch {
+			case deliveries == 0:
+				return pass("the message reached the dead-letter subscription without being delivered on the subscription")
+			case max > 0 && deliveries > max:
+				return failf("the message was delivered %d times on the subscription, more than Pair.MaxDeliveries (%d), before it reached the dead-letter subscription", deliveries, max)
+			case max > 0:
+				return pass("dead-lettered after %d deliveries (Pair.MaxDeliveries %d), %v after the first", deliveries, max, took)
+			}
+			return pass("dead-lettered after %d deliveries, %v after the first (Pair.MaxDeliveries not set)", deliveries, took)
+		case err := <-dlqErr:
+			return failf("receiving from the dead-letter subscription: %s", errText(err))
+		default:
+		}
+		if time.Since(lastEvent) > idle {
+			return failf("the message was delivered %d times on the subscription and nacked each time, but did not reach the dead-letter subscription within %v after the last delivery", deliveries, idle)
+		}
+		m, got, err := e.receive(e.sub, 200*time.Millisecond)
+		if errors.Is(err, errNoMessage) {
+			continue
+		}
+		if err != nil {
+			if e.ctx.Err() != nil {
+				return failf("the message was delivered %d times on the subscription and had not reached the dead-letter subscription when the check ran out of time", deliveries)
+			}
+			return failf("receiving from the subscription: %s", errText(err))
+		}
+		if got != n {
+			e.ack(m, got)
+			continue
+		}
+		deliveries++
+		lastEvent = time.Now()
+		if deliveries == 1 {
+			firstDelivery = lastEvent
+		}
+		if max > 0 && deliveries > max+1 {
+			// Clearly not dead-lettered: stop the redeliveries.
+			e.ack(m, n)
+			return failf("the message was delivered %d times on the subscription, more than Pair.MaxDeliveries (%d), and did not reach the dead-letter subscription", deliveries, max)
+		}
+		if m.Nackable() {
+			m.Nack()
+		} else {
+			e.hold() // it comes back after the ack deadline
+			idle = e.o.AckDeadline
+		}
+	}
+}
