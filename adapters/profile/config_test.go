@@ -408,3 +408,23 @@ func TestFieldErrorOnItsOwn(t *testing.T) {
 	err := errors.Join(&profile.FieldError{Profile: "local", Field: "dir", Value: "x", Problem: "no such file or directory", Want: "an existing directory"})
 	assert.EqualError(t, err, `profile local: field "dir": got "x": no such file or directory; want an existing directory`)
 }
+
+func TestURLs(t *testing.T) {
+	u, err := goodAWS().URLs()
+	require.NoError(t, err)
+	assert.Equal(t, "awskms:///alias/elections?region=us-east-1", u.Keeper)
+	assert.True(t, strings.HasPrefix(u.Bucket, "s3://county-records?"), u.Bucket)
+
+	key := newKey(t)
+	t.Setenv("CIVICPORT_TEST_URLS_KEY", key)
+	dir := t.TempDir()
+	u, err = profile.Config{Profile: profile.Local, Local: profile.LocalConfig{Dir: dir, KeyEnv: "CIVICPORT_TEST_URLS_KEY"}}.URLs()
+	require.NoError(t, err)
+	assert.Equal(t, "file://"+filepath.ToSlash(dir), strings.SplitN(u.Bucket, "?", 2)[0])
+	assert.True(t, strings.HasPrefix(u.Keeper, "base64key://"), "the local key is in the URL")
+	assert.Equal(t, u.Topic, u.Subscription)
+
+	_, err = profile.Config{Profile: profile.AWS}.URLs()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `field "region": empty`)
+}

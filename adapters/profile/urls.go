@@ -14,14 +14,15 @@ import (
 	"github.com/civicport/civicport/secrets"
 )
 
-// urls are the four URLs a profile opens. They may hold secrets (the local
-// key); print them only through redacted.
-type urls struct {
+// URLs are the four URLs a profile opens (see blob.Open, secrets.Open,
+// pubsub.OpenTopic and pubsub.OpenSubscription). They may hold secrets (the
+// local profile's key): never print them; Describe prints them redacted.
+type URLs struct {
 	Bucket, Keeper, Topic, Subscription string
 }
 
-func (u urls) redacted() urls {
-	return urls{
+func (u URLs) redacted() URLs {
+	return URLs{
 		Bucket:       blob.Redact(u.Bucket),
 		Keeper:       secrets.RedactURL(u.Keeper),
 		Topic:        pubsub.Redact(u.Topic),
@@ -37,7 +38,7 @@ func Describe(c Config) (string, error) {
 	if err := c.Validate(); err != nil {
 		return "", err
 	}
-	var u urls
+	var u URLs
 	noKey := false
 	switch c.Profile {
 	case AWS:
@@ -60,6 +61,26 @@ func Describe(c Config) (string, error) {
 		c.Profile, r.Bucket, r.Keeper, r.Topic, r.Subscription), nil
 }
 
+// URLs returns the URLs the validated configuration's profile opens, for
+// tools that open them themselves (civicport rehearse --from-profile). The
+// onprem profile's URL reads the HSM PIN from $PKCS11_PIN or pin_file only
+// (pkcs11_pin_env is honoured by Open, not by a URL). The local profile's
+// key is read, and is in the keeper URL.
+func (c Config) URLs() (URLs, error) {
+	if err := c.Validate(); err != nil {
+		return URLs{}, err
+	}
+	switch c.Profile {
+	case AWS:
+		return c.AWS.urls(), nil
+	case GCP:
+		return c.GCP.urls(), nil
+	case OnPrem:
+		return c.OnPrem.urls(), nil
+	}
+	return c.Local.urls()
+}
+
 func withQuery(base string, q url.Values) string {
 	if len(q) == 0 {
 		return base
@@ -68,7 +89,7 @@ func withQuery(base string, q url.Values) string {
 }
 
 // urls builds the aws profile's URLs (the config must be valid).
-func (a AWSConfig) urls() urls {
+func (a AWSConfig) urls() URLs {
 	common := func(endpoint string) url.Values {
 		q := url.Values{"region": {a.Region}}
 		if endpoint != "" {
@@ -91,7 +112,7 @@ func (a AWSConfig) urls() urls {
 	if a.SNSTopicARN != "" {
 		topic = withQuery("awssns:///"+a.SNSTopicARN, common(a.SNSEndpoint))
 	}
-	return urls{
+	return URLs{
 		Bucket:       withQuery("s3://"+a.Bucket, bq),
 		Keeper:       withQuery("awskms:///"+a.KMSKey, common(a.KMSEndpoint)), // ARNs hold ':', so the key goes in the path
 		Topic:        topic,
@@ -112,7 +133,7 @@ func gcpName(project, kind, name string) string {
 	return "projects/" + project + "/" + kind + "/" + name
 }
 
-func (g GCPConfig) urls() urls {
+func (g GCPConfig) urls() URLs {
 	kq := url.Values{}
 	if g.KMSEndpoint != "" {
 		kq.Set("endpoint", g.KMSEndpoint)
@@ -123,7 +144,7 @@ func (g GCPConfig) urls() urls {
 		// for real ones.
 		bucket += "?anonymous=true"
 	}
-	return urls{
+	return URLs{
 		Bucket:       bucket,
 		Keeper:       withQuery("gcpkms://"+gcpName(g.Project, "", g.KMSKey), kq),
 		Topic:        "gcppubsub://" + gcpName(g.Project, "topics", g.Topic),
@@ -138,8 +159,8 @@ func (o OnPremConfig) region() string {
 	return o.Region
 }
 
-func (o OnPremConfig) urls() urls {
-	var u urls
+func (o OnPremConfig) urls() URLs {
+	var u URLs
 	ep, _ := url.Parse(o.S3Endpoint)
 	if o.BlobDriver == "minio" {
 		q := url.Values{"region": {o.region()}, "secure": {fmt.Sprint(ep.Scheme == "https")}}
@@ -268,8 +289,8 @@ func (l LocalConfig) dirURL() (string, error) {
 }
 
 // urls builds the local profile's URLs, reading the key.
-func (l LocalConfig) urls() (urls, error) {
-	var u urls
+func (l LocalConfig) urls() (URLs, error) {
+	var u URLs
 	var err error
 	if u.Bucket, err = l.dirURL(); err != nil {
 		return u, err

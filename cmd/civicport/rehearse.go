@@ -6,11 +6,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/civicport/civicport/adapters/profile"
 	"github.com/civicport/civicport/internal/rehearsal"
 )
 
 func newRehearseCmd() *cobra.Command {
-	var dir string
+	var dir, fromProfile, toProfile string
 	cmd := &cobra.Command{
 		Use:   "rehearse",
 		Short: "Rehearse a provider switch on embedded defaults (no servers needed)",
@@ -47,6 +48,13 @@ providers; their buckets must be empty.`,
 				dir = tmp
 			}
 			opts := rehearsal.Options{Dir: dir}
+			var err error
+			if opts.From, err = providerFromProfile(fromProfile, "--from-profile", "provider A"); err != nil {
+				return err
+			}
+			if opts.To, err = providerFromProfile(toProfile, "--to-profile", "provider B"); err != nil {
+				return err
+			}
 			if isTerminal(cmd.ErrOrStderr()) {
 				opts.Progress = cmd.ErrOrStderr()
 			}
@@ -64,6 +72,32 @@ providers; their buckets must be empty.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "", "directory for provider A, provider B and the manifest (must be empty or new)")
+	cmd.Flags().StringVar(&dir, "dir", "", "directory for the manifest and the local providers (must be empty or new)")
+	cmd.Flags().StringVar(&fromProfile, "from-profile", "", "provider A from a profile file (adapters/profile JSON; CIVICPORT_* variables are not read)")
+	cmd.Flags().StringVar(&toProfile, "to-profile", "", "provider B from a profile file")
 	return cmd
+}
+
+// providerFromProfile reads a profile file as a rehearsal provider. The
+// environment is not applied: CIVICPORT_* variables would set the same
+// field of both providers.
+func providerFromProfile(path, flag, name string) (*rehearsal.Provider, error) {
+	if path == "" {
+		return nil, nil
+	}
+	c, err := profile.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	u, err := c.URLs()
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
+	}
+	return &rehearsal.Provider{
+		Name:            name + " (" + c.Profile + ")",
+		BucketURL:       u.Bucket,
+		KeeperURL:       u.Keeper,
+		TopicURL:        u.Topic,
+		SubscriptionURL: u.Subscription,
+	}, nil
 }

@@ -394,7 +394,7 @@ func openEmpty(ctx context.Context, u string) (*gcblob.Bucket, error) {
 
 // Print writes the report for people.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "civicport rehearsal: a provider switch on embedded defaults\n\n")
+	fmt.Fprintf(w, "civicport rehearsal: a provider switch from %s to %s\n\n", r.From.Name, r.To.Name)
 	for _, p := range []Provider{r.From, r.To} {
 		fmt.Fprintf(w, "  %s  bucket %s\n              keys   %s\n              queue  %s\n",
 			p.Name, blob.Redact(p.BucketURL), secrets.RedactURL(p.KeeperURL), pubsub.Redact(p.TopicURL))
