@@ -18,6 +18,12 @@ fi
 source "${CIVICPORT_RUN:-${CIVICPORT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/civicport-test-services}/run}/env.sh"
 export CIVICPORT_REQUIRE_SERVICES=1
 
+echo "== generated code is current (go generate leaves no diff)"
+go generate ./adapters/profile/...
+if [[ -d .git ]] && ! git diff --exit-code -- adapters/profile/wire_gen.go; then
+  echo "wire_gen.go is stale: run go generate ./adapters/profile/... and commit it" >&2
+  exit 1
+fi
 echo "== go vet"
 go vet ./...
 echo "== go test (FIPS 140-3 only mode, crypto packages)"
