@@ -211,6 +211,8 @@ func (t *topic) publishError(err error) error {
 	switch {
 	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders):
 		return &opError{code: gcerrors.NotFound, msg: what + ": no stream captures this subject (create the stream, or open with create=true)", err: err}
+	case errors.Is(err, nats.ErrMaxPayload):
+		return &opError{code: gcerrors.InvalidArgument, msg: what + fmt.Sprintf(": message too large: the server accepts at most %d bytes per message (its max_payload, body and headers together)", t.js.Conn().MaxPayload()), err: err}
 	case errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrCodeStreamNotMatch:
 		return &opError{code: gcerrors.NotFound, msg: what + fmt.Sprintf(": the subject is not captured by stream %q", t.stream), err: err}
 	}

@@ -503,3 +503,15 @@ func TestBacklogAboveMaxAckPending(t *testing.T) {
 		m.Ack()
 	}
 }
+
+// A message over the server's max_payload is refused before it is sent,
+// with InvalidArgument and the limit in the error.
+func TestOversizedMessageIsAClearError(t *testing.T) {
+	top, _, _ := pair(t, "")
+	err := top.Send(testenv.Context(t), &pubsub.Message{Body: make([]byte, 2<<20)})
+	require.Error(t, err)
+	assert.Equal(t, gcerrors.InvalidArgument, gcerrors.Code(err))
+	assert.Regexp(t, `message too large: the server accepts at most \d+ bytes per message`, err.Error())
+	// The topic still works for messages that fit.
+	require.NoError(t, top.Send(testenv.Context(t), &pubsub.Message{Body: make([]byte, 64<<10)}))
+}
