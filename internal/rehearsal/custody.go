@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	gcblob "gocloud.dev/blob"
@@ -114,22 +115,15 @@ func retain(ctx context.Context, b *gcblob.Bucket) (string, error) {
 		until = time.Now().Add(24 * time.Hour)
 	}
 	n := 0
-	it := b.List(nil)
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return "", err
-		}
-		if len(obj.Key) >= len(auditPrefix) && obj.Key[:len(auditPrefix)] == auditPrefix {
-			continue
-		}
-		if err := retention.Set(ctx, b, obj.Key, retention.Retention{Mode: retention.Governance, Until: until}); err != nil {
-			return "", fmt.Errorf("%s: %w", obj.Key, err)
+	err := eachRecord(ctx, b, "", func(key string) error {
+		if err := retention.Set(ctx, b, key, retention.Retention{Mode: retention.Governance, Until: until}); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
 		}
 		n++
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	return fmt.Sprintf("%d records retained (governance) until %s, the federal 22 months after election day", n, until.Format(time.DateOnly)), nil
 }
@@ -177,32 +171,46 @@ func (c *custody) rewrapAndRead(ctx context.Context, bucketURL string, workers i
 	onlyB := seal.Wrap(inner, []secrets.KEK{c.kekB}, nil)
 	defer onlyB.Close()
 	n, bytes := 0, int64(0)
-	it := onlyB.List(nil)
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	err = eachRecord(ctx, onlyB, "", func(key string) error {
+		r, err := onlyB.NewReader(ctx, key, nil)
 		if err != nil {
-			return "", err
-		}
-		if len(obj.Key) >= len(auditPrefix) && obj.Key[:len(auditPrefix)] == auditPrefix {
-			continue
-		}
-		r, err := onlyB.NewReader(ctx, obj.Key, nil)
-		if err != nil {
-			return "", fmt.Errorf("read %s with B's key only: %w", obj.Key, err)
+			return fmt.Errorf("read %s with B's key only: %w", key, err)
 		}
 		m, err := io.Copy(io.Discard, r)
 		r.Close()
 		if err != nil {
-			return "", fmt.Errorf("read %s with B's key only: %w", obj.Key, err)
+			return fmt.Errorf("read %s with B's key only: %w", key, err)
 		}
 		n++
 		bytes += m
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	if n == 0 {
 		return "", errors.New("no sealed records on B")
 	}
 	return fmt.Sprintf("%s; all %d records (%s) read back with B's key alone", sum, n, human(bytes)), nil
+}
+
+// eachRecord calls fn with the key of every election record in b under
+// prefix, in order: every object but the audit log's.
+func eachRecord(ctx context.Context, b *gcblob.Bucket, prefix string, fn func(key string) error) error {
+	it := b.List(&gcblob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(obj.Key, auditPrefix) {
+			continue
+		}
+		if err := fn(obj.Key); err != nil {
+			return err
+		}
+	}
 }

@@ -6,11 +6,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"time"
 
-	gcblob "gocloud.dev/blob"
 	gcpubsub "gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/mempubsub"
 
@@ -67,25 +65,21 @@ func (e *events) publish(ctx context.Context, topic *gcpubsub.Topic, bucketURL s
 	out := mempubsub.NewSubscription(outbox, time.Minute)
 	defer out.Shutdown(context.Background())
 
-	it := sealed.List(&gcblob.ListOptions{Prefix: "results/"})
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	err = eachRecord(ctx, sealed, "results/", func(key string) error {
+		body, err := sealed.ReadAll(ctx, key)
 		if err != nil {
-			return "", err
+			return err
 		}
-		body, err := sealed.ReadAll(ctx, obj.Key)
-		if err != nil {
-			return "", err
-		}
-		m := &gcpubsub.Message{Body: body, Metadata: map[string]string{pubsub.MetadataID: obj.Key, "content-type": "application/json"}}
+		m := &gcpubsub.Message{Body: body, Metadata: map[string]string{pubsub.MetadataID: key, "content-type": "application/json"}}
 		if err := signed.Send(ctx, m); err != nil {
-			return "", fmt.Errorf("sign %s: %w", obj.Key, err)
+			return fmt.Errorf("sign %s: %w", key, err)
 		}
-		e.ids[obj.Key] = true
+		e.ids[key] = true
 		e.published++
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	if e.published == 0 {
 		return "", errors.New("no results to publish")
