@@ -19,6 +19,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	_ "github.com/civicport/civicport/adapters/minio" // minio://
+	"github.com/civicport/civicport/internal/openurl"
 	"github.com/civicport/civicport/internal/redact"
 )
 
@@ -64,21 +65,9 @@ func Open(ctx context.Context, urlstr string) (*gcblob.Bucket, error) {
 
 // parse checks urlstr is a URL with a registered scheme.
 func parse(urlstr string) (*url.URL, error) {
-	bad := func(msg string, err error) error {
-		return &Error{URL: redact.URL(urlstr), Op: "open", Msg: msg, Err: err}
-	}
-	if strings.TrimSpace(urlstr) == "" {
-		return nil, bad("empty URL; want SCHEME://BUCKET with SCHEME one of "+strings.Join(Schemes(), ", "), nil)
-	}
-	u, err := url.Parse(urlstr)
-	if err != nil {
-		return nil, bad("malformed URL; want SCHEME://BUCKET with SCHEME one of "+strings.Join(Schemes(), ", "), err)
-	}
-	if u.Scheme == "" {
-		return nil, bad("URL has no scheme; want SCHEME://BUCKET with SCHEME one of "+strings.Join(Schemes(), ", "), nil)
-	}
-	if !gcblob.DefaultURLMux().ValidBucketScheme(u.Scheme) {
-		return nil, bad(fmt.Sprintf("unknown scheme %q; registered schemes: %s", u.Scheme, strings.Join(Schemes(), ", ")), nil)
+	u, msg, cause := openurl.Parse(urlstr, "SCHEME://BUCKET", "", Schemes(), gcblob.DefaultURLMux().ValidBucketScheme)
+	if msg != "" {
+		return nil, &Error{URL: redact.URL(urlstr), Op: "open", Msg: msg, Err: cause}
 	}
 	return u, nil
 }

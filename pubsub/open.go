@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"sort"
 	"strings"
 
@@ -17,6 +16,7 @@ import (
 	_ "gocloud.dev/pubsub/rabbitpubsub" // rabbit://
 
 	_ "github.com/civicport/civicport/adapters/jetstream" // jetstream://
+	"github.com/civicport/civicport/internal/openurl"
 	"github.com/civicport/civicport/internal/redact"
 )
 
@@ -73,22 +73,8 @@ func OpenSubscription(ctx context.Context, urlstr string) (*gcpubsub.Subscriptio
 
 // check says what is wrong with urlstr before gocloud sees it.
 func check(urlstr, kind string, schemes []string, valid func(string) bool) error {
-	want := fmt.Sprintf("want SCHEME://... with SCHEME one of %s", strings.Join(schemes, ", "))
-	bad := func(msg string, err error) error {
-		return &Error{URL: redact.URL(urlstr), Kind: kind, Msg: msg, Err: err}
-	}
-	if strings.TrimSpace(urlstr) == "" {
-		return bad("empty URL; "+want, nil)
-	}
-	u, err := url.Parse(urlstr)
-	if err != nil {
-		return bad("malformed URL; "+want, err)
-	}
-	if u.Scheme == "" {
-		return bad("URL has no scheme; "+want, nil)
-	}
-	if !valid(u.Scheme) {
-		return bad(fmt.Sprintf("unknown %s scheme %q; registered schemes: %s", kind, u.Scheme, strings.Join(schemes, ", ")), nil)
+	if _, msg, cause := openurl.Parse(urlstr, "SCHEME://...", kind+" scheme", schemes, valid); msg != "" {
+		return &Error{URL: redact.URL(urlstr), Kind: kind, Msg: msg, Err: cause}
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 
 	_ "github.com/civicport/civicport/adapters/pkcs11" // pkcs11://
 	"github.com/civicport/civicport/internal/driveradapter"
+	"github.com/civicport/civicport/internal/openurl"
 	"github.com/civicport/civicport/internal/redact"
 )
 
@@ -99,22 +100,9 @@ func Open(ctx context.Context, urlstr string) (*gcsecrets.Keeper, error) {
 }
 
 func parseKeeperURL(urlstr string) (*url.URL, error) {
-	bad := func(msg string, err error) error {
-		return &OpenError{URL: RedactURL(urlstr), Msg: msg, Err: err}
-	}
-	want := "want SCHEME://... with SCHEME one of " + strings.Join(Schemes(), ", ")
-	if strings.TrimSpace(urlstr) == "" {
-		return nil, bad("empty URL; "+want, nil)
-	}
-	u, err := url.Parse(urlstr)
-	if err != nil {
-		return nil, bad("malformed URL; "+want, errors.New("malformed URL")) // url.Error quotes the URL
-	}
-	if u.Scheme == "" {
-		return nil, bad("URL has no scheme; "+want, nil)
-	}
-	if !gcsecrets.DefaultURLMux().ValidKeeperScheme(u.Scheme) {
-		return nil, bad(fmt.Sprintf("unknown scheme %q; registered schemes: %s", u.Scheme, strings.Join(Schemes(), ", ")), nil)
+	u, msg, cause := openurl.Parse(urlstr, "SCHEME://...", "", Schemes(), gcsecrets.DefaultURLMux().ValidKeeperScheme)
+	if msg != "" {
+		return nil, &OpenError{URL: RedactURL(urlstr), Msg: msg, Err: cause}
 	}
 	return u, nil
 }
