@@ -20,6 +20,7 @@ import (
 	"gocloud.dev/gcerrors"
 	"gocloud.dev/secrets/localsecrets"
 
+	cpblob "github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/secrets"
 )
@@ -414,4 +415,41 @@ func TestErrorsNameTheKey(t *testing.T) {
 	_, err := b.ReadAll(context.Background(), "missing/object")
 	assert.Equal(t, gcerrors.NotFound, gcerrors.Code(err))
 	assert.True(t, errors.Is(err, gcerrors.ErrNotFound) || strings.Contains(err.Error(), "missing/object"))
+}
+
+// A rewrapped object can be migrated again: blob.Migrate records the SHA-256
+// of the stored bytes, which the new header changes, so Rewrap must not
+// carry the old one over (the next migration would refuse the object as
+// corrupt).
+func TestRewrapThenMigrateAgain(t *testing.T) {
+	ctx := context.Background()
+	oldK, newK := newKEK(t, "old"), newKEK(t, "new")
+	a, err := cpblob.Open(ctx, "mem://")
+	require.NoError(t, err)
+	defer a.Close()
+	sealedA := seal.Wrap(a, []secrets.KEK{oldK}, nil)
+	require.NoError(t, sealedA.WriteAll(ctx, "results/precinct-1.json", []byte(`{"votes":12}`), nil))
+	b := memblob.OpenBucket(nil)
+	defer b.Close()
+	sum, err := cpblob.Migrate(ctx, a, b, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, int(sum.Copied))
+	attrs, err := b.Attributes(ctx, "results/precinct-1.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, attrs.Metadata[cpblob.MetadataSHA256], "migrate recorded the stored bytes' SHA-256")
+
+	_, err = seal.Rewrap(ctx, b, []secrets.KEK{oldK}, []secrets.KEK{newK}, []string{"old"}, nil)
+	require.NoError(t, err)
+	attrs, err = b.Attributes(ctx, "results/precinct-1.json")
+	require.NoError(t, err)
+	assert.NotContains(t, attrs.Metadata, cpblob.MetadataSHA256, "a stale stored-bytes hash survived the rewrap")
+
+	c := memblob.OpenBucket(nil)
+	defer c.Close()
+	sum, err = cpblob.Migrate(ctx, b, c, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 1, int(sum.Copied), "%s", sum)
+	vr, err := cpblob.Verify(ctx, b, c, nil)
+	require.NoError(t, err)
+	assert.True(t, vr.OK(), "%s", vr)
 }
