@@ -133,18 +133,36 @@ type signTopic struct {
 
 func (t *signTopic) SendBatch(ctx context.Context, ms []*driver.Message) error {
 	out := make([]*driver.Message, len(ms))
-	alg, keyID := t.s.Algorithm(), t.s.KeyID()
 	for i, m := range ms {
-		sig, err := t.s.Sign(ctx, signedDigest(alg, keyID, m.Body, m.Metadata))
+		md, err := signedMetadata(ctx, t.s, m.Body, m.Metadata)
 		if err != nil {
-			return fmt.Errorf("sign message: %w", err)
+			return err
 		}
-		md := make(map[string]string, len(m.Metadata)+1)
-		maps.Copy(md, m.Metadata)
-		md[MetadataSignature] = formatSignature(alg, keyID, sig)
 		out[i] = &driver.Message{Body: m.Body, Metadata: md, BeforeSend: m.BeforeSend, AfterSend: m.AfterSend}
 	}
 	return t.inner.SendBatch(ctx, out)
+}
+
+// SignMessage returns a copy of m's metadata with the MetadataSignature
+// Sign would send for it: for tools that hold a message in its wire form
+// (an outbox, a test of what a replay or a forgery does). m is not changed.
+func SignMessage(ctx context.Context, s Signer, m *gcpubsub.Message) (map[string]string, error) {
+	if s == nil || s.KeyID() == "" {
+		return nil, errors.New("pubsub.SignMessage: nil Signer or empty key id")
+	}
+	return signedMetadata(ctx, s, m.Body, m.Metadata)
+}
+
+func signedMetadata(ctx context.Context, s Signer, body []byte, metadata map[string]string) (map[string]string, error) {
+	alg, keyID := s.Algorithm(), s.KeyID()
+	sig, err := s.Sign(ctx, signedDigest(alg, keyID, body, metadata))
+	if err != nil {
+		return nil, fmt.Errorf("sign message: %w", err)
+	}
+	md := make(map[string]string, len(metadata)+1)
+	maps.Copy(md, metadata)
+	md[MetadataSignature] = formatSignature(alg, keyID, sig)
+	return md, nil
 }
 
 func (t *signTopic) IsRetryable(error) bool                 { return false }

@@ -514,3 +514,33 @@ func benchDecorated(b *testing.B, pair func(b *testing.B) (*gcpubsub.Topic, *gcp
 		})
 	}
 }
+
+// SignMessage gives the metadata Sign sends: a message carrying it verifies,
+// the same message with its body changed does not.
+func TestSignMessage(t *testing.T) {
+	ctx := context.Background()
+	pub, priv := edKey(t)
+	signer := pubsub.NewEd25519Signer("clerk", priv)
+	m := &gcpubsub.Message{Body: []byte("precinct 4: 77"), Metadata: map[string]string{pubsub.MetadataID: "p4"}}
+	md, err := pubsub.SignMessage(ctx, signer, m)
+	require.NoError(t, err)
+	assert.Len(t, m.Metadata, 1, "m changed")
+	require.NotEmpty(t, md[pubsub.MetadataSignature])
+
+	topic, raw := ddPair(t, 10*time.Second)
+	qt, qs := ddPair(t, 10*time.Second)
+	sub, err := pubsub.Verify(raw, pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"clerk": pub}), qt, nil)
+	require.NoError(t, err)
+	shutdown(t, sub)
+	require.NoError(t, topic.Send(ctx, &gcpubsub.Message{Body: []byte("precinct 4: 7700"), Metadata: md}))
+	require.NoError(t, topic.Send(ctx, &gcpubsub.Message{Body: m.Body, Metadata: md}))
+	got := ddRecv(t, sub)
+	got.Ack()
+	assert.Equal(t, "precinct 4: 77", string(got.Body))
+	q := ddRecv(t, qs)
+	q.Ack()
+	assert.Equal(t, "precinct 4: 7700", string(q.Body))
+
+	_, err = pubsub.SignMessage(ctx, nil, m)
+	assert.Error(t, err)
+}

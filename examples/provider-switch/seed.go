@@ -92,43 +92,16 @@ func publishResults(ctx context.Context, topic *gcpubsub.Topic, signer pubsub.Si
 	if err := signed.Send(ctx, &gcpubsub.Message{Body: last.Body, Metadata: maps.Clone(last.Metadata)}); err != nil {
 		return signed, ids, fmt.Errorf("publish the replay: %w", err)
 	}
-	forged := &gcpubsub.Message{Body: append([]byte(nil), last.Body...), Metadata: maps.Clone(last.Metadata)}
-	sig, err := signatureOf(ctx, signer, last)
+	md, err := pubsub.SignMessage(ctx, signer, last)
 	if err != nil {
 		return signed, ids, err
 	}
-	forged.Metadata[pubsub.MetadataSignature] = sig
+	forged := &gcpubsub.Message{Body: append([]byte(nil), last.Body...), Metadata: md}
 	forged.Body[len(forged.Body)/2] ^= 0x04
 	if err := topic.Send(ctx, forged); err != nil {
 		return signed, ids, fmt.Errorf("publish the forgery: %w", err)
 	}
 	return signed, ids, nil
-}
-
-// signatureOf returns the MetadataSignature Sign gives m, by signing it into
-// an in-process topic (the pubsub package exports no per-message signer).
-func signatureOf(ctx context.Context, signer pubsub.Signer, m *gcpubsub.Message) (string, error) {
-	name := "mem://provider-switch-outbox-" + rand.Text()
-	t, err := pubsub.OpenTopic(ctx, name)
-	if err != nil {
-		return "", err
-	}
-	sub, err := pubsub.OpenSubscription(ctx, name)
-	if err != nil {
-		return "", err
-	}
-	defer sub.Shutdown(context.Background())
-	signed := pubsub.Sign(t, signer)
-	defer signed.Shutdown(context.Background())
-	if err := signed.Send(ctx, &gcpubsub.Message{Body: m.Body, Metadata: maps.Clone(m.Metadata)}); err != nil {
-		return "", err
-	}
-	got, err := sub.Receive(ctx)
-	if err != nil {
-		return "", err
-	}
-	got.Ack()
-	return got.Metadata[pubsub.MetadataSignature], nil
 }
 
 // randomKey is a fresh AES-256 key, base64 (the local profile's key_file).

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	gcpubsub "gocloud.dev/pubsub"
-	"gocloud.dev/pubsub/mempubsub"
 
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/seal"
@@ -57,22 +56,19 @@ func (e *events) publish(ctx context.Context, topic *gcpubsub.Topic, bucketURL s
 	}
 	sealed := seal.Wrap(inner, []secrets.KEK{kek}, nil)
 	defer sealed.Close()
-	// The county signs into an in-process outbox, so that the rehearsal
-	// holds each message exactly as it goes out (to replay and forge one).
-	outbox := mempubsub.NewTopic()
-	signed := pubsub.Sign(outbox, e.signer)
-	defer signed.Shutdown(context.Background())
-	out := mempubsub.NewSubscription(outbox, time.Minute)
-	defer out.Shutdown(context.Background())
-
+	var last *gcpubsub.Message
 	err = eachRecord(ctx, sealed, "results/", func(key string) error {
 		body, err := sealed.ReadAll(ctx, key)
 		if err != nil {
 			return err
 		}
-		m := &gcpubsub.Message{Body: body, Metadata: map[string]string{pubsub.MetadataID: key, "content-type": "application/json"}}
-		if err := signed.Send(ctx, m); err != nil {
-			return fmt.Errorf("sign %s: %w", key, err)
+		md, err := pubsub.SignMessage(ctx, e.signer, &gcpubsub.Message{Body: body, Metadata: map[string]string{pubsub.MetadataID: key, "content-type": "application/json"}})
+		if err != nil {
+			return err
+		}
+		last = &gcpubsub.Message{Body: body, Metadata: md}
+		if err := topic.Send(ctx, last); err != nil {
+			return fmt.Errorf("publish %s: %w", key, err)
 		}
 		e.ids[key] = true
 		e.published++
@@ -81,23 +77,8 @@ func (e *events) publish(ctx context.Context, topic *gcpubsub.Topic, bucketURL s
 	if err != nil {
 		return "", err
 	}
-	if e.published == 0 {
+	if last == nil {
 		return "", errors.New("no results to publish")
-	}
-	var last *gcpubsub.Message
-	for range e.published {
-		m, err := out.Receive(ctx)
-		if err != nil {
-			return "", err
-		}
-		m.Ack()
-		if err := topic.Send(ctx, &gcpubsub.Message{Body: m.Body, Metadata: m.Metadata}); err != nil {
-			return "", fmt.Errorf("publish %s: %w", m.Metadata[pubsub.MetadataID], err)
-		}
-		last = m
-	}
-	if last.Metadata[pubsub.MetadataSignature] == "" {
-		return "", errors.New("the signed topic did not sign the message")
 	}
 	replay := &gcpubsub.Message{Body: last.Body, Metadata: maps.Clone(last.Metadata)}
 	forged := &gcpubsub.Message{Body: append([]byte(nil), last.Body...), Metadata: maps.Clone(last.Metadata)}
