@@ -108,7 +108,7 @@ func Dedup(sub *gcpubsub.Subscription, opts *DedupOptions) *gcpubsub.Subscriptio
 		opts = &DedupOptions{}
 	}
 	d := &dedupSub{
-		inner:    driveradapter.Subscription(sub),
+		inner:    driveradapter.SubscriptionDriver(sub),
 		opts:     *opts,
 		inflight: map[string]*inflightKey{},
 		hold:     inFlightHold,
@@ -341,20 +341,24 @@ func (d *dedupSub) SendNacks(ctx context.Context, ids []driver.AckID) error {
 	return err
 }
 
-func (d *dedupSub) CanNack() bool          { return d.inner.CanNack() }
-func (d *dedupSub) IsRetryable(error) bool { return false }
+func (d *dedupSub) CanNack() bool              { return d.inner.CanNack() }
+func (d *dedupSub) IsRetryable(err error) bool { return d.inner.IsRetryable(err) }
 
 // As supports **DedupStats; anything else is passed to the wrapped
 // subscription.
 func (d *dedupSub) As(i any) bool {
-	if p, ok := i.(**DedupStats); ok {
+	switch p := i.(type) {
+	case **DedupStats:
 		*p = &d.stats
+		return true
+	case *driver.Subscription: // see driveradapter.SubscriptionDriver
+		*p = d
 		return true
 	}
 	return d.inner.As(i)
 }
 func (d *dedupSub) ErrorAs(err error, i any) bool          { return d.inner.ErrorAs(err, i) }
-func (d *dedupSub) ErrorCode(err error) gcerrors.ErrorCode { return gcerrors.Code(err) }
+func (d *dedupSub) ErrorCode(err error) gcerrors.ErrorCode { return d.inner.ErrorCode(err) }
 
 // Close nacks the held copies and closes the wrapped subscription.
 func (d *dedupSub) Close() error {

@@ -25,6 +25,12 @@
 // gocloud's nats:// driver (core NATS, at-most-once) is deliberately not
 // registered: a message published while no subscriber listens is lost.
 //
+// Decorators stacked on each other, or on civicport's own JetStream driver,
+// talk to the driver underneath directly rather than through one more
+// gocloud portable layer each (see internal/driveradapter.TopicDriver), so
+// a Dedup(Verify(sub)) on JetStream costs little more than the checks
+// themselves (BenchmarkDecorated).
+//
 // Open is lazy, like gocloud.dev: most backends contact the server only on
 // the first Send or Receive. Errors never contain credentials.
 package pubsub

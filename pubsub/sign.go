@@ -123,7 +123,7 @@ func Sign(t *gcpubsub.Topic, s Signer) *gcpubsub.Topic {
 	if s == nil || s.KeyID() == "" {
 		panic("pubsub.Sign: nil Signer or empty key id")
 	}
-	return gcpubsub.NewTopic(&signTopic{inner: driveradapter.Topic(t), s: s}, driveradapter.SendBatching())
+	return gcpubsub.NewTopic(&signTopic{inner: driveradapter.TopicDriver(t), s: s}, driveradapter.SendBatching())
 }
 
 type signTopic struct {
@@ -165,10 +165,16 @@ func signedMetadata(ctx context.Context, s Signer, body []byte, metadata map[str
 	return md, nil
 }
 
-func (t *signTopic) IsRetryable(error) bool                 { return false }
-func (t *signTopic) As(i any) bool                          { return t.inner.As(i) }
+func (t *signTopic) IsRetryable(err error) bool { return t.inner.IsRetryable(err) }
+func (t *signTopic) As(i any) bool {
+	if p, ok := i.(*driver.Topic); ok { // see driveradapter.TopicDriver
+		*p = t
+		return true
+	}
+	return t.inner.As(i)
+}
 func (t *signTopic) ErrorAs(err error, i any) bool          { return t.inner.ErrorAs(err, i) }
-func (t *signTopic) ErrorCode(err error) gcerrors.ErrorCode { return gcerrors.Code(err) }
+func (t *signTopic) ErrorCode(err error) gcerrors.ErrorCode { return t.inner.ErrorCode(err) }
 func (t *signTopic) Close() error                           { return t.inner.Close() }
 
 // VerifyOptions configures Verify. The zero value is ready to use.
@@ -232,7 +238,7 @@ func Verify(sub *gcpubsub.Subscription, v Verifier, quarantine *gcpubsub.Topic, 
 		opts = &VerifyOptions{}
 	}
 	return gcpubsub.NewSubscription(&verifySub{
-		inner:   driveradapter.Subscription(sub),
+		inner:   driveradapter.SubscriptionDriver(sub),
 		v:       v,
 		q:       quarantine,
 		opts:    *opts,
@@ -363,20 +369,24 @@ func (s *verifySub) SendNacks(ctx context.Context, ids []driver.AckID) error {
 	return s.inner.SendNacks(ctx, ids)
 }
 
-func (s *verifySub) CanNack() bool          { return s.inner.CanNack() }
-func (s *verifySub) IsRetryable(error) bool { return false }
+func (s *verifySub) CanNack() bool              { return s.inner.CanNack() }
+func (s *verifySub) IsRetryable(err error) bool { return s.inner.IsRetryable(err) }
 
 // As supports **VerifyStats; anything else is passed to the wrapped
 // subscription (so **DedupStats works on Verify(Dedup(...)) too).
 func (s *verifySub) As(i any) bool {
-	if p, ok := i.(**VerifyStats); ok {
+	switch p := i.(type) {
+	case **VerifyStats:
 		*p = &s.stats
+		return true
+	case *driver.Subscription: // see driveradapter.SubscriptionDriver
+		*p = s
 		return true
 	}
 	return s.inner.As(i)
 }
 func (s *verifySub) ErrorAs(err error, i any) bool          { return s.inner.ErrorAs(err, i) }
-func (s *verifySub) ErrorCode(err error) gcerrors.ErrorCode { return gcerrors.Code(err) }
+func (s *verifySub) ErrorCode(err error) gcerrors.ErrorCode { return s.inner.ErrorCode(err) }
 
 // Close nacks the messages waiting for a retry and closes the wrapped
 // subscription.

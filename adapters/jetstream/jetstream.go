@@ -226,6 +226,9 @@ func (t *topic) IsRetryable(err error) bool { return isRetryable(err) }
 
 func (t *topic) As(i any) bool {
 	switch p := i.(type) {
+	case *driver.Topic: // lets civicport's decorators wrap this driver directly
+		*p = t
+		return true
 	case *jetstream.JetStream:
 		*p = t.js
 		return true
@@ -507,6 +510,9 @@ func (s *subscription) IsRetryable(err error) bool { return isRetryable(err) }
 
 func (s *subscription) As(i any) bool {
 	switch p := i.(type) {
+	case *driver.Subscription: // lets civicport's decorators wrap this driver directly
+		*p = s
+		return true
 	case *jetstream.Consumer:
 		s.mu.Lock()
 		defer s.mu.Unlock()

@@ -17,6 +17,31 @@ import (
 // the driver shuts t down.
 func Topic(t *gcpubsub.Topic) driver.Topic { return &topic{t: t} }
 
+// TopicDriver is Topic, except for a portable topic over one of civicport's
+// own drivers or decorators: those answer As(*driver.Topic) with
+// themselves, and TopicDriver returns that driver, so that a decorator
+// stacked on another (or on adapters/jetstream) does not go through
+// gocloud's portable layer — its batching, retries and tracing — once more
+// per layer. A decorator built on TopicDriver must take IsRetryable,
+// ErrorCode and ErrorAs from the driver it wraps: its errors may be that
+// driver's own, not portable ones.
+func TopicDriver(t *gcpubsub.Topic) driver.Topic {
+	var d driver.Topic
+	if t.As(&d) && d != nil {
+		return d
+	}
+	return Topic(t)
+}
+
+// SubscriptionDriver is to Subscription what TopicDriver is to Topic.
+func SubscriptionDriver(s *gcpubsub.Subscription) driver.Subscription {
+	var d driver.Subscription
+	if s.As(&d) && d != nil {
+		return d
+	}
+	return Subscription(s)
+}
+
 type topic struct{ t *gcpubsub.Topic }
 
 var _ driver.Topic = (*topic)(nil)
