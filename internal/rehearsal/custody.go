@@ -108,7 +108,13 @@ func (c *custody) generateSealed(ctx context.Context, bucketURL string, kek secr
 // is reported, not faked: errNotEnforced.
 func retain(ctx context.Context, b *gcblob.Bucket) (string, error) {
 	if err := retention.Supported(ctx, b); err != nil {
-		return "", fmt.Errorf("%w: %v", errNotEnforced, err)
+		switch {
+		case errors.Is(err, retention.ErrUnsupported):
+			return "", fmt.Errorf("%w: this storage has no retention (S3 object lock or GCS object retention); records here are not write-once", errNotEnforced)
+		case errors.Is(err, retention.ErrNotEnabled):
+			return "", fmt.Errorf("%w: retention is not enabled on this bucket (S3: create it with object lock; GCS: with object retention)", errNotEnforced)
+		}
+		return "", err
 	}
 	until := retention.FederalElectionRetention(electionDay)
 	if !until.After(time.Now()) {
