@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# capabilities.sh — regenerate docs/capabilities.md: the capability matrix of
-# every backend civicport tests, measured live by `civicport conform` against
-# the test services (started here if needed).
+# capabilities.sh — regenerate docs/capabilities.md: the capability matrices
+# of every backend civicport tests, measured live against the test services
+# (started here if needed): blob backends by `civicport conform --blob`,
+# pubsub backends by conformance/pubsubtest's server tests (go test), which
+# set up what the CLI cannot (dead-letter queues, short visibility timeouts,
+# the in-process Pub/Sub fake) and log one MATRIX line per capability.
 #
 # usage: scripts/capabilities.sh [OUT]   (default docs/capabilities.md)
 set -euo pipefail
@@ -85,14 +88,94 @@ An object-lock bucket has versioning enabled.
 HDR
   sed "${sedargs[@]}" "$filedir/matrix.md"
 } >"$out"
+
+# Pubsub: the server tests of conformance/pubsubtest, one column per backend.
+# A capability left out of a suite run as a known difference is measured by
+# its own test (differences_test.go), which logs its MATRIX line too.
+pubsub_backends=("mem" "jetstream" "sqs" "sns → sqs" "rabbit" "gcppubsub (pstest)")
+set +e
+CIVICPORT_REQUIRE_SERVICES=1 go test -count=1 -v -timeout 10m \
+  -run '^(TestMem|TestJetStream|TestServer[A-Za-z]+|TestRabbitMQ[A-Za-z]+)$' \
+  ./conformance/pubsubtest/ >"$filedir/pubsub.log" 2>&1
+rc=$?
+set -e
+grep -h 'MATRIX ' "$filedir/pubsub.log" | sed 's/^.*MATRIX //' >"$filedir/pubsub.matrix" || true
+if [[ $rc != 0 ]]; then
+  echo "pubsub server tests failed (exit $rc); the matrix below shows what they measured:" >&2
+  grep -E '^\s*--- FAIL|Error:' "$filedir/pubsub.log" | head -20 >&2 || true
+fi
+[[ -s $filedir/pubsub.matrix ]] || { echo "no pubsub MATRIX lines (see go test output above)" >&2; exit 1; }
+{
+  cat <<HDR
+
+## Pub/Sub
+
+Measured live by \`conformance/pubsubtest\` (the suite \`civicport conform
+--topic URL --subscription URL\` runs), from its server tests: \`go test -run
+'TestMem|TestJetStream|TestServer|TestRabbitMQ' ./conformance/pubsubtest/\`,
+against the same servers, on $(date -u +%Y-%m-%d).
+
+Backends: \`mem\` is gocloud's mempubsub; \`jetstream\` is civicport's
+at-least-once NATS JetStream driver (\`adapters/jetstream\`), declared
+ordered; \`sqs\` sends straight to a standard SQS queue and \`sns → sqs\`
+publishes to an SNS topic with raw delivery to one (both on fauxqs, visibility
+timeout 2 s, redrive policy to a dead-letter queue after 3 receives);
+\`rabbit\` is a fanout exchange and a quorum queue (x-delivery-limit, a
+dead-letter exchange; a fresh queue for every check, because gocloud's
+rabbitpubsub never releases a queue's consumer within a process);
+\`gcppubsub (pstest)\` is gocloud's gcppubsub driver on the in-process Pub/Sub
+fake (ack deadline 10 s, dead-letter policy after 5 delivery attempts, bodies
+tried up to 2 MiB: pstest stalls on a 4 MiB publish). pubsub.dead_letter is
+measured where a dead-letter queue is set up (SQS, SNS → SQS, RabbitMQ,
+Pub/Sub); mem and JetStream have none. On RabbitMQ, pubsub.ack_deadline and
+pubsub.receiver_crash fail for real (no ack deadline; gocloud keeps an
+unacked message on a shut-down subscription's channel): known differences,
+see \`conformance/pubsubtest/main_test.go\`.
+
+HDR
+  awk -F' [|] ' -v backends="$(IFS='|'; echo "${pubsub_backends[*]}")" '
+    { name = $1; cap = $2; st[name, cap] = $3
+      d = $0; for (k = 1; k <= 4; k++) sub(/^[^|]* [|] /, "", d)  # the detail may hold " | "
+      det[name, cap] = d
+      if (!((name, cap) in had)) { had[name, cap] = 1; order[name, ++n[name]] = cap } }
+    END {
+      nb = split(backends, b, "|")
+      # Rows in suite order: the first backend that ran the whole suite
+      # (Test logs its results in order), then anything else seen.
+      for (i = 1; i <= nb; i++) for (k = 1; k <= n[b[i]]; k++) {
+        cap = order[b[i], k]; if (!(cap in seen)) { seen[cap] = 1; caps[++nc] = cap }
+      }
+      printf "| capability |"; for (i = 1; i <= nb; i++) printf " %s |", b[i]; printf "\n|---|"
+      for (i = 1; i <= nb; i++) printf "---|"; printf "\n"
+      for (c = 1; c <= nc; c++) {
+        printf "| `%s` |", caps[c]
+        for (i = 1; i <= nb; i++) { s = st[b[i], caps[c]]; printf " %s |", (s == "" ? "-" : s) }
+        printf "\n"
+      }
+      printf "\n**Details** (every result, with the evidence)\n\n"
+      for (i = 1; i <= nb; i++) for (c = 1; c <= nc; c++) if ((b[i], caps[c]) in st) {
+        d = det[b[i], caps[c]]; gsub(/[|]/, "\\|", d); if (length(d) > 300) d = substr(d, 1, 297) "..."
+        printf "- %s `%s` %s: %s\n", b[i], caps[c], st[b[i], caps[c]], d
+      }
+    }' "$filedir/pubsub.matrix"
+} >>"$out"
 echo "wrote $out" >&2
 
-# The README carries the matrix itself (without the reasons), between markers.
+# The README carries the blob matrix itself (the first table, without the
+# reasons), between markers; the pubsub table (the second) goes only between
+# <!-- pubsub-capabilities:start/end --> markers, and only if README has them.
 if [[ $out == docs/capabilities.md ]]; then
-  table=$(sed -n '/^| capability |/,/^$/p' "$out")
+  table=$(awk '/^\| capability \|/ { f = 1 } f && /^$/ { exit } f' "$out")
   awk -v table="$table" '
     /<!-- capabilities:start -->/ { print; print table; skip = 1; next }
     /<!-- capabilities:end -->/ { skip = 0 }
     !skip' README.md >README.md.tmp && mv README.md.tmp README.md
+  if grep -q '<!-- pubsub-capabilities:start -->' README.md; then
+    table=$(awk '/^\| capability \|/ { t++ } t == 2 && /^$/ { exit } t == 2' "$out")
+    awk -v table="$table" '
+      /<!-- pubsub-capabilities:start -->/ { print; print table; skip = 1; next }
+      /<!-- pubsub-capabilities:end -->/ { skip = 0 }
+      !skip' README.md >README.md.tmp && mv README.md.tmp README.md
+  fi
   echo "updated README.md" >&2
 fi

@@ -10,16 +10,22 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	gcblob "gocloud.dev/blob"
+	gcpubsub "gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/seal"
+	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/blobtest"
+	"github.com/civicport/civicport/conformance/pubsubtest"
 	"github.com/civicport/civicport/conformance/report"
+	"github.com/civicport/civicport/internal/redact"
+	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/secrets"
 )
 
@@ -32,7 +38,7 @@ type conformOptions struct {
 
 func (o *conformOptions) register(cmd *cobra.Command) {
 	cmd.Flags().Int64Var(&o.largeSize, "large-object-size", blobtest.DefaultLargeObjectSize, "bytes of the blob.large_object check (streamed)")
-	cmd.Flags().StringSliceVar(&o.only, "capability", nil, "run only these capabilities (repeatable, comma-separated)")
+	cmd.Flags().StringSliceVar(&o.only, "capability", nil, "run only these capabilities, blob.* and pubsub.* names (repeatable, comma-separated)")
 	cmd.Flags().StringVar(&o.sealKeeper, "seal-keeper", "", "measure the bucket through Seal (client-side encryption) with this keeper URL")
 }
 
@@ -41,29 +47,62 @@ func newConformCmd() *cobra.Command {
 		blobURLs    []string
 		format, out string
 		co          conformOptions
+		ps          pubsubFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "conform --blob URL [--format table|json|markdown|junit] [--out FILE]",
+		Use:   "conform [--blob URL] [--topic URL --subscription URL] [--format table|json|markdown|junit] [--out FILE]",
 		Short: "Measure what a backend really does: the capability matrix",
-		Long: `conform runs civicport's conformance suite against a live backend and prints
+		Long: `conform runs civicport's conformance suite against live backends and prints
 one result per capability: pass, fail (with evidence), unsupported (the
-backend says it cannot) or skipped. It works under a fresh prefix
-civicport-conform-<random>/ and removes everything it wrote there; objects
-outside that prefix are never touched.
+backend says it cannot) or skipped. Give at least one of --blob or the pair
+--topic/--subscription; both may be given.
+
+--blob: the bucket is measured under a fresh prefix civicport-conform-<random>/
+and everything written there is removed; objects outside that prefix are
+never touched.
+
+--topic/--subscription: the subscription must receive what is sent to the
+topic, and must be durable (opening it again reaches the same queue). The
+suite sends tagged test messages to the topic and ACKS AND DISCARDS EVERY
+MESSAGE IT RECEIVES on that subscription (and on --dead-letter), its own and
+anyone else's: use a dedicated topic and subscription, never one a real
+consumer reads. pubsub.dead_letter is measured only with --dead-letter (a
+subscription on the queue the backend dead-letters to, e.g. the SQS redrive
+target, the Pub/Sub dead-letter topic's subscription, the queue bound to a
+RabbitMQ dead-letter exchange); --max-deliveries is the backend's delivery
+limit (SQS maxReceiveCount, Pub/Sub max_delivery_attempts, RabbitMQ
+x-delivery-limit + 1). --ack-deadline must be longer than the backend's ack
+deadline or visibility timeout.
 
 Exit status: 0 nothing failed, 1 a capability failed, 2 bad usage or a
-backend that cannot be reached.`,
+backend that cannot be opened or reached (for pubsub: the topic or a
+subscription cannot be opened, or the first receive on a subscription fails).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(blobURLs) == 0 {
-				return fmt.Errorf("--blob URL is required (schemes: %s)", strings.Join(blob.Schemes(), ", "))
+			pair, err := ps.pair()
+			if err != nil {
+				return err
+			}
+			if len(blobURLs) == 0 && pair == nil {
+				return fmt.Errorf("--blob URL is required, or --topic URL --subscription URL, or both (blob schemes: %s; pubsub schemes: %s)",
+					strings.Join(blob.Schemes(), ", "), strings.Join(pubsub.SubscriptionSchemes(), ", "))
 			}
 			if err := validFormat(format); err != nil {
+				return err
+			}
+			if err := validCapabilities(co.only, len(blobURLs) > 0, pair != nil); err != nil {
 				return err
 			}
 			rep := &report.Report{}
 			for _, u := range blobURLs {
 				b, err := conformBlob(cmd.Context(), u, co, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				rep.Backends = append(rep.Backends, b)
+			}
+			if pair != nil {
+				b, err := conformPubSub(cmd.Context(), *pair, co, ps, cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
@@ -82,7 +121,205 @@ backend that cannot be reached.`,
 	cmd.Flags().StringVar(&format, "format", "table", "output format: "+strings.Join(report.Formats, ", "))
 	cmd.Flags().StringVar(&out, "out", "", "write the report to FILE instead of standard output")
 	co.register(cmd)
+	ps.register(cmd)
 	return cmd
+}
+
+// pubsubFlags are conform's pubsub flags.
+type pubsubFlags struct {
+	topic, subscription, deadLetter string
+	maxDeliveries                   int
+	ackDeadline                     time.Duration
+	messages                        int
+}
+
+func (f *pubsubFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.topic, "topic", "", "topic URL to measure, with --subscription (a DEDICATED pair: the suite acks and discards every message on the subscription)")
+	cmd.Flags().StringVar(&f.subscription, "subscription", "", "durable subscription URL that receives what is sent to --topic (every message on it is acked and discarded)")
+	cmd.Flags().StringVar(&f.deadLetter, "dead-letter", "", "subscription URL on the backend's dead-letter queue for --subscription, to measure pubsub.dead_letter (every message on it is acked and discarded)")
+	cmd.Flags().IntVar(&f.maxDeliveries, "max-deliveries", 0, "deliveries the backend makes before it dead-letters a message (0: unknown, any count is accepted); needs --dead-letter")
+	cmd.Flags().DurationVar(&f.ackDeadline, "ack-deadline", pubsubtest.DefaultAckDeadline, "how long to wait for a message left unacked to come back; must exceed the backend's ack deadline or visibility timeout")
+	cmd.Flags().IntVar(&f.messages, "messages", pubsubtest.DefaultMessages, "messages pubsub.at_least_once sends")
+}
+
+// pair checks the pubsub flags and returns the pair to measure, or nil when
+// no pubsub flag was given.
+func (f *pubsubFlags) pair() (*pubsubtest.URLPair, error) {
+	switch {
+	case f.topic != "" && f.subscription == "":
+		return nil, fmt.Errorf("--subscription URL is required with --topic (the subscription that receives what is sent to the topic)")
+	case f.topic == "" && f.subscription != "":
+		return nil, fmt.Errorf("--topic URL is required with --subscription (the topic whose messages the subscription receives)")
+	case f.topic == "" && f.deadLetter != "":
+		return nil, fmt.Errorf("--dead-letter needs --topic URL --subscription URL")
+	case f.maxDeliveries < 0:
+		return nil, fmt.Errorf("--max-deliveries %d: want a positive count (or 0: unknown)", f.maxDeliveries)
+	case f.maxDeliveries > 0 && f.deadLetter == "":
+		return nil, fmt.Errorf("--max-deliveries needs --dead-letter URL (the subscription on the dead-letter queue)")
+	case f.ackDeadline <= 0:
+		return nil, fmt.Errorf("--ack-deadline %v: want a positive duration", f.ackDeadline)
+	case f.messages <= 0:
+		return nil, fmt.Errorf("--messages %d: want a positive count", f.messages)
+	case f.topic == "":
+		return nil, nil
+	}
+	return &pubsubtest.URLPair{Topic: f.topic, Subscription: f.subscription, DeadLetter: f.deadLetter, MaxDeliveries: f.maxDeliveries}, nil
+}
+
+// validCapabilities checks --capability names: each must be a blob or
+// pubsub capability, and each suite that runs must have at least one of its
+// own (otherwise --capability would silently run nothing, or everything).
+func validCapabilities(only []string, blobs, pubsubs bool) error {
+	if len(only) == 0 {
+		return nil
+	}
+	var unknown []string
+	var nb, np int
+	for _, c := range only {
+		switch {
+		case slices.Contains(conformance.BlobCapabilities(), c):
+			nb++
+		case slices.Contains(conformance.PubSubCapabilities(), c):
+			np++
+		default:
+			unknown = append(unknown, c)
+		}
+	}
+	var valid []string
+	if blobs || !pubsubs {
+		valid = append(valid, conformance.BlobCapabilities()...)
+	}
+	if pubsubs || !blobs {
+		valid = append(valid, conformance.PubSubCapabilities()...)
+	}
+	switch {
+	case len(unknown) > 0:
+		return fmt.Errorf("--capability: unknown %s %q; valid names: %s", plural(len(unknown), "capability", "capabilities"), strings.Join(unknown, ", "), strings.Join(valid, ", "))
+	case blobs && nb == 0:
+		return fmt.Errorf("--capability names no blob capability, but --blob is given; blob capabilities: %s", strings.Join(conformance.BlobCapabilities(), ", "))
+	case pubsubs && np == 0:
+		return fmt.Errorf("--capability names no pubsub capability, but --topic is given; pubsub capabilities: %s", strings.Join(conformance.PubSubCapabilities(), ", "))
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// onlyOf returns the names in only that belong to the suite with names all.
+// Nil only stays nil (run everything).
+func onlyOf(only, all []string) []string {
+	if len(only) == 0 {
+		return nil
+	}
+	var out []string
+	for _, c := range only {
+		if slices.Contains(all, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// conformPubSub runs pubsubtest against p. The topic and every subscription
+// are opened, and every subscription received from once, before the suite
+// starts: a pair that cannot be opened or reached is an error (exit 2), not
+// a report of failures. (The topic itself is reached only by the first
+// send: a topic that opens but refuses sends shows up as failed checks.)
+func conformPubSub(ctx context.Context, p pubsubtest.URLPair, co conformOptions, f pubsubFlags, progress io.Writer) (report.Backend, error) {
+	if err := probePubSub(ctx, p); err != nil {
+		return report.Backend{}, err
+	}
+	logf := func(string, ...any) {}
+	if isTerminal(progress) {
+		logf = func(format string, args ...any) {
+			fmt.Fprintf(progress, "\r\033[K"+strings.TrimRight(format, "\n"), args...)
+		}
+	}
+	t0 := time.Now()
+	results := pubsubtest.Run(ctx, p.Opener(), &pubsubtest.Options{
+		Capabilities: onlyOf(co.only, conformance.PubSubCapabilities()),
+		AckDeadline:  f.ackDeadline,
+		Messages:     f.messages,
+		Logf:         logf,
+	})
+	if isTerminal(progress) {
+		fmt.Fprint(progress, "\r\033[K")
+	}
+	d := time.Since(t0)
+	for i := range results {
+		for _, u := range []string{p.Topic, p.Subscription, p.DeadLetter} {
+			results[i].Detail = redact.String(results[i].Detail, u)
+		}
+	}
+	be := report.NewBackend(p.Topic, report.KindPubSub, results, d)
+	be.Via = "subscription " + redact.URL(p.Subscription)
+	if p.DeadLetter != "" {
+		be.Via += ", dead letter " + redact.URL(p.DeadLetter)
+	}
+	return be, nil
+}
+
+// probeWait is how long probePubSub waits on each subscription; no message
+// within it is fine (the subscription was reached).
+const probeWait = 2 * time.Second
+
+// probePubSub opens p's topic and subscriptions and receives once from each
+// subscription (a message that arrives is nacked, or left to come back
+// after the ack deadline, for the suite to ack as a leftover), so that a
+// missing queue or consumer, bad credentials or an unreachable server is
+// found before the suite runs.
+func probePubSub(ctx context.Context, p pubsubtest.URLPair) (err error) {
+	pair, err := p.Opener()(ctx)
+	if err != nil {
+		return fmt.Errorf("--topic/--subscription: %w", err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("--topic/--subscription: opening panicked: %v", r)
+		}
+		if pair.Close != nil {
+			pair.Close()
+		}
+	}()
+	if err := probeSub(ctx, "--subscription", p.Subscription, pair.Subscribe); err != nil {
+		return err
+	}
+	if pair.DeadLetter != nil {
+		return probeSub(ctx, "--dead-letter", p.DeadLetter, pair.DeadLetter)
+	}
+	return nil
+}
+
+func probeSub(ctx context.Context, flag, urlstr string, open func(context.Context) (*gcpubsub.Subscription, error)) error {
+	s, err := open(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", flag, err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = s.Shutdown(sctx)
+	}()
+	rctx, cancel := context.WithTimeout(ctx, probeWait)
+	defer cancel()
+	m, err := s.Receive(rctx)
+	switch {
+	case err == nil:
+		if m.Nackable() {
+			m.Nack()
+		}
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case rctx.Err() != nil:
+		return nil // reached; nothing there
+	}
+	return fmt.Errorf("%s: receive from %s: %s", flag, redact.URL(urlstr), pubsub.Describe(err, urlstr))
 }
 
 func validFormat(f string) error {
@@ -125,6 +362,9 @@ func dirOf(path string) string {
 // conformBlob runs blobtest against urlstr under a fresh prefix and cleans
 // up. An unreachable or unusable bucket is an error (exit 2), not a report.
 func conformBlob(ctx context.Context, urlstr string, co conformOptions, progress io.Writer) (report.Backend, error) {
+	if err := validCapabilities(co.only, true, false); err != nil {
+		return report.Backend{}, err
+	}
 	root, err := blob.Open(ctx, urlstr)
 	if err != nil {
 		return report.Backend{}, err
@@ -172,7 +412,7 @@ func conformBlob(ctx context.Context, urlstr string, co conformOptions, progress
 		}
 	}
 	t0 := time.Now()
-	results := blobtest.Run(ctx, open, &blobtest.Options{LargeObjectSize: co.largeSize, Capabilities: co.only, Logf: logf})
+	results := blobtest.Run(ctx, open, &blobtest.Options{LargeObjectSize: co.largeSize, Capabilities: onlyOf(co.only, conformance.BlobCapabilities()), Logf: logf})
 	if isTerminal(progress) {
 		fmt.Fprint(progress, "\r\033[K")
 	}

@@ -1,16 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	cpjetstream "github.com/civicport/civicport/adapters/jetstream"
+	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/report"
 	"github.com/civicport/civicport/internal/testenv"
 )
@@ -143,4 +149,178 @@ func TestPlanFromReports(t *testing.T) {
 	code, _, errOut := runCLI(t, "plan", "--from-report", filepath.Join(dir, "junk.json"), "--to-report", memJSON)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, errOut, "not a civicport conformance report")
+}
+
+// pubsubFast keeps the CLI's pubsub runs short: fewer messages and a short
+// wait for unacked messages (the mem:// and JetStream URLs below redeliver
+// after 1-2 s).
+var pubsubFast = []string{"--messages", "200", "--ack-deadline", "10s"}
+
+// A mem:// pair, run in-process by runCLI: mem topics live in this test
+// process, so the CLI's pair is this process's. mempubsub delivers in map
+// order and has no dead-letter queue: ordering and dead_letter are
+// unsupported, everything else passes.
+func TestConformPubSubMem(t *testing.T) {
+	name := testenv.UniqueName("conform-mem")
+	topic, sub := "mem://"+name, "mem://"+name+"?ackdeadline=1s"
+	args := append([]string{"conform", "--topic", topic, "--subscription", sub, "--format", "json"}, pubsubFast...)
+	code, out, errOut := runCLI(t, args...)
+	require.Equal(t, exitOK, code, errOut)
+	rep, err := report.Read(strings.NewReader(out))
+	require.NoError(t, err)
+	require.Len(t, rep.Backends, 1)
+	b := rep.Backends[0]
+	assert.Equal(t, "pubsub", b.Kind)
+	assert.Equal(t, topic, b.URL)
+	assert.Equal(t, "subscription "+sub, b.Via)
+	var caps []string
+	for _, r := range b.Results {
+		caps = append(caps, r.Capability)
+		want := conformance.Pass
+		if r.Capability == conformance.PubSubOrdering || r.Capability == conformance.PubSubDeadLetter {
+			want = conformance.Unsupported
+		}
+		assert.Equal(t, want, r.Status, "%s", r)
+	}
+	assert.Equal(t, conformance.PubSubCapabilities(), caps)
+	var raw struct {
+		Backends []map[string]any `json:"backends"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &raw))
+	assert.Equal(t, "pubsub", raw.Backends[0]["kind"])
+
+	// With --blob too, and --capability naming one of each kind; table and
+	// markdown name the kind / the capability.
+	code, out, errOut = runCLI(t, append([]string{"conform", "--blob", "mem://", small, "--topic", topic, "--subscription", sub,
+		"--capability", "blob.read_write,pubsub.metadata"}, pubsubFast...)...)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Regexp(t, `(?m)^mem://  \(blob, 1 pass`, out)
+	assert.Regexp(t, `(?m)^mem://\S+ via subscription mem://\S+  \(pubsub, 1 pass, 0 fail`, out)
+	assert.Regexp(t, `pubsub\.metadata\s+pass`, out)
+	assert.NotContains(t, out, "pubsub.at_least_once")
+
+	code, out, errOut = runCLI(t, append([]string{"conform", "--topic", topic, "--subscription", sub, "--format", "markdown",
+		"--capability", "pubsub.nack_redelivery"}, pubsubFast...)...)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "| `pubsub.nack_redelivery` | pass |")
+}
+
+// newJetStreamPair returns create=true JetStream URLs of a fresh stream and
+// durable consumer (ack wait 2 s), deleted when t ends.
+func newJetStreamPair(t *testing.T) (srv testenv.NATSServer, stream, topic, sub string) {
+	t.Helper()
+	srv = testenv.NATS(t)
+	stream = srv.StreamName("cp-conform")
+	subject := srv.Subject("cp.conform")
+	consumer := srv.StreamName("cp-conform-sub")
+	t.Cleanup(func() { deleteStream(t, srv, stream) })
+	return srv, stream,
+		fmt.Sprintf("jetstream://%s/%s?create=true", stream, subject),
+		fmt.Sprintf("jetstream://%s/%s?create=true&ack_wait=2s&max_deliver=20", stream, consumer)
+}
+
+func deleteStream(t *testing.T, srv testenv.NATSServer, stream string) {
+	nc, err := cpjetstream.Connect(srv.URL)
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = js.DeleteStream(ctx, stream)
+	}
+	if err != nil {
+		t.Logf("cleanup: deleting stream %s: %v", stream, err)
+	}
+}
+
+// A JetStream pair through civicport's jetstream:// driver, JUnit output:
+// nothing fails; dead_letter (no --dead-letter) is a skipped testcase.
+func TestConformPubSubJetStreamJUnit(t *testing.T) {
+	_, _, topic, sub := newJetStreamPair(t)
+	code, out, errOut := runCLI(t, append([]string{"conform", "--topic", topic, "--subscription", sub, "--format", "junit"}, pubsubFast...)...)
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	var suites struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Name  string `xml:"name,attr"`
+			Cases []struct {
+				Name      string `xml:"name,attr"`
+				Classname string `xml:"classname,attr"`
+				Skipped   *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"skipped"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal([]byte(out), &suites))
+	assert.Equal(t, len(conformance.PubSubCapabilities()), suites.Tests)
+	assert.Zero(t, suites.Failures, out)
+	require.Len(t, suites.Suites, 1)
+	assert.Equal(t, "pubsub "+topic, suites.Suites[0].Name)
+	for _, c := range suites.Suites[0].Cases {
+		assert.Equal(t, "civicport.conform.pubsub", c.Classname)
+		if c.Name == conformance.PubSubDeadLetter {
+			require.NotNil(t, c.Skipped)
+			assert.Contains(t, c.Skipped.Message, "unsupported: ")
+		}
+	}
+}
+
+// A subscription that cannot be opened or reached is bad input (exit 2),
+// found before the suite runs, not a report of failed capabilities (exit 1):
+// here a JetStream consumer that does not exist, opened without create=true.
+func TestConformPubSubMissingConsumerExits2(t *testing.T) {
+	srv, stream, topic, sub := newJetStreamPair(t)
+	missing := "jetstream://" + stream + "/" + srv.StreamName("no-such-consumer")
+	code, out, errOut := runCLI(t, "conform", "--topic", topic, "--subscription", missing, "--format", "json")
+	assert.Equal(t, exitUsage, code, errOut)
+	assert.Empty(t, out, "no report")
+	assert.Contains(t, errOut, "--subscription: receive from "+missing)
+	assert.Contains(t, errOut, "not found")
+
+	// The same for the dead-letter subscription.
+	code, _, errOut = runCLI(t, "conform", "--topic", topic, "--subscription", sub, "--dead-letter", missing)
+	assert.Equal(t, exitUsage, code, errOut)
+	assert.Contains(t, errOut, "--dead-letter: receive from "+missing)
+}
+
+func TestConformPubSubUsageExits2(t *testing.T) {
+	noCloudCredentials(t)
+	mem := "mem://" + testenv.UniqueName("conform-usage")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"conform", "--topic", mem}, "--subscription URL is required with --topic"},
+		{[]string{"conform", "--blob", "mem://", "--topic", mem}, "--subscription URL is required with --topic"},
+		{[]string{"conform", "--subscription", mem}, "--topic URL is required with --subscription"},
+		{[]string{"conform", "--dead-letter", mem}, "--dead-letter needs --topic URL --subscription URL"},
+		{[]string{"conform", "--topic", mem, "--subscription", mem, "--max-deliveries", "3"}, "--max-deliveries needs --dead-letter"},
+		{[]string{"conform", "--topic", mem, "--subscription", mem, "--dead-letter", mem, "--max-deliveries", "-1"}, "--max-deliveries -1"},
+		{[]string{"conform", "--topic", mem, "--subscription", mem, "--capability", "pubsub.nope"},
+			`--capability: unknown capability "pubsub.nope"; valid names: pubsub.at_least_once, pubsub.nack_redelivery`},
+		{[]string{"conform", "--blob", "mem://", "--capability", "blob.nope,pubsub.nope"},
+			`unknown capabilities "blob.nope, pubsub.nope"; valid names: blob.read_write`},
+		{[]string{"conform", "--blob", "mem://", "--topic", mem, "--subscription", mem, "--capability", "pubsub.metadata"},
+			"--capability names no blob capability, but --blob is given"},
+		{[]string{"conform", "--blob", "mem://", "--topic", mem, "--subscription", mem, "--capability", "blob.md5"},
+			"--capability names no pubsub capability, but --topic is given"},
+		{[]string{"conform", "--topic", "ftp://x", "--subscription", mem}, `unknown topic scheme "ftp"`},
+		{[]string{"conform", "--topic", mem, "--subscription", "mem://" + testenv.UniqueName("no-topic")}, "--subscription"},
+	} {
+		code, out, errOut := runCLI(t, tc.args...)
+		assert.Equal(t, exitUsage, code, "%v: %s", tc.args, errOut)
+		assert.Contains(t, errOut, tc.want, "%v", tc.args)
+		assert.Empty(t, out, "%v", tc.args)
+	}
+	// Credentials in a URL never reach the error message.
+	code, _, errOut := runCLI(t, "conform", "--topic", mem+"?api_key=hunter2-secret", "--subscription", mem)
+	assert.Equal(t, exitUsage, code)
+	assert.NotContains(t, errOut, "hunter2-secret")
+	assert.NotEmpty(t, errOut)
 }
