@@ -22,6 +22,10 @@
 //	rabbit://EXCHANGE, rabbit://QUEUE          RabbitMQ (RABBIT_SERVER_URL)
 //	mem://TOPIC                                in-process topic; subscribe with mem://TOPIC too
 //
+// A rabbit:// subscription gets an AMQP connection of its own, closed when
+// it is shut down, so that RabbitMQ requeues what it had not acked (gocloud's
+// shared connection would keep those messages until the process exits).
+//
 // gocloud's nats:// driver (core NATS, at-most-once) is deliberately not
 // registered: a message published while no subscriber listens is lost.
 //

@@ -5,15 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"sort"
 	"strings"
 
 	"gocloud.dev/gcerrors"
 	gcpubsub "gocloud.dev/pubsub"
-	_ "gocloud.dev/pubsub/awssnssqs"    // awssns://, awssqs://
-	_ "gocloud.dev/pubsub/gcppubsub"    // gcppubsub://
-	_ "gocloud.dev/pubsub/mempubsub"    // mem://
-	_ "gocloud.dev/pubsub/rabbitpubsub" // rabbit://
+	_ "gocloud.dev/pubsub/awssnssqs"  // awssns://, awssqs://
+	_ "gocloud.dev/pubsub/gcppubsub"  // gcppubsub://
+	_ "gocloud.dev/pubsub/mempubsub"  // mem://
+	"gocloud.dev/pubsub/rabbitpubsub" // rabbit://
 
 	_ "github.com/civicport/civicport/adapters/jetstream" // jetstream://
 	"github.com/civicport/civicport/internal/openurl"
@@ -64,7 +65,13 @@ func OpenSubscription(ctx context.Context, urlstr string) (*gcpubsub.Subscriptio
 	if err := check(urlstr, "subscription", SubscriptionSchemes(), gcpubsub.DefaultURLMux().ValidSubscriptionScheme); err != nil {
 		return nil, err
 	}
-	s, err := gcpubsub.OpenSubscription(ctx, urlstr)
+	var s *gcpubsub.Subscription
+	var err error
+	if u, perr := url.Parse(urlstr); perr == nil && u.Scheme == rabbitpubsub.Scheme {
+		s, err = openRabbitSubscription(ctx, u)
+	} else {
+		s, err = gcpubsub.OpenSubscription(ctx, urlstr)
+	}
 	if err != nil {
 		return nil, &Error{URL: redact.URL(urlstr), Kind: "subscription", Msg: Describe(err, urlstr), Err: err}
 	}

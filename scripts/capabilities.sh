@@ -121,16 +121,16 @@ ordered; \`sqs\` sends straight to a standard SQS queue and \`sns → sqs\`
 publishes to an SNS topic with raw delivery to one (both on fauxqs, visibility
 timeout 2 s, redrive policy to a dead-letter queue after 3 receives);
 \`rabbit\` is a fanout exchange and a quorum queue (x-delivery-limit, a
-dead-letter exchange; a fresh queue for every check, because gocloud's
-rabbitpubsub never releases a queue's consumer within a process);
+dead-letter exchange; a fresh queue for every check; civicport gives each
+rabbit:// subscription its own AMQP connection, closed on shutdown, because
+gocloud's shared one keeps a shut-down subscription's unacked messages);
 \`gcppubsub (pstest)\` is gocloud's gcppubsub driver on the in-process Pub/Sub
 fake (ack deadline 10 s, dead-letter policy after 5 delivery attempts, bodies
 tried up to 2 MiB: pstest stalls on a 4 MiB publish). pubsub.dead_letter is
 measured where a dead-letter queue is set up (SQS, SNS → SQS, RabbitMQ,
-Pub/Sub); mem and JetStream have none. On RabbitMQ, pubsub.ack_deadline and
-pubsub.receiver_crash fail for real (no ack deadline; gocloud keeps an
-unacked message on a shut-down subscription's channel): known differences,
-see \`conformance/pubsubtest/main_test.go\`.
+Pub/Sub); mem and JetStream have none. On RabbitMQ, pubsub.ack_deadline
+fails for real (RabbitMQ has no ack deadline): a known difference, see
+\`conformance/pubsubtest/main_test.go\`.
 
 HDR
   awk -F' [|] ' -v backends="$(IFS='|'; echo "${pubsub_backends[*]}")" '
