@@ -35,10 +35,8 @@ package blobtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,25 +125,22 @@ func (o *Options) withDefaults() *Options {
 	return &c
 }
 
-// selected returns the capability names to run, in suite order, followed by
-// unknown requested names (which runOne reports as skipped).
-func (o *Options) selected() []string {
-	all := conformance.BlobCapabilities()
-	if len(o.Capabilities) == 0 {
-		return all
+// suite is the suite over open, for conformance.RunSuite and TestSuite.
+func (o *Options) suite(open Opener) conformance.Suite {
+	return conformance.Suite{
+		Name:          "blobtest",
+		Capabilities:  conformance.BlobCapabilities(),
+		Timeout:       o.CheckTimeout,
+		TimeoutOption: "Options.CheckTimeout",
+		Logf:          o.Logf,
+		Check: func(ctx context.Context, capName string) (conformance.Status, string) {
+			if open == nil {
+				return conformance.Fail, "blobtest: the Opener is nil"
+			}
+			out := runCheck(ctx, open, o, capName, checks[capName])
+			return out.status, out.detail
+		},
 	}
-	var out []string
-	for _, c := range all {
-		if slices.Contains(o.Capabilities, c) {
-			out = append(out, c)
-		}
-	}
-	for _, c := range o.Capabilities {
-		if !slices.Contains(all, c) && !slices.Contains(out, c) {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // Run measures every selected capability against buckets from open and
@@ -155,11 +150,7 @@ func (o *Options) selected() []string {
 // progress stops and it and all later ones are reported as skipped.
 func Run(ctx context.Context, open Opener, opts *Options) []conformance.Result {
 	o := opts.withDefaults()
-	var results []conformance.Result
-	for _, c := range o.selected() {
-		results = append(results, runOne(ctx, open, o, c))
-	}
-	return results
+	return conformance.RunSuite(ctx, o.suite(open), o.Capabilities)
 }
 
 // Test runs the suite under go test, one subtest per capability (named after
@@ -170,83 +161,13 @@ func Run(ctx context.Context, open Opener, opts *Options) []conformance.Result {
 func Test(t *testing.T, open Opener, opts *Options) []conformance.Result {
 	t.Helper()
 	o := opts.withDefaults()
-	var results []conformance.Result
-	for _, c := range o.selected() {
-		t.Run(c, func(t *testing.T) {
-			so := *o
-			if opts == nil || opts.Logf == nil {
-				so.Logf = t.Logf
-			}
-			r := runOne(t.Context(), open, &so, c)
-			results = append(results, r)
-			if _, known := checks[c]; !known {
-				t.Errorf("%s", r.Detail)
-				return
-			}
-			switch r.Status {
-			case conformance.Pass:
-				if r.Detail != "" {
-					t.Logf("pass: %s", r.Detail)
-				}
-			case conformance.Fail:
-				t.Errorf("%s: fail: %s", c, r.Detail)
-			case conformance.Unsupported:
-				t.Skipf("%s: unsupported: %s", c, r.Detail)
-			default:
-				t.Skipf("%s: skipped: %s", c, r.Detail)
-			}
-		})
-	}
-	return results
-}
-
-func runOne(ctx context.Context, open Opener, o *Options, capName string) (res conformance.Result) {
-	start := time.Now()
-	res.Capability = capName
-	defer func() { res.Duration = time.Since(start) }()
-
-	check, ok := checks[capName]
-	if !ok {
-		res.Status = conformance.Skipped
-		res.Detail = fmt.Sprintf("unknown capability %q: blobtest measures %s", capName, strings.Join(conformance.BlobCapabilities(), ", "))
-		return res
-	}
-	if err := ctx.Err(); err != nil {
-		res.Status, res.Detail = conformance.Skipped, "not run: "+ctxReason(ctx)
-		return res
-	}
-	if open == nil {
-		res.Status, res.Detail = conformance.Fail, "blobtest: the Opener is nil"
-		return res
-	}
-
-	cctx, cancel := context.WithTimeout(ctx, o.CheckTimeout)
-	defer cancel()
-	out := runCheck(cctx, open, o, capName, check)
-	switch {
-	case out.status == conformance.Pass:
-	case ctx.Err() != nil:
-		out = outcome{conformance.Skipped, "interrupted: " + ctxReason(ctx) + withEvidence(out.detail)}
-	case errors.Is(cctx.Err(), context.DeadlineExceeded):
-		out = outcome{conformance.Fail, fmt.Sprintf("check did not finish within %v (Options.CheckTimeout)%s", o.CheckTimeout, withEvidence(out.detail))}
-	}
-	res.Status, res.Detail = out.status, out.detail
-	o.Logf("%s: %s (%v)", capName, res.Status, time.Since(start).Round(time.Millisecond))
-	return res
-}
-
-func withEvidence(d string) string {
-	if d == "" {
-		return ""
-	}
-	return "; before that: " + d
-}
-
-func ctxReason(ctx context.Context) string {
-	if c := context.Cause(ctx); c != nil && c != ctx.Err() {
-		return fmt.Sprintf("%v (%v)", ctx.Err(), c)
-	}
-	return ctx.Err().Error()
+	return conformance.TestSuite(t, o.Capabilities, func(t *testing.T) conformance.Suite {
+		so := *o
+		if opts == nil || opts.Logf == nil {
+			so.Logf = t.Logf
+		}
+		return so.suite(open)
+	})
 }
 
 // runCheck opens a bucket, runs one check on it, cleans up and closes it,

@@ -83,9 +83,7 @@ package pubsubtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -223,25 +221,22 @@ func (o *Options) withDefaults() *Options {
 	return &c
 }
 
-// selected returns the capability names to run, in suite order, followed by
-// unknown requested names (which runOne reports as skipped).
-func (o *Options) selected() []string {
-	all := conformance.PubSubCapabilities()
-	if len(o.Capabilities) == 0 {
-		return all
+// suite is the suite over open, for conformance.RunSuite and TestSuite.
+func (o *Options) suite(open Opener) conformance.Suite {
+	return conformance.Suite{
+		Name:          "pubsubtest",
+		Capabilities:  conformance.PubSubCapabilities(),
+		Timeout:       o.CheckTimeout,
+		TimeoutOption: "Options.CheckTimeout",
+		Logf:          o.Logf,
+		Check: func(ctx context.Context, capName string) (conformance.Status, string) {
+			if open == nil {
+				return conformance.Fail, "pubsubtest: the Opener is nil"
+			}
+			out := runCheck(ctx, open, o, capName, checks[capName])
+			return out.status, out.detail
+		},
 	}
-	var out []string
-	for _, c := range all {
-		if slices.Contains(o.Capabilities, c) {
-			out = append(out, c)
-		}
-	}
-	for _, c := range o.Capabilities {
-		if !slices.Contains(all, c) && !slices.Contains(out, c) {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // Run measures every selected capability against pairs from open and
@@ -251,11 +246,7 @@ func (o *Options) selected() []string {
 // check in progress stops and it and all later ones are reported as skipped.
 func Run(ctx context.Context, open Opener, opts *Options) []conformance.Result {
 	o := opts.withDefaults()
-	var results []conformance.Result
-	for _, c := range o.selected() {
-		results = append(results, runOne(ctx, open, o, c))
-	}
-	return results
+	return conformance.RunSuite(ctx, o.suite(open), o.Capabilities)
 }
 
 // Test runs the suite under go test, one subtest per capability (named after
@@ -266,83 +257,13 @@ func Run(ctx context.Context, open Opener, opts *Options) []conformance.Result {
 func Test(t *testing.T, open Opener, opts *Options) []conformance.Result {
 	t.Helper()
 	o := opts.withDefaults()
-	var results []conformance.Result
-	for _, c := range o.selected() {
-		t.Run(c, func(t *testing.T) {
-			so := *o
-			if opts == nil || opts.Logf == nil {
-				so.Logf = t.Logf
-			}
-			r := runOne(t.Context(), open, &so, c)
-			results = append(results, r)
-			if _, known := checks[c]; !known {
-				t.Errorf("%s", r.Detail)
-				return
-			}
-			switch r.Status {
-			case conformance.Pass:
-				if r.Detail != "" {
-					t.Logf("pass: %s", r.Detail)
-				}
-			case conformance.Fail:
-				t.Errorf("%s: fail: %s", c, r.Detail)
-			case conformance.Unsupported:
-				t.Skipf("%s: unsupported: %s", c, r.Detail)
-			default:
-				t.Skipf("%s: skipped: %s", c, r.Detail)
-			}
-		})
-	}
-	return results
-}
-
-func runOne(ctx context.Context, open Opener, o *Options, capName string) (res conformance.Result) {
-	start := time.Now()
-	res.Capability = capName
-	defer func() { res.Duration = time.Since(start) }()
-
-	check, ok := checks[capName]
-	if !ok {
-		res.Status = conformance.Skipped
-		res.Detail = fmt.Sprintf("unknown capability %q: pubsubtest measures %s", capName, strings.Join(conformance.PubSubCapabilities(), ", "))
-		return res
-	}
-	if err := ctx.Err(); err != nil {
-		res.Status, res.Detail = conformance.Skipped, "not run: "+ctxReason(ctx)
-		return res
-	}
-	if open == nil {
-		res.Status, res.Detail = conformance.Fail, "pubsubtest: the Opener is nil"
-		return res
-	}
-
-	cctx, cancel := context.WithTimeout(ctx, o.CheckTimeout)
-	defer cancel()
-	out := runCheck(cctx, open, o, capName, check)
-	switch {
-	case out.status == conformance.Pass:
-	case ctx.Err() != nil:
-		out = outcome{conformance.Skipped, "interrupted: " + ctxReason(ctx) + withEvidence(out.detail)}
-	case errors.Is(cctx.Err(), context.DeadlineExceeded):
-		out = outcome{conformance.Fail, fmt.Sprintf("check did not finish within %v (Options.CheckTimeout)%s", o.CheckTimeout, withEvidence(out.detail))}
-	}
-	res.Status, res.Detail = out.status, out.detail
-	o.Logf("%s: %s (%v)", capName, res.Status, time.Since(start).Round(time.Millisecond))
-	return res
-}
-
-func withEvidence(d string) string {
-	if d == "" {
-		return ""
-	}
-	return "; before that: " + d
-}
-
-func ctxReason(ctx context.Context) string {
-	if c := context.Cause(ctx); c != nil && c != ctx.Err() {
-		return fmt.Sprintf("%v (%v)", ctx.Err(), c)
-	}
-	return ctx.Err().Error()
+	return conformance.TestSuite(t, o.Capabilities, func(t *testing.T) conformance.Suite {
+		so := *o
+		if opts == nil || opts.Logf == nil {
+			so.Logf = t.Logf
+		}
+		return so.suite(open)
+	})
 }
 
 // runCheck opens a pair and its subscription, runs one check, drains what
