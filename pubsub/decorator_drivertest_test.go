@@ -9,81 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"gocloud.dev/gcerrors"
 	gcpubsub "gocloud.dev/pubsub"
-	"gocloud.dev/pubsub/driver"
 	"gocloud.dev/pubsub/drivertest"
 	"gocloud.dev/pubsub/mempubsub"
 
-	"github.com/civicport/civicport/internal/driveradapter"
+	"github.com/civicport/civicport/internal/decoratortest"
 	"github.com/civicport/civicport/pubsub"
 )
 
-// decoHarness runs gocloud's pubsub drivertest over the decorators on
-// mempubsub: a topic is sign(mem topic), a subscription is
-// subscribe(mem subscription), each turned back into a driver with
-// internal/driveradapter.
-type decoHarness struct {
-	sign      func(*gcpubsub.Topic) *gcpubsub.Topic
-	subscribe func(*gcpubsub.Subscription) *gcpubsub.Subscription
-
-	mu    sync.Mutex
-	inner map[driver.Topic]*gcpubsub.Topic
-}
-
-func (h *decoHarness) CreateTopic(context.Context, string) (driver.Topic, func(), error) {
-	t := mempubsub.NewTopic()
-	dt := driveradapter.Topic(h.sign(t))
-	h.mu.Lock()
-	h.inner[dt] = t
-	h.mu.Unlock()
-	return dt, func() {}, nil
-}
-
-func (h *decoHarness) MakeNonexistentTopic(context.Context) (driver.Topic, error) {
-	return driveradapter.Topic(h.sign(gcpubsub.NewTopic(ddMissing{}, nil))), nil
-}
-
-func (h *decoHarness) CreateSubscription(_ context.Context, dt driver.Topic, _ string) (driver.Subscription, func(), error) {
-	h.mu.Lock()
-	t, ok := h.inner[dt]
-	h.mu.Unlock()
-	if !ok {
-		return nil, nil, errors.New("topic not created by this harness")
-	}
-	return driveradapter.Subscription(h.subscribe(mempubsub.NewSubscription(t, 10*time.Second))), func() {}, nil
-}
-
-func (h *decoHarness) MakeNonexistentSubscription(context.Context) (driver.Subscription, func(), error) {
-	return driveradapter.Subscription(h.subscribe(gcpubsub.NewSubscription(ddMissing{}, nil, nil))), func() {}, nil
-}
-
-func (h *decoHarness) Close()                              {}
-func (h *decoHarness) MaxBatchSizes() (int, int)           { return 0, 0 }
-func (h *decoHarness) SupportsMultipleSubscriptions() bool { return true }
-
-// ddMissing is a topic and subscription that does not exist.
-type ddMissing struct{}
-
-var errDDMissing = errors.New("no such topic or subscription")
-
-func (ddMissing) SendBatch(context.Context, []*driver.Message) error { return errDDMissing }
-func (ddMissing) ReceiveBatch(context.Context, int) ([]*driver.Message, error) {
-	return nil, errDDMissing
-}
-func (ddMissing) SendAcks(context.Context, []driver.AckID) error  { return errDDMissing }
-func (ddMissing) SendNacks(context.Context, []driver.AckID) error { return errDDMissing }
-func (ddMissing) CanNack() bool                                   { return true }
-func (ddMissing) IsRetryable(error) bool                          { return false }
-func (ddMissing) As(any) bool                                     { return false }
-func (ddMissing) ErrorAs(error, any) bool                         { return false }
-func (ddMissing) ErrorCode(error) gcerrors.ErrorCode              { return gcerrors.NotFound }
-func (ddMissing) Close() error                                    { return nil }
-
 func runDecoratorConformance(t *testing.T, sign func(*gcpubsub.Topic) *gcpubsub.Topic, subscribe func(*gcpubsub.Subscription) *gcpubsub.Subscription, as []drivertest.AsTest) {
-	drivertest.RunConformanceTests(t, func(context.Context, *testing.T) (drivertest.Harness, error) {
-		return &decoHarness{sign: sign, subscribe: subscribe, inner: map[driver.Topic]*gcpubsub.Topic{}}, nil
-	}, as)
+	decoratortest.RunPubSub(t, sign, subscribe, as)
 }
 
 func TestDrivertestDedup(t *testing.T) {

@@ -2,7 +2,6 @@ package driveradapter_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -12,70 +11,15 @@ import (
 	"gocloud.dev/gcerrors"
 	gcpubsub "gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/driver"
-	"gocloud.dev/pubsub/drivertest"
 	"gocloud.dev/pubsub/mempubsub"
 
+	"github.com/civicport/civicport/internal/decoratortest"
 	"github.com/civicport/civicport/internal/driveradapter"
 )
 
-// memPubSubHarness runs gocloud's pubsub drivertest through the adapters over
-// mempubsub: each driver topic wraps a portable mem topic, each driver
-// subscription a portable mem subscription to it.
-type memPubSubHarness struct {
-	inner map[driver.Topic]*gcpubsub.Topic
-}
-
-func (h *memPubSubHarness) CreateTopic(ctx context.Context, _ string) (driver.Topic, func(), error) {
-	t := mempubsub.NewTopic()
-	dt := driveradapter.Topic(t)
-	h.inner[dt] = t
-	return dt, func() {}, nil
-}
-
-func (h *memPubSubHarness) MakeNonexistentTopic(context.Context) (driver.Topic, error) {
-	return driveradapter.Topic(gcpubsub.NewTopic(missing{}, nil)), nil
-}
-
-func (h *memPubSubHarness) CreateSubscription(ctx context.Context, dt driver.Topic, _ string) (driver.Subscription, func(), error) {
-	t, ok := h.inner[dt]
-	if !ok {
-		return nil, nil, errors.New("topic not created by this harness")
-	}
-	s := mempubsub.NewSubscription(t, 10*time.Second)
-	return driveradapter.Subscription(s), func() {}, nil
-}
-
-func (h *memPubSubHarness) MakeNonexistentSubscription(context.Context) (driver.Subscription, func(), error) {
-	return driveradapter.Subscription(gcpubsub.NewSubscription(missing{}, nil, nil)), func() {}, nil
-}
-
-func (h *memPubSubHarness) Close()                              {}
-func (h *memPubSubHarness) MaxBatchSizes() (int, int)           { return 0, 0 }
-func (h *memPubSubHarness) SupportsMultipleSubscriptions() bool { return true }
-
-// missing is a driver topic and subscription that does not exist: every
-// call fails with NotFound, as a real backend's missing queue does.
-type missing struct{}
-
-var errMissing = errors.New("no such topic or subscription")
-
-func (missing) SendBatch(context.Context, []*driver.Message) error { return errMissing }
-func (missing) ReceiveBatch(context.Context, int) ([]*driver.Message, error) {
-	return nil, errMissing
-}
-func (missing) SendAcks(context.Context, []driver.AckID) error  { return errMissing }
-func (missing) SendNacks(context.Context, []driver.AckID) error { return errMissing }
-func (missing) CanNack() bool                                   { return true }
-func (missing) IsRetryable(error) bool                          { return false }
-func (missing) As(any) bool                                     { return false }
-func (missing) ErrorAs(error, any) bool                         { return false }
-func (missing) ErrorCode(error) gcerrors.ErrorCode              { return gcerrors.NotFound }
-func (missing) Close() error                                    { return nil }
-
 func TestPubSubConformanceMem(t *testing.T) {
-	drivertest.RunConformanceTests(t, func(context.Context, *testing.T) (drivertest.Harness, error) {
-		return &memPubSubHarness{inner: map[driver.Topic]*gcpubsub.Topic{}}, nil
-	}, nil)
+	identity := func(t *gcpubsub.Topic) *gcpubsub.Topic { return t }
+	decoratortest.RunPubSub(t, identity, func(s *gcpubsub.Subscription) *gcpubsub.Subscription { return s }, nil)
 }
 
 // The outer layer may settle a message more than once (an ack after a nack
