@@ -79,3 +79,20 @@ func (statsAs) SubscriptionErrorCheck(*gcpubsub.Subscription, error) error { ret
 func (statsAs) MessageCheck(*gcpubsub.Message) error                       { return nil }
 func (statsAs) BeforeSend(func(any) bool) error                            { return nil }
 func (statsAs) AfterSend(func(any) bool) error                             { return nil }
+
+// Fanout over the suite's topic and a second one: what the suite sends
+// through it arrives as a single topic's would. (KeepMetadata: by default
+// Fanout adds a MetadataID, which the suite's exact metadata checks would
+// see; TestFanoutGivesCopiesOneID covers that.)
+func TestDrivertestFanout(t *testing.T) {
+	runDecoratorConformance(t,
+		func(t *gcpubsub.Topic) *gcpubsub.Topic {
+			f, err := pubsub.Fanout([]*gcpubsub.Topic{t, mempubsub.NewTopic()}, &pubsub.FanoutOptions{KeepMetadata: true})
+			if err != nil {
+				panic(err)
+			}
+			return f
+		},
+		func(s *gcpubsub.Subscription) *gcpubsub.Subscription { return s },
+		nil)
+}

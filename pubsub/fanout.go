@@ -51,12 +51,15 @@ type FanoutOptions struct {
 	// OnError, if set, is called for every refusal by a topic, under either
 	// policy, with the topic's index. It may be called concurrently.
 	OnError func(index int, err error)
+	// KeepMetadata sends messages without a MetadataID as they are, instead
+	// of giving each a random one (the same on every topic).
+	KeepMetadata bool
 }
 
 // Fanout returns a topic that publishes every message to each of topics,
 // concurrently: dual publishing while consumers move from one provider to
 // another. A message without a MetadataID gets a random one, the same on
-// every topic, so that Dedup can recognise copies. opts.Policy says which refusals fail a send. Shutting the
+// every topic, so that Dedup can recognise copies (unless KeepMetadata). opts.Policy says which refusals fail a send. Shutting the
 // returned topic down shuts down every topic in topics. As is answered by
 // the first topic.
 func Fanout(topics []*gcpubsub.Topic, opts *FanoutOptions) (*gcpubsub.Topic, error) {
@@ -96,7 +99,7 @@ func (f *fanout) SendBatch(ctx context.Context, ms []*driver.Message) error {
 		// The same MetadataID on every copy, and on a retry of this batch,
 		// lets Dedup recognise copies. Signed messages are left alone (the
 		// signature covers the metadata).
-		if m.Metadata[MetadataID] == "" && m.Metadata[MetadataSignature] == "" {
+		if !f.opts.KeepMetadata && m.Metadata[MetadataID] == "" && m.Metadata[MetadataSignature] == "" {
 			md := maps.Clone(m.Metadata)
 			if md == nil {
 				md = map[string]string{}
