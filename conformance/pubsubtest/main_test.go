@@ -1,10 +1,10 @@
 package pubsubtest
 
 import (
-	"flag"
 	"os"
-	"strings"
 	"testing"
+
+	"github.com/civicport/civicport/internal/testenv"
 )
 
 // knownDifferences are subtests of the server tests (servers_test.go) that
@@ -22,17 +22,9 @@ var knownDifferences = []struct{ pattern, why, assertedBy string }{
 }
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	skip := flag.Lookup("test.skip")
-	pats := make([]string, 0, len(knownDifferences)+1)
-	if v := skip.Value.String(); v != "" {
-		pats = append(pats, v)
-	}
+	pats := make([]string, 0, len(knownDifferences))
 	for _, d := range knownDifferences {
 		pats = append(pats, d.pattern)
 	}
-	if err := skip.Value.Set(strings.Join(pats, "|")); err != nil {
-		panic(err)
-	}
-	os.Exit(m.Run())
+	os.Exit(testenv.MainSkipping(m, pats))
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -125,4 +126,21 @@ func Context(t testing.TB) context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// MainSkipping runs m (from a TestMain) with patterns added to -test.skip:
+// subtests a package leaves out because their behaviour is a known
+// difference, asserted instead by tests of its own.
+func MainSkipping(m *testing.M, patterns []string) int {
+	flag.Parse()
+	skip := flag.Lookup("test.skip")
+	pats := make([]string, 0, len(patterns)+1)
+	if v := skip.Value.String(); v != "" {
+		pats = append(pats, v)
+	}
+	pats = append(pats, patterns...)
+	if err := skip.Value.Set(strings.Join(pats, "|")); err != nil {
+		panic(err)
+	}
+	return m.Run()
 }
