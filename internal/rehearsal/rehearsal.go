@@ -185,6 +185,16 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			side.out.QuarantineTopicURL, side.out.QuarantineSubscriptionURL = q, q
 		}
 	}
+	// A and B must be two providers: one bucket or queue for both would
+	// make the move a no-op, and a bridge from a queue into itself loops.
+	for _, same := range []struct{ what, a, b string }{
+		{"bucket", rep.From.BucketURL, rep.To.BucketURL},
+		{"topic", rep.From.TopicURL, rep.To.TopicURL},
+	} {
+		if same.a == same.b {
+			return nil, fmt.Errorf("providers A and B use the same %s (%s); a switch needs two", same.what, pubsub.Redact(same.a))
+		}
+	}
 	a, err := openEmpty(ctx, rep.From.BucketURL)
 	if err != nil {
 		return nil, err

@@ -78,3 +78,18 @@ func TestRunReportsLostCapabilities(t *testing.T) {
 	assert.Contains(t, rep.Steps[0].Detail, "special_keys")
 	assert.True(t, rep.Steps[1].OK, "the move is rehearsed anyway")
 }
+
+func TestRunRefusesOneProviderTwice(t *testing.T) {
+	dir := t.TempDir()
+	p := &Provider{Name: "A", BucketURL: "file://" + dir + "/a", KeeperURL: "base64key://", TopicURL: "mem://one", SubscriptionURL: "mem://one"}
+	q := *p
+	q.BucketURL = "file://" + dir + "/b"
+	_, err := Run(context.Background(), Options{Dir: t.TempDir(), From: p, To: &q, Data: small})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "providers A and B use the same topic (mem://one)")
+
+	q = *p
+	_, err = Run(context.Background(), Options{Dir: t.TempDir(), From: p, To: &q, Data: small})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the same bucket")
+}
