@@ -157,3 +157,43 @@ func PubSubCapabilities() []string {
 		PubSubDeadLetter,
 	}
 }
+
+// Secrets capabilities measured by conformance/secretstest against a live
+// keeper (a *secrets.Keeper: AWS KMS, Google Cloud KMS, a PKCS#11 token, a
+// local key, a ring). The names are a public contract, like the blob ones.
+const (
+	// SecretsRoundtrip: plaintexts of many sizes (1 byte to 1 KiB, which
+	// includes the 32-byte data keys envelopes wrap, every byte value) and,
+	// concurrently, from many goroutines, encrypt and decrypt back byte for
+	// byte; no ciphertext equals or contains its plaintext. An empty
+	// plaintext and sizes up to 1 MiB are probed: a refusal is a note.
+	// Two encryptions of one plaintext giving one ciphertext (deterministic
+	// encryption) is a note, not a fail.
+	SecretsRoundtrip = "secrets.roundtrip"
+	// SecretsTamperDetect: a ciphertext with a bit flipped, truncated,
+	// extended, replaced by random bytes, or made by another key is
+	// refused by Decrypt, never decrypted to a different plaintext.
+	SecretsTamperDetect = "secrets.tamper_detect"
+	// SecretsLargePlaintext: Options.LargePlaintextSize bytes (default
+	// 64 MiB) streamed through a civicport envelope (secrets.NewEncrypter
+	// and NewDecrypter) with the keeper as its key-encryption key,
+	// SHA-256 compared while streaming.
+	SecretsLargePlaintext = "secrets.large_plaintext"
+	// SecretsKeyRotation: an envelope's data key is rewrapped
+	// (secrets.Rewrap) onto the keeper and then off it again, without
+	// touching the body: after each step only the new key decrypts and the
+	// dropped one is refused; with a second key on the same backend, and
+	// with a provider-side rotation hook, those are measured too.
+	SecretsKeyRotation = "secrets.key_rotation"
+)
+
+// SecretsCapabilities lists every secrets capability name, in the order
+// suites run and reports print them. The returned slice is a fresh copy.
+func SecretsCapabilities() []string {
+	return []string{
+		SecretsRoundtrip,
+		SecretsTamperDetect,
+		SecretsLargePlaintext,
+		SecretsKeyRotation,
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 	gcblob "gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
 	gcpubsub "gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/blob"
@@ -24,6 +25,7 @@ import (
 	"github.com/civicport/civicport/conformance/blobtest"
 	"github.com/civicport/civicport/conformance/pubsubtest"
 	"github.com/civicport/civicport/conformance/report"
+	"github.com/civicport/civicport/conformance/secretstest"
 	"github.com/civicport/civicport/internal/redact"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/secrets"
@@ -38,7 +40,7 @@ type conformOptions struct {
 
 func (o *conformOptions) register(cmd *cobra.Command) {
 	cmd.Flags().Int64Var(&o.largeSize, "large-object-size", blobtest.DefaultLargeObjectSize, "bytes of the blob.large_object check (streamed)")
-	cmd.Flags().StringSliceVar(&o.only, "capability", nil, "run only these capabilities, blob.* and pubsub.* names (repeatable, comma-separated)")
+	cmd.Flags().StringSliceVar(&o.only, "capability", nil, "run only these capabilities, blob.*, secrets.* and pubsub.* names (repeatable, comma-separated)")
 	cmd.Flags().StringVar(&o.sealKeeper, "seal-keeper", "", "measure the bucket through Seal (client-side encryption) with this keeper URL")
 }
 
@@ -47,19 +49,29 @@ func newConformCmd() *cobra.Command {
 		blobURLs    []string
 		format, out string
 		co          conformOptions
+		sf          secretsFlags
 		ps          pubsubFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "conform [--blob URL] [--topic URL --subscription URL] [--format table|json|markdown|junit] [--out FILE]",
+		Use:   "conform [--blob URL] [--secrets URL] [--topic URL --subscription URL] [--format table|json|markdown|junit] [--out FILE]",
 		Short: "Measure what a backend really does: the capability matrix",
 		Long: `conform runs civicport's conformance suite against live backends and prints
 one result per capability: pass, fail (with evidence), unsupported (the
-backend says it cannot) or skipped. Give at least one of --blob or the pair
---topic/--subscription; both may be given.
+backend says it cannot) or skipped. Give at least one of --blob, --secrets
+or the pair --topic/--subscription; any of them may be given together.
 
 --blob: the bucket is measured under a fresh prefix civicport-conform-<random>/
 and everything written there is removed; objects outside that prefix are
 never touched.
+
+--secrets: a keeper URL (awskms://, gcpkms://, pkcs11://, base64key://,
+ring://). The suite encrypts and decrypts test data with the key (several
+hundred calls, and one envelope of --large-plaintext-size bytes streamed
+through it) and stores nothing; with a cloud KMS each call may be billed.
+secrets.key_rotation moves an envelope's data key onto the key and off it
+again (secrets.Rewrap) using in-process test keys: it needs no second key
+and never rotates the key itself. The URL is redacted in every report (a
+base64key:// key is never printed).
 
 --topic/--subscription: the subscription must receive what is sent to the
 topic, and must be durable (opening it again reaches the same queue). The
@@ -75,27 +87,38 @@ x-delivery-limit + 1). --ack-deadline must be longer than the backend's ack
 deadline or visibility timeout.
 
 Exit status: 0 nothing failed, 1 a capability failed, 2 bad usage or a
-backend that cannot be opened or reached (for pubsub: the topic or a
-subscription cannot be opened, or the first receive on a subscription fails).`,
+backend that cannot be opened or reached (for secrets: the keeper cannot be
+opened, or a first Encrypt fails; for pubsub: the topic or a subscription
+cannot be opened, or the first receive on a subscription fails).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pair, err := ps.pair()
 			if err != nil {
 				return err
 			}
-			if len(blobURLs) == 0 && pair == nil {
-				return fmt.Errorf("--blob URL is required, or --topic URL --subscription URL, or both (blob schemes: %s; pubsub schemes: %s)",
-					strings.Join(blob.Schemes(), ", "), strings.Join(pubsub.SubscriptionSchemes(), ", "))
+			if len(blobURLs) == 0 && len(sf.urls) == 0 && pair == nil {
+				return fmt.Errorf("--blob URL is required, or --secrets URL, or --topic URL --subscription URL, or several of them (blob schemes: %s; secrets schemes: %s; pubsub schemes: %s)",
+					strings.Join(blob.Schemes(), ", "), strings.Join(secrets.Schemes(), ", "), strings.Join(pubsub.SubscriptionSchemes(), ", "))
 			}
 			if err := validFormat(format); err != nil {
 				return err
 			}
-			if err := validCapabilities(co.only, len(blobURLs) > 0, pair != nil); err != nil {
+			if sf.largePlaintext <= 0 {
+				return fmt.Errorf("--large-plaintext-size %d: want a positive number of bytes", sf.largePlaintext)
+			}
+			if err := validCapabilities(co.only, len(blobURLs) > 0, len(sf.urls) > 0, pair != nil); err != nil {
 				return err
 			}
 			rep := &report.Report{}
 			for _, u := range blobURLs {
 				b, err := conformBlob(cmd.Context(), u, co, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				rep.Backends = append(rep.Backends, b)
+			}
+			for _, u := range sf.urls {
+				b, err := conformSecrets(cmd.Context(), u, co, sf, cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
@@ -121,8 +144,102 @@ subscription cannot be opened, or the first receive on a subscription fails).`,
 	cmd.Flags().StringVar(&format, "format", "table", "output format: "+strings.Join(report.Formats, ", "))
 	cmd.Flags().StringVar(&out, "out", "", "write the report to FILE instead of standard output")
 	co.register(cmd)
+	sf.register(cmd)
 	ps.register(cmd)
 	return cmd
+}
+
+// secretsFlags are conform's secrets flags.
+type secretsFlags struct {
+	urls           []string
+	largePlaintext int64
+}
+
+func (f *secretsFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&f.urls, "secrets", nil, "keeper URL to measure: "+strings.Join(secrets.Schemes(), ", ")+" (repeat for several keepers)")
+	cmd.Flags().Int64Var(&f.largePlaintext, "large-plaintext-size", secretstest.DefaultLargePlaintextSize, "bytes of the secrets.large_plaintext check (streamed through an envelope)")
+}
+
+// conformSecrets runs secretstest against the keeper at urlstr. The keeper
+// is opened and asked to encrypt once before the suite starts: a keeper
+// that cannot be opened or reached (bad URL, unknown key, no access, server
+// down) is an error (exit 2), not a report of failures. A keeper that says
+// it cannot encrypt (Unimplemented) is left for the suite to report as
+// unsupported.
+func conformSecrets(ctx context.Context, urlstr string, co conformOptions, f secretsFlags, progress io.Writer) (report.Backend, error) {
+	if err := probeKeeper(ctx, urlstr); err != nil {
+		return report.Backend{}, err
+	}
+	logf := func(string, ...any) {}
+	if isTerminal(progress) {
+		logf = func(format string, args ...any) {
+			fmt.Fprintf(progress, "\r\033[K"+strings.TrimRight(format, "\n"), args...)
+		}
+	}
+	t0 := time.Now()
+	results := secretstest.Run(ctx, secretstest.URLOpener(urlstr), &secretstest.Options{
+		Capabilities:       onlyOf(co.only, conformance.SecretsCapabilities()),
+		LargePlaintextSize: f.largePlaintext,
+		Logf:               logf,
+	})
+	if isTerminal(progress) {
+		fmt.Fprint(progress, "\r\033[K")
+	}
+	d := time.Since(t0)
+	for i := range results {
+		results[i].Detail = redactKeeper(results[i].Detail, urlstr)
+	}
+	return report.NewBackend(secrets.RedactURL(urlstr), report.KindSecrets, results, d), nil
+}
+
+// probeKeeper opens the keeper at urlstr and encrypts 32 bytes with it.
+func probeKeeper(ctx context.Context, urlstr string) (err error) {
+	k, err := secrets.Open(ctx, urlstr)
+	if err != nil {
+		return fmt.Errorf("--secrets: %w", err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("--secrets %s: encrypting panicked: %v", secrets.RedactURL(urlstr), r)
+		}
+		k.Close()
+	}()
+	var dk [32]byte
+	_, _ = rand.Read(dk[:])
+	if _, err := k.Encrypt(ctx, dk[:]); err != nil && gcerrors.Code(err) != gcerrors.Unimplemented {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("--secrets: encrypt with %s: %s", secrets.RedactURL(urlstr), redactKeeper(err.Error(), urlstr))
+	}
+	return nil
+}
+
+// redactKeeper removes from msg every credential and key in the keeper URL
+// urlstr (and in a ring's members): the URL itself becomes its
+// secrets.RedactURL form, a base64key:// key is masked.
+func redactKeeper(msg, urlstr string) string {
+	if urlstr == "" {
+		return msg
+	}
+	msg = strings.ReplaceAll(msg, urlstr, secrets.RedactURL(urlstr))
+	msg = redact.String(msg, urlstr)
+	u, err := url.Parse(urlstr)
+	if err != nil {
+		return msg
+	}
+	switch u.Scheme {
+	case "base64key":
+		if key := u.Host + u.Path; len(key) >= 4 {
+			msg = strings.ReplaceAll(msg, key, redact.Mask)
+		}
+	case secrets.RingScheme:
+		for _, m := range u.Query()["keeper"] {
+			msg = strings.ReplaceAll(msg, url.QueryEscape(m), url.QueryEscape(secrets.RedactURL(m)))
+			msg = redactKeeper(msg, m)
+		}
+	}
+	return msg
 }
 
 // pubsubFlags are conform's pubsub flags.
@@ -166,39 +283,50 @@ func (f *pubsubFlags) pair() (*pubsubtest.URLPair, error) {
 	return &pubsubtest.URLPair{Topic: f.topic, Subscription: f.subscription, DeadLetter: f.deadLetter, MaxDeliveries: f.maxDeliveries}, nil
 }
 
-// validCapabilities checks --capability names: each must be a blob or
-// pubsub capability, and each suite that runs must have at least one of its
-// own (otherwise --capability would silently run nothing, or everything).
-func validCapabilities(only []string, blobs, pubsubs bool) error {
+// validCapabilities checks --capability names: each must be a blob,
+// secrets or pubsub capability, and each suite that runs must have at least
+// one of its own (otherwise --capability would silently run nothing, or
+// everything).
+func validCapabilities(only []string, blobs, keepers, pubsubs bool) error {
 	if len(only) == 0 {
 		return nil
 	}
-	var unknown []string
-	var nb, np int
+	suites := []struct {
+		given      bool
+		flag, kind string
+		names      []string
+	}{
+		{blobs, "--blob", "blob", conformance.BlobCapabilities()},
+		{keepers, "--secrets", "secrets", conformance.SecretsCapabilities()},
+		{pubsubs, "--topic", "pubsub", conformance.PubSubCapabilities()},
+	}
+	none := !blobs && !keepers && !pubsubs
+	count := make([]int, len(suites))
+	var unknown, valid []string
 	for _, c := range only {
-		switch {
-		case slices.Contains(conformance.BlobCapabilities(), c):
-			nb++
-		case slices.Contains(conformance.PubSubCapabilities(), c):
-			np++
-		default:
+		known := false
+		for i, s := range suites {
+			if slices.Contains(s.names, c) {
+				count[i]++
+				known = true
+			}
+		}
+		if !known {
 			unknown = append(unknown, c)
 		}
 	}
-	var valid []string
-	if blobs || !pubsubs {
-		valid = append(valid, conformance.BlobCapabilities()...)
+	for _, s := range suites {
+		if s.given || none {
+			valid = append(valid, s.names...)
+		}
 	}
-	if pubsubs || !blobs {
-		valid = append(valid, conformance.PubSubCapabilities()...)
-	}
-	switch {
-	case len(unknown) > 0:
+	if len(unknown) > 0 {
 		return fmt.Errorf("--capability: unknown %s %q; valid names: %s", plural(len(unknown), "capability", "capabilities"), strings.Join(unknown, ", "), strings.Join(valid, ", "))
-	case blobs && nb == 0:
-		return fmt.Errorf("--capability names no blob capability, but --blob is given; blob capabilities: %s", strings.Join(conformance.BlobCapabilities(), ", "))
-	case pubsubs && np == 0:
-		return fmt.Errorf("--capability names no pubsub capability, but --topic is given; pubsub capabilities: %s", strings.Join(conformance.PubSubCapabilities(), ", "))
+	}
+	for i, s := range suites {
+		if s.given && count[i] == 0 {
+			return fmt.Errorf("--capability names no %s capability, but %s is given; %s capabilities: %s", s.kind, s.flag, s.kind, strings.Join(s.names, ", "))
+		}
 	}
 	return nil
 }
@@ -362,7 +490,7 @@ func dirOf(path string) string {
 // conformBlob runs blobtest against urlstr under a fresh prefix and cleans
 // up. An unreachable or unusable bucket is an error (exit 2), not a report.
 func conformBlob(ctx context.Context, urlstr string, co conformOptions, progress io.Writer) (report.Backend, error) {
-	if err := validCapabilities(co.only, true, false); err != nil {
+	if err := validCapabilities(co.only, true, false, false); err != nil {
 		return report.Backend{}, err
 	}
 	root, err := blob.Open(ctx, urlstr)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,11 +15,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gocloud.dev/gcerrors"
+	gcsecrets "gocloud.dev/secrets"
 
 	cpjetstream "github.com/civicport/civicport/adapters/jetstream"
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/report"
 	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/secrets"
 )
 
 const small = "--large-object-size=1048576"
@@ -323,4 +327,150 @@ func TestConformPubSubUsageExits2(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	assert.NotContains(t, errOut, "hunter2-secret")
 	assert.NotEmpty(t, errOut)
+}
+
+// A base64key:// keeper, run in-process: every secrets capability passes,
+// the report's kind is "secrets" and the key is never printed.
+func TestConformSecretsBase64Key(t *testing.T) {
+	const key = "smGbjm71Nxd1Ig5FS0wj9SlbzAIrnolCz9bQQ6uAhl4="
+	u := "base64key://" + key
+	code, out, errOut := runCLI(t, "conform", "--secrets", u, "--large-plaintext-size", "1048576", "--format", "json")
+	require.Equal(t, exitOK, code, errOut)
+	assert.NotContains(t, out+errOut, key)
+	assert.NotContains(t, out+errOut, strings.TrimSuffix(key, "="))
+	rep, err := report.Read(strings.NewReader(out))
+	require.NoError(t, err)
+	require.Len(t, rep.Backends, 1)
+	b := rep.Backends[0]
+	assert.Equal(t, "secrets", b.Kind)
+	assert.True(t, strings.HasPrefix(b.URL, "base64key://"), b.URL)
+	var caps []string
+	for _, r := range b.Results {
+		caps = append(caps, r.Capability)
+		assert.Equal(t, conformance.Pass, r.Status, "%s", r)
+	}
+	assert.Equal(t, conformance.SecretsCapabilities(), caps)
+	r, _ := conformance.Find(b.Results, conformance.SecretsLargePlaintext)
+	assert.Contains(t, r.Detail, "1 MiB streamed through an envelope")
+	var raw struct {
+		Backends []map[string]any `json:"backends"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &raw))
+	assert.Equal(t, "secrets", raw.Backends[0]["kind"])
+
+	// Table, Markdown and JUnit; with --blob too, --capability naming one
+	// of each kind.
+	code, out, errOut = runCLI(t, "conform", "--blob", "mem://", small, "--secrets", u, "--capability", "blob.read_write,secrets.tamper_detect")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Regexp(t, `(?m)^mem://  \(blob, 1 pass`, out)
+	assert.Regexp(t, `(?m)^base64key://\S*  \(secrets, 1 pass, 0 fail`, out)
+	assert.Regexp(t, `secrets\.tamper_detect\s+pass`, out)
+	assert.NotContains(t, out, "secrets.roundtrip")
+	assert.NotContains(t, out, key)
+
+	code, out, errOut = runCLI(t, "conform", "--secrets", "base64key://", "--format", "markdown", "--capability", "secrets.roundtrip")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "| `secrets.roundtrip` | pass |")
+
+	code, out, errOut = runCLI(t, "conform", "--secrets", u, "--format", "junit", "--capability", "secrets.roundtrip,secrets.key_rotation")
+	require.Equal(t, exitOK, code, errOut)
+	var suites struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Cases []struct {
+				Name      string `xml:"name,attr"`
+				Classname string `xml:"classname,attr"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal([]byte(out), &suites))
+	assert.Equal(t, 2, suites.Tests)
+	assert.Zero(t, suites.Failures)
+	require.Len(t, suites.Suites, 1)
+	assert.Equal(t, "civicport.conform.secrets", suites.Suites[0].Cases[0].Classname)
+	assert.NotContains(t, out, key)
+}
+
+// faultySecretsScheme is a keeper scheme registered by this test file whose
+// keeper does not encrypt (the ciphertext is the plaintext).
+const faultySecretsScheme = "cptestidentity"
+
+func init() {
+	gcsecrets.DefaultURLMux().RegisterKeeper(faultySecretsScheme, identityOpener{})
+}
+
+type identityOpener struct{}
+
+func (identityOpener) OpenKeeperURL(context.Context, *url.URL) (*gcsecrets.Keeper, error) {
+	return gcsecrets.NewKeeper(identityKeeper{}), nil
+}
+
+type identityKeeper struct{}
+
+func (identityKeeper) Encrypt(_ context.Context, p []byte) ([]byte, error) {
+	return append([]byte{}, p...), nil
+}
+func (identityKeeper) Decrypt(_ context.Context, c []byte) ([]byte, error) {
+	return append([]byte{}, c...), nil
+}
+func (identityKeeper) Close() error                       { return nil }
+func (identityKeeper) ErrorAs(error, any) bool            { return false }
+func (identityKeeper) ErrorCode(error) gcerrors.ErrorCode { return gcerrors.Unknown }
+
+// A keeper that does not encrypt fails secrets.roundtrip: exit 1, with the
+// evidence in the report.
+func TestConformSecretsFailingKeeperExits1(t *testing.T) {
+	code, out, errOut := runCLI(t, "conform", "--secrets", faultySecretsScheme+"://k", "--capability", "secrets.roundtrip,secrets.tamper_detect", "--format", "json")
+	assert.Equal(t, exitProblem, code, errOut)
+	assert.Contains(t, errOut, "a capability failed")
+	rep, err := report.Read(strings.NewReader(out))
+	require.NoError(t, err)
+	require.Len(t, rep.Backends, 1)
+	assert.Equal(t, "secrets", rep.Backends[0].Kind)
+	r, _ := conformance.Find(rep.Backends[0].Results, conformance.SecretsRoundtrip)
+	assert.Equal(t, conformance.Fail, r.Status)
+	assert.Contains(t, r.Detail, "the ciphertext equals the plaintext (no encryption)")
+	r, _ = conformance.Find(rep.Backends[0].Results, conformance.SecretsTamperDetect)
+	assert.Equal(t, conformance.Fail, r.Status)
+}
+
+func TestConformSecretsBadInputExits2(t *testing.T) {
+	noCloudCredentials(t)
+	const shortKey = "c2hvcnQta2V5LXNlY3JldA==" // "short-key-secret": not 32 bytes
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"conform", "--secrets", "nosuch://x"}, `--secrets: open keeper nosuch://x: unknown scheme "nosuch"`},
+		{[]string{"conform", "--secrets", "base64key://" + shortKey}, "--secrets: open keeper base64key://sha256:"},
+		{[]string{"conform", "--secrets", "awskms://alias/none?region=us-east-1&endpoint=" + url.QueryEscape("http://127.0.0.1:1")}, "--secrets: encrypt with awskms://alias/none"},
+		{[]string{"conform", "--blob", "mem://", "--secrets", "nosuch://x"}, "--secrets: open keeper nosuch://x"},
+		{[]string{"conform", "--secrets", "base64key://", "--capability", "secrets.nope"},
+			`--capability: unknown capability "secrets.nope"; valid names: secrets.roundtrip, secrets.tamper_detect, secrets.large_plaintext, secrets.key_rotation`},
+		{[]string{"conform", "--secrets", "base64key://", "--capability", "blob.md5"},
+			"--capability names no secrets capability, but --secrets is given; secrets capabilities: secrets.roundtrip"},
+		{[]string{"conform", "--blob", "mem://", "--secrets", "base64key://", "--capability", "secrets.roundtrip"},
+			"--capability names no blob capability, but --blob is given"},
+		{[]string{"conform", "--secrets", "base64key://", "--large-plaintext-size", "0"}, "--large-plaintext-size 0: want a positive number of bytes"},
+		{[]string{"conform", "--format", "json"}, "--blob URL is required, or --secrets URL"},
+	} {
+		code, out, errOut := runCLI(t, tc.args...)
+		assert.Equal(t, exitUsage, code, "%v: %s", tc.args, errOut)
+		assert.Contains(t, errOut, tc.want, "%v", tc.args)
+		assert.Empty(t, out, "%v", tc.args)
+		assert.NotContains(t, errOut, shortKey, "%v", tc.args)
+		assert.NotContains(t, errOut, "goroutine", "no stack traces")
+	}
+}
+
+// A key that does not exist on a reachable KMS is exit 2 too, found by the
+// probe before the suite runs.
+func TestConformSecretsUnknownKMSKeyExits2(t *testing.T) {
+	kms := testenv.LocalKMS(t)
+	u := kms.URL("00000000-0000-0000-0000-000000000000")
+	code, out, errOut := runCLI(t, "conform", "--secrets", u)
+	assert.Equal(t, exitUsage, code, errOut)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "--secrets: encrypt with "+secrets.RedactURL(u))
 }
