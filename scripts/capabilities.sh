@@ -89,24 +89,56 @@ HDR
   sed "${sedargs[@]}" "$filedir/matrix.md"
 } >"$out"
 
-# Pubsub: the server tests of conformance/pubsubtest, one column per backend.
-# A capability left out of a suite run as a known difference is measured by
-# its own test (differences_test.go), which logs its MATRIX line too.
-pubsub_backends=("mem" "jetstream" "sqs" "sns → sqs" "rabbit" "gcppubsub (pstest)")
-set +e
-CIVICPORT_REQUIRE_SERVICES=1 go test -count=1 -v -timeout 10m \
-  -run '^(TestMem|TestJetStream|TestServer[A-Za-z]+|TestRabbitMQ[A-Za-z]+)$' \
-  ./conformance/pubsubtest/ >"$filedir/pubsub.log" 2>&1
-rc=$?
-set -e
-grep -h 'MATRIX ' "$filedir/pubsub.log" | sed 's/^.*MATRIX //' >"$filedir/pubsub.matrix" || true
-if [[ $rc != 0 ]]; then
-  echo "pubsub server tests failed (exit $rc); the matrix below shows what they measured:" >&2
-  grep -E '^\s*--- FAIL|Error:' "$filedir/pubsub.log" | head -20 >&2 || true
-fi
-[[ -s $filedir/pubsub.matrix ]] || { echo "no pubsub MATRIX lines (see go test output above)" >&2; exit 1; }
-{
-  cat <<HDR
+# go_matrix NAME PACKAGE RUN BACKENDS INTRO: run the server tests of a
+# conformance package (they log "MATRIX backend | capability | status |
+# duration | detail" lines) and append a section with one column per backend
+# (BACKENDS: names separated by "|", in column order) to $out. A capability
+# left out of a suite run as a known difference is measured by its own test,
+# which logs its MATRIX line too.
+go_matrix() {
+  local name=$1 pkg=$2 run=$3 backends=$4 intro=$5 rc
+  set +e
+  CIVICPORT_REQUIRE_SERVICES=1 go test -count=1 -v -timeout 10m -run "$run" "$pkg" >"$filedir/$name.log" 2>&1
+  rc=$?
+  set -e
+  grep -ah 'MATRIX ' "$filedir/$name.log" | sed 's/^.*MATRIX //' >"$filedir/$name.matrix" || true
+  if [[ $rc != 0 ]]; then
+    echo "$name server tests failed (exit $rc); the matrix below shows what they measured:" >&2
+    grep -E '^\s*--- FAIL|Error:' "$filedir/$name.log" | head -20 >&2 || true
+  fi
+  [[ -s $filedir/$name.matrix ]] || { echo "no $name MATRIX lines (see go test output above)" >&2; exit 1; }
+  {
+    printf '%s\n\n' "$intro"
+    awk -F' [|] ' -v backends="$backends" '
+      { name = $1; cap = $2; st[name, cap] = $3
+        d = $0; for (k = 1; k <= 4; k++) sub(/^[^|]* [|] /, "", d)  # the detail may hold " | "
+        det[name, cap] = d
+        if (!((name, cap) in had)) { had[name, cap] = 1; order[name, ++n[name]] = cap } }
+      END {
+        nb = split(backends, b, "|")
+        # Rows in suite order: the first backend that ran the whole suite
+        # (Test logs its results in order), then anything else seen.
+        for (i = 1; i <= nb; i++) for (k = 1; k <= n[b[i]]; k++) {
+          cap = order[b[i], k]; if (!(cap in seen)) { seen[cap] = 1; caps[++nc] = cap }
+        }
+        printf "| capability |"; for (i = 1; i <= nb; i++) printf " %s |", b[i]; printf "\n|---|"
+        for (i = 1; i <= nb; i++) printf "---|"; printf "\n"
+        for (c = 1; c <= nc; c++) {
+          printf "| `%s` |", caps[c]
+          for (i = 1; i <= nb; i++) { s = st[b[i], caps[c]]; printf " %s |", (s == "" ? "-" : s) }
+          printf "\n"
+        }
+        printf "\n**Details** (every result, with the evidence)\n\n"
+        for (i = 1; i <= nb; i++) for (c = 1; c <= nc; c++) if ((b[i], caps[c]) in st) {
+          d = det[b[i], caps[c]]; gsub(/[|]/, "\\|", d); if (length(d) > 300) d = substr(d, 1, 297) "..."
+          printf "- %s `%s` %s: %s\n", b[i], caps[c], st[b[i], caps[c]], d
+        }
+      }' "$filedir/$name.matrix"
+  } >>"$out"
+}
+
+go_matrix pubsub ./conformance/pubsubtest/ '^(TestMem|TestJetStream|TestServer[A-Za-z]+|TestRabbitMQ[A-Za-z]+)$' \
+  "mem|jetstream|sqs|sns → sqs|rabbit|gcppubsub (pstest)" "$(cat <<HDR
 
 ## Pub/Sub
 
@@ -131,34 +163,25 @@ measured where a dead-letter queue is set up (SQS, SNS → SQS, RabbitMQ,
 Pub/Sub); mem and JetStream have none. On RabbitMQ, pubsub.ack_deadline
 fails for real (RabbitMQ has no ack deadline): a known difference, see
 \`conformance/pubsubtest/main_test.go\`.
-
 HDR
-  awk -F' [|] ' -v backends="$(IFS='|'; echo "${pubsub_backends[*]}")" '
-    { name = $1; cap = $2; st[name, cap] = $3
-      d = $0; for (k = 1; k <= 4; k++) sub(/^[^|]* [|] /, "", d)  # the detail may hold " | "
-      det[name, cap] = d
-      if (!((name, cap) in had)) { had[name, cap] = 1; order[name, ++n[name]] = cap } }
-    END {
-      nb = split(backends, b, "|")
-      # Rows in suite order: the first backend that ran the whole suite
-      # (Test logs its results in order), then anything else seen.
-      for (i = 1; i <= nb; i++) for (k = 1; k <= n[b[i]]; k++) {
-        cap = order[b[i], k]; if (!(cap in seen)) { seen[cap] = 1; caps[++nc] = cap }
-      }
-      printf "| capability |"; for (i = 1; i <= nb; i++) printf " %s |", b[i]; printf "\n|---|"
-      for (i = 1; i <= nb; i++) printf "---|"; printf "\n"
-      for (c = 1; c <= nc; c++) {
-        printf "| `%s` |", caps[c]
-        for (i = 1; i <= nb; i++) { s = st[b[i], caps[c]]; printf " %s |", (s == "" ? "-" : s) }
-        printf "\n"
-      }
-      printf "\n**Details** (every result, with the evidence)\n\n"
-      for (i = 1; i <= nb; i++) for (c = 1; c <= nc; c++) if ((b[i], caps[c]) in st) {
-        d = det[b[i], caps[c]]; gsub(/[|]/, "\\|", d); if (length(d) > 300) d = substr(d, 1, 297) "..."
-        printf "- %s `%s` %s: %s\n", b[i], caps[c], st[b[i], caps[c]], d
-      }
-    }' "$filedir/pubsub.matrix"
-} >>"$out"
+)"
+
+go_matrix secrets ./conformance/secretstest/ '^(TestBase64Key|TestRingOfLocalKeys|TestAWSKMSLocal|TestPKCS11SoftHSM|TestGCPKMSFake)$' \
+  "base64key|ring(base64key,base64key)|awskms (local-kms)|pkcs11 (SoftHSM2)|gcpkms (fake)" "$(cat <<HDR
+
+## Secrets
+
+Measured live by \`conformance/secretstest\` (the suite \`civicport conform
+--secrets URL\` runs), from its tests: \`go test ./conformance/secretstest/\`,
+against local-kms (AWS KMS API), SoftHSM2 (PKCS#11) and civicport's in-repo
+fake of the Cloud KMS gRPC API (\`internal/gcpkmsfake\`), on $(date -u +%Y-%m-%d).
+A pass may carry notes (what a backend refuses, e.g. AWS KMS's 4 KiB limit;
+deterministic encryption is a note, not a fail: the portable API does not
+promise randomness, and envelopes use a fresh data key each time). A ring
+decrypts with any member, so damage to one member's entry goes unnoticed while
+another member can decrypt (noted in its tamper_detect detail).
+HDR
+)"
 echo "wrote $out" >&2
 
 # The README carries the blob matrix itself (the first table, without the

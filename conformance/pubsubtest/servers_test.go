@@ -343,9 +343,11 @@ func gcpPair(t *testing.T) URLPair {
 // pstest (a gRPC server with the default 4 MiB receive limit) does not
 // refuse a 4 MiB publish, gocloud's send just does not finish (until
 // ReceiveTimeout, and shutting the topic down then waits 30 s more); real
-// Pub/Sub takes 10 MB.
+// Pub/Sub takes 10 MB. ReceiveTimeout 30 s: the in-process fake shares the
+// test process's two cores with every parallel test, and once took over 10 s
+// to hand out a first delivery (scripts/capabilities.sh on a busy machine).
 func gcpOptions() *Options {
-	return &Options{AckDeadline: 25 * time.Second, ReceiveTimeout: 10 * time.Second, LargeMessageMax: 2 << 20}
+	return &Options{AckDeadline: 25 * time.Second, ReceiveTimeout: 30 * time.Second, LargeMessageMax: 2 << 20}
 }
 
 // A topic and subscription with a dead-letter policy on the in-process
