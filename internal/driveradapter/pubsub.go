@@ -3,6 +3,7 @@ package driveradapter
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
@@ -142,6 +143,10 @@ func (d *subscription) ReceiveBatch(ctx context.Context, maxMessages int) ([]*dr
 }
 
 func fromPortable(m *gcpubsub.Message) *driver.Message {
+	// gocloud logs a message that is garbage-collected unsettled. The outer
+	// portable message, which the application holds, carries that warning;
+	// this inner one would only repeat it.
+	runtime.SetFinalizer(m, nil)
 	return &driver.Message{
 		LoggableID: m.LoggableID,
 		Body:       m.Body,
