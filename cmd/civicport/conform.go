@@ -170,21 +170,14 @@ func conformSecrets(ctx context.Context, urlstr string, co conformOptions, f sec
 	if err := probeKeeper(ctx, urlstr); err != nil {
 		return report.Backend{}, err
 	}
-	logf := func(string, ...any) {}
-	if isTerminal(progress) {
-		logf = func(format string, args ...any) {
-			fmt.Fprintf(progress, "\r\033[K"+strings.TrimRight(format, "\n"), args...)
-		}
-	}
+	logf, clear := suiteProgress(progress)
 	t0 := time.Now()
 	results := secretstest.Run(ctx, secretstest.URLOpener(urlstr), &secretstest.Options{
 		Capabilities:       onlyOf(co.only, conformance.SecretsCapabilities()),
 		LargePlaintextSize: f.largePlaintext,
 		Logf:               logf,
 	})
-	if isTerminal(progress) {
-		fmt.Fprint(progress, "\r\033[K")
-	}
+	clear()
 	d := time.Since(t0)
 	for i := range results {
 		results[i].Detail = redactKeeper(results[i].Detail, urlstr)
@@ -362,12 +355,7 @@ func conformPubSub(ctx context.Context, p pubsubtest.URLPair, co conformOptions,
 	if err := probePubSub(ctx, p); err != nil {
 		return report.Backend{}, err
 	}
-	logf := func(string, ...any) {}
-	if isTerminal(progress) {
-		logf = func(format string, args ...any) {
-			fmt.Fprintf(progress, "\r\033[K"+strings.TrimRight(format, "\n"), args...)
-		}
-	}
+	logf, clear := suiteProgress(progress)
 	t0 := time.Now()
 	results := pubsubtest.Run(ctx, p.Opener(), &pubsubtest.Options{
 		Capabilities: onlyOf(co.only, conformance.PubSubCapabilities()),
@@ -375,9 +363,7 @@ func conformPubSub(ctx context.Context, p pubsubtest.URLPair, co conformOptions,
 		Messages:     f.messages,
 		Logf:         logf,
 	})
-	if isTerminal(progress) {
-		fmt.Fprint(progress, "\r\033[K")
-	}
+	clear()
 	d := time.Since(t0)
 	for i := range results {
 		for _, u := range []string{p.Topic, p.Subscription, p.DeadLetter} {
@@ -533,17 +519,10 @@ func conformBlob(ctx context.Context, urlstr string, co conformOptions, progress
 		}
 		return b, nil
 	}
-	logf := func(string, ...any) {}
-	if isTerminal(progress) {
-		logf = func(format string, args ...any) {
-			fmt.Fprintf(progress, "\r\033[K"+strings.TrimRight(format, "\n"), args...)
-		}
-	}
+	logf, clear := suiteProgress(progress)
 	t0 := time.Now()
 	results := blobtest.Run(ctx, open, &blobtest.Options{LargeObjectSize: co.largeSize, Capabilities: onlyOf(co.only, conformance.BlobCapabilities()), Logf: logf})
-	if isTerminal(progress) {
-		fmt.Fprint(progress, "\r\033[K")
-	}
+	clear()
 	d := time.Since(t0)
 	// The suite cleans up after each check; this sweeps anything a failed
 	// check left behind, and only under the run's own prefix.
@@ -584,6 +563,20 @@ func removeEmptyDirs(urlstr, prefix string) {
 	if files == 0 {
 		_ = os.RemoveAll(dir)
 	}
+}
+
+// suiteProgress returns a Logf for a conformance suite that shows its latest
+// line on w when w is a terminal (and does nothing otherwise), and a func
+// that clears that line when the suite is done.
+func suiteProgress(w io.Writer) (logf func(format string, args ...any), clear func()) {
+	if !isTerminal(w) {
+		return func(string, ...any) {}, func() {}
+	}
+	return func(format string, args ...any) {
+			fmt.Fprintf(w, "\r\033[K"+strings.TrimRight(format, "\n"), args...)
+		}, func() {
+			fmt.Fprint(w, "\r\033[K")
+		}
 }
 
 // isTerminal reports whether w is a character device (a terminal).
