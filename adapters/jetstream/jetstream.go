@@ -229,11 +229,19 @@ func (t *topic) As(i any) bool {
 	case *driver.Topic: // lets civicport's decorators wrap this driver directly
 		*p = t
 		return true
+	}
+	return jsAs(t.js, i)
+}
+
+// jsAs answers the As targets topics and subscriptions share: the
+// JetStream context and the NATS connection under it.
+func jsAs(js jetstream.JetStream, i any) bool {
+	switch p := i.(type) {
 	case *jetstream.JetStream:
-		*p = t.js
+		*p = js
 		return true
 	case **nats.Conn:
-		*p = t.js.Conn()
+		*p = js.Conn()
 		return true
 	}
 	return false
@@ -521,14 +529,8 @@ func (s *subscription) As(i any) bool {
 		}
 		*p = s.cons
 		return true
-	case *jetstream.JetStream:
-		*p = s.js
-		return true
-	case **nats.Conn:
-		*p = s.js.Conn()
-		return true
 	}
-	return false
+	return jsAs(s.js, i)
 }
 
 func (s *subscription) ErrorAs(err error, i any) bool { return errorAs(err, i) }
