@@ -49,7 +49,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // OpenTopic opens the topic at urlstr. See the package doc for the schemes.
 func OpenTopic(ctx context.Context, urlstr string) (*gcpubsub.Topic, error) {
-	if err := check(urlstr, "topic", TopicSchemes(), gcpubsub.DefaultURLMux().ValidTopicScheme); err != nil {
+	if _, err := parse(urlstr, "topic", TopicSchemes(), gcpubsub.DefaultURLMux().ValidTopicScheme); err != nil {
 		return nil, err
 	}
 	t, err := gcpubsub.OpenTopic(ctx, urlstr)
@@ -62,12 +62,12 @@ func OpenTopic(ctx context.Context, urlstr string) (*gcpubsub.Topic, error) {
 // OpenSubscription opens the subscription at urlstr. See the package doc for
 // the schemes.
 func OpenSubscription(ctx context.Context, urlstr string) (*gcpubsub.Subscription, error) {
-	if err := check(urlstr, "subscription", SubscriptionSchemes(), gcpubsub.DefaultURLMux().ValidSubscriptionScheme); err != nil {
+	u, err := parse(urlstr, "subscription", SubscriptionSchemes(), gcpubsub.DefaultURLMux().ValidSubscriptionScheme)
+	if err != nil {
 		return nil, err
 	}
 	var s *gcpubsub.Subscription
-	var err error
-	if u, perr := url.Parse(urlstr); perr == nil && u.Scheme == rabbitpubsub.Scheme {
+	if u.Scheme == rabbitpubsub.Scheme {
 		s, err = openRabbitSubscription(ctx, u)
 	} else {
 		s, err = gcpubsub.OpenSubscription(ctx, urlstr)
@@ -78,12 +78,13 @@ func OpenSubscription(ctx context.Context, urlstr string) (*gcpubsub.Subscriptio
 	return s, nil
 }
 
-// check says what is wrong with urlstr before gocloud sees it.
-func check(urlstr, kind string, schemes []string, valid func(string) bool) error {
-	if _, msg, cause := openurl.Parse(urlstr, "SCHEME://...", kind+" scheme", schemes, valid); msg != "" {
-		return &Error{URL: redact.URL(urlstr), Kind: kind, Msg: msg, Err: cause}
+// parse parses urlstr, or says what is wrong with it, before gocloud sees it.
+func parse(urlstr, kind string, schemes []string, valid func(string) bool) (*url.URL, error) {
+	u, msg, cause := openurl.Parse(urlstr, "SCHEME://...", kind+" scheme", schemes, valid)
+	if msg != "" {
+		return nil, &Error{URL: redact.URL(urlstr), Kind: kind, Msg: msg, Err: cause}
 	}
-	return nil
+	return u, nil
 }
 
 // Describe says in words what kind of failure err is (missing topic or
