@@ -35,15 +35,14 @@ package blobtest
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"gocloud.dev/blob"
 
 	"github.com/civicport/civicport/conformance"
+	"github.com/civicport/civicport/conformance/internal/verdict"
 )
 
 // Opener returns a fresh, empty bucket (or an isolated prefix of one, e.g.
@@ -138,7 +137,7 @@ func (o *Options) suite(open Opener) conformance.Suite {
 				return conformance.Fail, "blobtest: the Opener is nil"
 			}
 			out := runCheck(ctx, open, o, capName, checks[capName])
-			return out.status, out.detail
+			return out.Status, out.Detail
 		},
 	}
 }
@@ -172,12 +171,12 @@ func Test(t *testing.T, open Opener, opts *Options) []conformance.Result {
 
 // runCheck opens a bucket, runs one check on it, cleans up and closes it,
 // turning panics (from the check, the Opener or the driver) into a fail.
-func runCheck(ctx context.Context, open Opener, o *Options, capName string, check checkFunc) (out outcome) {
+func runCheck(ctx context.Context, open Opener, o *Options, capName string, check checkFunc) (out verdict.Outcome) {
 	var e *env
 	phase := "the Opener"
 	defer func() {
 		if p := recover(); p != nil {
-			out = failf("%s panicked: %v", phase, p)
+			out = verdict.Fail("%s panicked: %v", phase, p)
 			if e != nil {
 				e.safeCleanup()
 			}
@@ -190,10 +189,10 @@ func runCheck(ctx context.Context, open Opener, o *Options, capName string, chec
 	}()
 	b, err := open(ctx)
 	if err != nil {
-		return failf("opening a fresh bucket: %s", errText(err))
+		return verdict.Fail("opening a fresh bucket: %s", errText(err))
 	}
 	if b == nil {
-		return failf("the Opener returned a nil bucket and no error")
+		return verdict.Fail("the Opener returned a nil bucket and no error")
 	}
 	e = newEnv(ctx, b, o, capName)
 	phase = "the check"
@@ -203,41 +202,5 @@ func runCheck(ctx context.Context, open Opener, o *Options, capName string, chec
 	return out
 }
 
-// outcome is a check's verdict before it becomes a Result.
-type outcome struct {
-	status conformance.Status
-	detail string
-}
-
-func pass(note string, args ...any) outcome {
-	return outcome{conformance.Pass, fmt.Sprintf(note, args...)}
-}
-
-func failf(format string, args ...any) outcome {
-	return outcome{conformance.Fail, fmt.Sprintf(format, args...)}
-}
-
-func unsupportedf(format string, args ...any) outcome {
-	return outcome{conformance.Unsupported, fmt.Sprintf(format, args...)}
-}
-
-func skippedf(format string, args ...any) outcome {
-	return outcome{conformance.Skipped, fmt.Sprintf(format, args...)}
-}
-
-// problems collects evidence from a check that keeps going after the first
-// failure (so the report lists every key that failed, not just the first).
-type problems []string
-
-func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
-
-func (p problems) empty() bool { return len(p) == 0 }
-
-// fail joins the evidence into one fail outcome.
-func (p problems) fail() outcome {
-	const max = 40
-	if len(p) > max {
-		return failf("%s; ... and %d more", strings.Join(p[:max], "; "), len(p)-max)
-	}
-	return failf("%s", strings.Join(p, "; "))
-}
+// maxEvidence is how many pieces of evidence a fail lists before it counts the rest.
+const maxEvidence = 40

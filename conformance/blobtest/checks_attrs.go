@@ -12,11 +12,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/civicport/civicport/conformance/internal/verdict"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
 
-func checkMetadata(e *env) outcome {
+func checkMetadata(e *env) verdict.Outcome {
 	k := e.key("metadata/object.txt")
 	// Keys are written as given; the portable API lower-cases them (and
 	// documents that it does), so "Mixed-Case" must come back as
@@ -34,40 +35,40 @@ func checkMetadata(e *env) outcome {
 		want[strings.ToLower(k)] = v
 	}
 	if err := e.write(k, []byte("metadata"), &blob.WriterOptions{Metadata: written}); err != nil {
-		return failf("write %q with metadata: %s", k, errText(err))
+		return verdict.Fail("write %q with metadata: %s", k, errText(err))
 	}
 	a, err := e.b.Attributes(e.ctx, k)
 	if err != nil {
-		return failf("attributes of %q: %s", k, errText(err))
+		return verdict.Fail("attributes of %q: %s", k, errText(err))
 	}
 	a.Metadata = userMetadata(a.Metadata)
-	var p problems
+	var p verdict.Problems
 	for _, mk := range slices.Sorted(maps.Keys(want)) {
 		got, ok := a.Metadata[mk]
 		switch {
 		case !ok:
-			p.add("metadata %q missing (got keys %q)", mk, slices.Sorted(maps.Keys(a.Metadata)))
+			p.Add("metadata %q missing (got keys %q)", mk, slices.Sorted(maps.Keys(a.Metadata)))
 		case got != want[mk]:
-			p.add("metadata %q: got %q, want %q", mk, got, want[mk])
+			p.Add("metadata %q: got %q, want %q", mk, got, want[mk])
 		}
 	}
 	for _, mk := range slices.Sorted(maps.Keys(a.Metadata)) {
 		if _, ok := want[mk]; !ok {
-			p.add("unexpected metadata %q = %q", mk, a.Metadata[mk])
+			p.Add("unexpected metadata %q = %q", mk, a.Metadata[mk])
 		}
 	}
 	// Overwriting replaces metadata; nothing of the old set may remain.
 	if err := e.write(k, []byte("metadata 2"), &blob.WriterOptions{Metadata: map[string]string{"second": "2"}}); err != nil {
-		p.add("overwrite %q with new metadata: %s", k, errText(err))
+		p.Add("overwrite %q with new metadata: %s", k, errText(err))
 	} else if a, err := e.b.Attributes(e.ctx, k); err != nil {
-		p.add("attributes of %q after overwrite: %s", k, errText(err))
+		p.Add("attributes of %q after overwrite: %s", k, errText(err))
 	} else if md := userMetadata(a.Metadata); len(md) != 1 || md["second"] != "2" {
-		p.add("metadata after overwrite: got %q, want only second=2", md)
+		p.Add("metadata after overwrite: got %q, want only second=2", md)
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass(`keys came back lower-cased by the portable API ("Mixed-Case" -> "mixed-case"); Unicode and punctuation values round-trip`)
+	return verdict.Pass(`keys came back lower-cased by the portable API ("Mixed-Case" -> "mixed-case"); Unicode and punctuation values round-trip`)
 }
 
 // sameMediaType reports whether two Content-Type values mean the same thing
@@ -89,8 +90,8 @@ func sameMediaType(a, b string) bool {
 	return true
 }
 
-func checkContentType(e *env) outcome {
-	var p problems
+func checkContentType(e *env) verdict.Outcome {
+	var p verdict.Problems
 	for i, c := range []struct {
 		name, set, want string
 		data            []byte
@@ -104,40 +105,40 @@ func checkContentType(e *env) outcome {
 	} {
 		k := e.key(fmt.Sprintf("content-type/%d-%s", i, c.name))
 		if err := e.write(k, c.data, &blob.WriterOptions{ContentType: c.set}); err != nil {
-			p.add("write %q with Content-Type %q: %s", k, c.set, errText(err))
+			p.Add("write %q with Content-Type %q: %s", k, c.set, errText(err))
 			continue
 		}
 		a, err := e.b.Attributes(e.ctx, k)
 		if err != nil {
-			p.add("attributes of %q: %s", k, errText(err))
+			p.Add("attributes of %q: %s", k, errText(err))
 			continue
 		}
 		if !sameMediaType(a.ContentType, c.want) {
-			p.add("%s: Attributes.ContentType %q, want %q", c.name, a.ContentType, c.want)
+			p.Add("%s: Attributes.ContentType %q, want %q", c.name, a.ContentType, c.want)
 		}
 		r, err := e.b.NewReader(e.ctx, k, nil)
 		if err != nil {
-			p.add("read %q: %s", k, errText(err))
+			p.Add("read %q: %s", k, errText(err))
 			continue
 		}
 		got, err := io.ReadAll(r)
 		r.Close()
 		if err != nil {
-			p.add("read %q: %s", k, errText(err))
+			p.Add("read %q: %s", k, errText(err))
 		} else if d := diff(c.data, got); d != "" {
-			p.add("read %q: %s", k, d)
+			p.Add("read %q: %s", k, d)
 		}
 		if !sameMediaType(r.ContentType(), c.want) {
-			p.add("%s: Reader.ContentType() %q, want %q", c.name, r.ContentType(), c.want)
+			p.Add("%s: Reader.ContentType() %q, want %q", c.name, r.ContentType(), c.want)
 		}
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass("")
+	return verdict.Pass("")
 }
 
-func checkHTTPHeaders(e *env) outcome {
+func checkHTTPHeaders(e *env) verdict.Outcome {
 	plain := bytes.Repeat([]byte("precinct 7: 1234 ballots\n"), 40)
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -154,13 +155,13 @@ func checkHTTPHeaders(e *env) outcome {
 		ContentLanguage:    "fr-CA",
 	}
 	if err := e.write(k, stored, opts); err != nil {
-		return failf("write %q with HTTP headers: %s", k, errText(err))
+		return verdict.Fail("write %q with HTTP headers: %s", k, errText(err))
 	}
 	a, err := e.b.Attributes(e.ctx, k)
 	if err != nil {
-		return failf("attributes of %q: %s", k, errText(err))
+		return verdict.Fail("attributes of %q: %s", k, errText(err))
 	}
-	var p problems
+	var p verdict.Problems
 	for _, c := range []struct{ name, got, want string }{
 		{"Cache-Control", a.CacheControl, opts.CacheControl},
 		{"Content-Disposition", a.ContentDisposition, opts.ContentDisposition},
@@ -168,11 +169,11 @@ func checkHTTPHeaders(e *env) outcome {
 		{"Content-Language", a.ContentLanguage, opts.ContentLanguage},
 	} {
 		if c.got != c.want {
-			p.add("%s: got %q, want %q", c.name, c.got, c.want)
+			p.Add("%s: got %q, want %q", c.name, c.got, c.want)
 		}
 	}
 	if !sameMediaType(a.ContentType, opts.ContentType) {
-		p.add("Content-Type: got %q, want %q", a.ContentType, opts.ContentType)
+		p.Add("Content-Type: got %q, want %q", a.ContentType, opts.ContentType)
 	}
 	// Reading must return the bytes as stored: a backend (or client) that
 	// decompresses "Content-Encoding: gzip" on the way out would make a
@@ -181,41 +182,41 @@ func checkHTTPHeaders(e *env) outcome {
 	got, err := e.read(k)
 	switch {
 	case err != nil:
-		p.add("read %q: %s", k, errText(err))
+		p.Add("read %q: %s", k, errText(err))
 	case bytes.Equal(got, plain):
-		p.add("read %q: got the decompressed content (%d bytes) instead of the stored gzip bytes (%d): the backend transcodes Content-Encoding on read", k, len(got), len(stored))
+		p.Add("read %q: got the decompressed content (%d bytes) instead of the stored gzip bytes (%d): the backend transcodes Content-Encoding on read", k, len(got), len(stored))
 	default:
 		if d := diff(stored, got); d != "" {
-			p.add("read %q: %s", k, d)
+			p.Add("read %q: %s", k, d)
 		}
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass("")
+	return verdict.Pass("")
 }
 
-func checkMD5(e *env) outcome {
-	var p problems
+func checkMD5(e *env) verdict.Outcome {
+	var p verdict.Problems
 	data := pattern(30).bytes(0, 20<<10)
 	sum := md5.Sum(data)
 	k := e.key("md5/object.bin")
 	// WriteAll sends the MD5 of data as ContentMD5.
 	if err := e.write(k, data, &blob.WriterOptions{ContentType: "application/octet-stream"}); err != nil {
-		return failf("write %q: %s", k, errText(err))
+		return verdict.Fail("write %q: %s", k, errText(err))
 	}
 	a, err := e.b.Attributes(e.ctx, k)
 	if err != nil {
-		return failf("attributes of %q: %s", k, errText(err))
+		return verdict.Fail("attributes of %q: %s", k, errText(err))
 	}
 	reported := a.MD5 != nil
 	if reported && !bytes.Equal(a.MD5, sum[:]) {
-		p.add("Attributes.MD5 of %q: got %x, want %x", k, a.MD5, sum)
+		p.Add("Attributes.MD5 of %q: got %x, want %x", k, a.MD5, sum)
 	}
 	if objs, err := e.listAll(e.key("md5/object")); err == nil {
 		for _, o := range objs {
 			if o.Key == k && o.MD5 != nil && !bytes.Equal(o.MD5, sum[:]) {
-				p.add("ListObject.MD5 of %q: got %x, want %x", k, o.MD5, sum)
+				p.Add("ListObject.MD5 of %q: got %x, want %x", k, o.MD5, sum)
 			}
 		}
 	}
@@ -241,32 +242,32 @@ func checkMD5(e *env) outcome {
 	}
 	newKey := e.key("md5/wrong-md5-new")
 	if err := badWrite(newKey); err == nil {
-		p.add("write of %q with a wrong ContentMD5 succeeded, want it refused", newKey)
+		p.Add("write of %q with a wrong ContentMD5 succeeded, want it refused", newKey)
 	}
 	if ok, err := e.b.Exists(e.ctx, newKey); err != nil {
-		p.add("exists %q: %s", newKey, errText(err))
+		p.Add("exists %q: %s", newKey, errText(err))
 	} else if ok {
-		p.add("an object %q was created by a write refused for a wrong ContentMD5", newKey)
+		p.Add("an object %q was created by a write refused for a wrong ContentMD5", newKey)
 	}
 	if err := badWrite(k); err == nil {
-		p.add("overwrite of %q with a wrong ContentMD5 succeeded, want it refused", k)
+		p.Add("overwrite of %q with a wrong ContentMD5 succeeded, want it refused", k)
 	}
 	if got, err := e.read(k); err != nil {
-		p.add("read %q after a refused overwrite: %s", k, errText(err))
+		p.Add("read %q after a refused overwrite: %s", k, errText(err))
 	} else if d := diff(data, got); d != "" {
-		p.add("%q changed by an overwrite refused for a wrong ContentMD5: %s", k, d)
+		p.Add("%q changed by an overwrite refused for a wrong ContentMD5: %s", k, d)
 	}
 
 	switch {
-	case !p.empty():
-		return p.fail()
+	case !p.Empty():
+		return p.Fail(maxEvidence)
 	case !reported:
-		return unsupportedf("the backend reports no MD5 (Attributes.MD5 is nil) for a %d-byte single-part object; writes with a wrong ContentMD5 are refused", len(data))
+		return verdict.Unsupported("the backend reports no MD5 (Attributes.MD5 is nil) for a %d-byte single-part object; writes with a wrong ContentMD5 are refused", len(data))
 	}
-	return pass("")
+	return verdict.Pass("")
 }
 
-func checkLargeObject(e *env) outcome {
+func checkLargeObject(e *env) verdict.Outcome {
 	size := e.o.LargeObjectSize
 	k := e.key("large/object.bin")
 	p := pattern(40)
@@ -276,44 +277,44 @@ func checkLargeObject(e *env) outcome {
 	h := sha256.New()
 	w, err := e.b.NewWriter(e.ctx, k, &blob.WriterOptions{ContentType: "application/octet-stream"})
 	if err != nil {
-		return failf("NewWriter %q: %s", k, errText(err))
+		return verdict.Fail("NewWriter %q: %s", k, errText(err))
 	}
 	n, werr := io.Copy(w, io.TeeReader(p.reader(size), h))
 	cerr := w.Close()
 	switch {
 	case werr != nil:
-		return failf("write %q: after %d of %d bytes: %s", k, n, size, errText(werr))
+		return verdict.Fail("write %q: after %d of %d bytes: %s", k, n, size, errText(werr))
 	case cerr != nil:
-		return failf("write %q (%d bytes): Close: %s", k, size, errText(cerr))
+		return verdict.Fail("write %q (%d bytes): Close: %s", k, size, errText(cerr))
 	}
 	wantSHA := h.Sum(nil)
 
 	a, err := e.b.Attributes(e.ctx, k)
 	if err != nil {
-		return failf("attributes of %q: %s", k, errText(err))
+		return verdict.Fail("attributes of %q: %s", k, errText(err))
 	}
 	if a.Size != size {
-		return failf("attributes of %q: size %d, want %d", k, a.Size, size)
+		return verdict.Fail("attributes of %q: size %d, want %d", k, a.Size, size)
 	}
 
 	// Read: stream it back, hashing and comparing with the generator.
 	r, err := e.b.NewReader(e.ctx, k, nil)
 	if err != nil {
-		return failf("read %q: %s", k, errText(err))
+		return verdict.Fail("read %q: %s", k, errText(err))
 	}
 	v := newVerifier(p, 0)
 	_, rerr := io.Copy(v, r)
 	r.Close()
 	if rerr != nil {
-		return failf("read %q: after %d of %d bytes: %s", k, v.n, size, errText(rerr))
+		return verdict.Fail("read %q: after %d of %d bytes: %s", k, v.n, size, errText(rerr))
 	}
 	if prob := v.problem(size, wantSHA); prob != "" {
-		return failf("read %q (%d bytes written, sha256 %x): %s", k, size, wantSHA, prob)
+		return verdict.Fail("read %q (%d bytes written, sha256 %x): %s", k, size, wantSHA, prob)
 	}
 
 	// Ranges of a multipart object: the tail, and one across the 5 MiB
 	// part boundary S3 clients use by default.
-	var probs problems
+	var probs verdict.Problems
 	for _, c := range []struct{ off, length int64 }{
 		{max(0, size-1<<20), -1},
 		{max(0, min(size, 5<<20)-100), 200},
@@ -324,22 +325,22 @@ func checkLargeObject(e *env) outcome {
 		}
 		r, err := e.b.NewRangeReader(e.ctx, k, c.off, c.length, nil)
 		if err != nil {
-			probs.add("range (offset %d, length %d) of %q: %s", c.off, c.length, k, errText(err))
+			probs.Add("range (offset %d, length %d) of %q: %s", c.off, c.length, k, errText(err))
 			continue
 		}
 		v := newVerifier(p, c.off)
 		_, err = io.Copy(v, r)
 		r.Close()
 		if err != nil {
-			probs.add("range (offset %d, length %d) of %q: %s", c.off, c.length, k, errText(err))
+			probs.Add("range (offset %d, length %d) of %q: %s", c.off, c.length, k, errText(err))
 		} else if prob := v.problem(want, nil); prob != "" {
-			probs.add("range (offset %d, length %d) of %q: %s", c.off, c.length, k, prob)
+			probs.Add("range (offset %d, length %d) of %q: %s", c.off, c.length, k, prob)
 		}
 	}
-	if !probs.empty() {
-		return probs.fail()
+	if !probs.Empty() {
+		return probs.Fail(maxEvidence)
 	}
-	return pass("%d bytes streamed up and down, sha256 %x", size, wantSHA)
+	return verdict.Pass("%d bytes streamed up and down, sha256 %x", size, wantSHA)
 }
 
 // isUnimplemented reports whether err says the backend does not implement

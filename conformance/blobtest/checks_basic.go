@@ -11,9 +11,10 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/civicport/civicport/conformance"
+	"github.com/civicport/civicport/conformance/internal/verdict"
 )
 
-type checkFunc func(e *env) outcome
+type checkFunc func(e *env) verdict.Outcome
 
 // checks maps every capability to its check.
 var checks = map[string]checkFunc{
@@ -39,102 +40,102 @@ var checks = map[string]checkFunc{
 	conformance.BlobSignedURL:           checkSignedURL,
 }
 
-func checkReadWrite(e *env) outcome {
+func checkReadWrite(e *env) verdict.Outcome {
 	k := e.key("read-write/object.bin")
 	v1 := pattern(1).bytes(0, 64<<10+123)
 	if err := e.write(k, v1, &blob.WriterOptions{ContentType: "application/octet-stream"}); err != nil {
-		return failf("write %q (%d bytes): %s", k, len(v1), errText(err))
+		return verdict.Fail("write %q (%d bytes): %s", k, len(v1), errText(err))
 	}
 	got, err := e.read(k)
 	if err != nil {
-		return failf("read %q after writing it: %s", k, errText(err))
+		return verdict.Fail("read %q after writing it: %s", k, errText(err))
 	}
 	if d := diff(v1, got); d != "" {
-		return failf("read %q: %s", k, d)
+		return verdict.Fail("read %q: %s", k, d)
 	}
 	a, err := e.b.Attributes(e.ctx, k)
 	if err != nil {
-		return failf("attributes of %q: %s", k, errText(err))
+		return verdict.Fail("attributes of %q: %s", k, errText(err))
 	}
 	if a.Size != int64(len(v1)) {
-		return failf("attributes of %q: size %d, want %d", k, a.Size, len(v1))
+		return verdict.Fail("attributes of %q: size %d, want %d", k, a.Size, len(v1))
 	}
 	if ok, err := e.b.Exists(e.ctx, k); err != nil || !ok {
-		return failf("exists %q after writing it: got %v, %v; want true", k, ok, err)
+		return verdict.Fail("exists %q after writing it: got %v, %v; want true", k, ok, err)
 	}
 
 	v2 := pattern(2).bytes(0, 1000)
 	if err := e.write(k, v2, &blob.WriterOptions{ContentType: "application/octet-stream"}); err != nil {
-		return failf("overwrite %q: %s", k, errText(err))
+		return verdict.Fail("overwrite %q: %s", k, errText(err))
 	}
 	got, err = e.read(k)
 	if err != nil {
-		return failf("read %q after overwriting it: %s", k, errText(err))
+		return verdict.Fail("read %q after overwriting it: %s", k, errText(err))
 	}
 	if bytes.Equal(got, v1) {
-		return failf("read %q after overwriting it: got the old content (%d bytes)", k, len(v1))
+		return verdict.Fail("read %q after overwriting it: got the old content (%d bytes)", k, len(v1))
 	}
 	if d := diff(v2, got); d != "" {
-		return failf("read %q after overwriting it: %s", k, d)
+		return verdict.Fail("read %q after overwriting it: %s", k, d)
 	}
 
 	if err := e.b.Delete(e.ctx, k); err != nil {
-		return failf("delete %q: %s", k, errText(err))
+		return verdict.Fail("delete %q: %s", k, errText(err))
 	}
 	if ok, err := e.b.Exists(e.ctx, k); err != nil || ok {
-		return failf("exists %q after deleting it: got %v, %v; want false, <nil>", k, ok, err)
+		return verdict.Fail("exists %q after deleting it: got %v, %v; want false, <nil>", k, ok, err)
 	}
-	return pass("")
+	return verdict.Pass("")
 }
 
-func checkEmptyObject(e *env) outcome {
-	var p problems
+func checkEmptyObject(e *env) verdict.Outcome {
+	var p verdict.Problems
 	// Two ways to write nothing: WriteAll of no bytes, and a Writer closed
 	// without any Write.
 	k1 := e.key("empty/writeall")
 	k2 := e.key("empty/writer")
 	if err := e.write(k1, nil, nil); err != nil {
-		p.add("WriteAll of 0 bytes to %q: %s", k1, errText(err))
+		p.Add("WriteAll of 0 bytes to %q: %s", k1, errText(err))
 	}
 	e.track(k2)
 	w, err := e.b.NewWriter(e.ctx, k2, &blob.WriterOptions{ContentType: "application/octet-stream"})
 	if err != nil {
-		p.add("NewWriter %q: %s", k2, errText(err))
+		p.Add("NewWriter %q: %s", k2, errText(err))
 	} else if err := w.Close(); err != nil {
-		p.add("Close of an unwritten Writer for %q: %s", k2, errText(err))
+		p.Add("Close of an unwritten Writer for %q: %s", k2, errText(err))
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
 	for _, k := range []string{k1, k2} {
 		got, err := e.read(k)
 		switch {
 		case err != nil:
-			p.add("read %q: %s", k, errText(err))
+			p.Add("read %q: %s", k, errText(err))
 		case len(got) != 0:
-			p.add("read %q: got %d bytes %s, want 0", k, len(got), quoteBytes(got))
+			p.Add("read %q: got %d bytes %s, want 0", k, len(got), quoteBytes(got))
 		}
 		a, err := e.b.Attributes(e.ctx, k)
 		switch {
 		case err != nil:
-			p.add("attributes of %q: %s", k, errText(err))
+			p.Add("attributes of %q: %s", k, errText(err))
 		case a.Size != 0:
-			p.add("attributes of %q: size %d, want 0", k, a.Size)
+			p.Add("attributes of %q: size %d, want 0", k, a.Size)
 		}
 		r, err := e.b.NewRangeReader(e.ctx, k, 0, -1, nil)
 		if err != nil {
-			p.add("range read (0, -1) of %q: %s", k, errText(err))
+			p.Add("range read (0, -1) of %q: %s", k, errText(err))
 		} else {
 			got, err := io.ReadAll(r)
 			r.Close()
 			if err != nil || len(got) != 0 || r.Size() != 0 {
-				p.add("range read (0, -1) of %q: got %d bytes, Size %d, err %v; want 0, 0, <nil>", k, len(got), r.Size(), err)
+				p.Add("range read (0, -1) of %q: got %d bytes, Size %d, err %v; want 0, 0, <nil>", k, len(got), r.Size(), err)
 			}
 		}
 	}
 	objs, err := e.listAll(e.key("empty/"))
 	if err != nil {
-		p.add("list %q: %s", e.key("empty/"), errText(err))
+		p.Add("list %q: %s", e.key("empty/"), errText(err))
 	} else {
 		found := map[string]int64{}
 		for _, o := range objs {
@@ -144,33 +145,33 @@ func checkEmptyObject(e *env) outcome {
 			size, ok := found[k]
 			switch {
 			case !ok:
-				p.add("list %q: %q missing (listed %s)", e.key("empty/"), k, listedKeys(objs))
+				p.Add("list %q: %q missing (listed %s)", e.key("empty/"), k, listedKeys(objs))
 			case size != 0:
-				p.add("list: %q has size %d, want 0", k, size)
+				p.Add("list: %q has size %d, want 0", k, size)
 			}
 		}
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass("")
+	return verdict.Pass("")
 }
 
-func checkNotFound(e *env) outcome {
-	var p problems
+func checkNotFound(e *env) verdict.Outcome {
+	var p verdict.Problems
 	missing := e.key("not-found/never-written")
 	// A key that is a "directory" of an existing object is missing too.
 	child := e.key("not-found/dir/child")
 	dir := e.key("not-found/dir")
 	if err := e.write(child, []byte("child"), nil); err != nil {
-		return failf("write %q: %s", child, errText(err))
+		return verdict.Fail("write %q: %s", child, errText(err))
 	}
 	wantNotFound := func(what string, err error) {
 		switch {
 		case err == nil:
-			p.add("%s: got no error, want NotFound", what)
+			p.Add("%s: got no error, want NotFound", what)
 		case gcerrors.Code(err) != gcerrors.NotFound:
-			p.add("%s: got %s, want NotFound", what, errText(err))
+			p.Add("%s: got %s, want NotFound", what, errText(err))
 		}
 	}
 	for _, k := range []string{missing, dir} {
@@ -178,14 +179,14 @@ func checkNotFound(e *env) outcome {
 		if err == nil {
 			got, rerr := io.ReadAll(r)
 			r.Close()
-			p.add("NewReader %q: got a reader (%d bytes, read error %v), want NotFound", k, len(got), rerr)
+			p.Add("NewReader %q: got a reader (%d bytes, read error %v), want NotFound", k, len(got), rerr)
 		} else {
 			wantNotFound(fmt.Sprintf("NewReader %q", k), err)
 		}
 		r, err = e.b.NewRangeReader(e.ctx, k, 3, 10, nil)
 		if err == nil {
 			r.Close()
-			p.add("NewRangeReader %q (3, 10): got a reader, want NotFound", k)
+			p.Add("NewRangeReader %q (3, 10): got a reader, want NotFound", k)
 		} else {
 			wantNotFound(fmt.Sprintf("NewRangeReader %q", k), err)
 		}
@@ -193,7 +194,7 @@ func checkNotFound(e *env) outcome {
 		wantNotFound(fmt.Sprintf("Attributes %q", k), err)
 		ok, err := e.b.Exists(e.ctx, k)
 		if ok || err != nil {
-			p.add("Exists %q: got %v, %v; want false, <nil>", k, ok, err)
+			p.Add("Exists %q: got %v, %v; want false, <nil>", k, ok, err)
 		}
 	}
 	wantNotFound(fmt.Sprintf("Delete %q", missing), e.b.Delete(e.ctx, missing))
@@ -202,20 +203,20 @@ func checkNotFound(e *env) outcome {
 	if err := e.b.Copy(e.ctx, dst, missing, nil); gcerrors.Code(err) != gcerrors.Unimplemented {
 		wantNotFound(fmt.Sprintf("Copy from %q", missing), err)
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass("")
+	return verdict.Pass("")
 }
 
-func checkRangeRead(e *env) outcome {
+func checkRangeRead(e *env) verdict.Outcome {
 	const size = 10_000
 	k := e.key("range/object.bin")
 	data := pattern(3).bytes(0, size)
 	if err := e.write(k, data, &blob.WriterOptions{ContentType: "application/octet-stream"}); err != nil {
-		return failf("write %q: %s", k, errText(err))
+		return verdict.Fail("write %q: %s", k, errText(err))
 	}
-	var p problems
+	var p verdict.Problems
 	for _, c := range []struct{ off, length int64 }{
 		{0, 10}, {100, 1000}, {0, -1}, {500, -1}, {size - 10, -1},
 		{size - 1, 1}, {10, 0}, {9000, 5000}, // length past the end is cut at the end
@@ -227,20 +228,20 @@ func checkRangeRead(e *env) outcome {
 		want := data[c.off:end]
 		r, err := e.b.NewRangeReader(e.ctx, k, c.off, c.length, nil)
 		if err != nil {
-			p.add("range (offset %d, length %d): %s", c.off, c.length, errText(err))
+			p.Add("range (offset %d, length %d): %s", c.off, c.length, errText(err))
 			continue
 		}
 		got, err := io.ReadAll(r)
 		r.Close()
 		if err != nil {
-			p.add("range (offset %d, length %d): reading: %s", c.off, c.length, errText(err))
+			p.Add("range (offset %d, length %d): reading: %s", c.off, c.length, errText(err))
 			continue
 		}
 		if d := diff(want, got); d != "" {
-			p.add("range (offset %d, length %d): %s", c.off, c.length, d)
+			p.Add("range (offset %d, length %d): %s", c.off, c.length, d)
 		}
 		if r.Size() != size {
-			p.add("range (offset %d, length %d): Reader.Size() %d, want the object size %d", c.off, c.length, r.Size(), size)
+			p.Add("range (offset %d, length %d): Reader.Size() %d, want the object size %d", c.off, c.length, r.Size(), size)
 		}
 	}
 	// At and past the end, the portable API does not say whether the
@@ -258,7 +259,7 @@ func checkRangeRead(e *env) outcome {
 		r, err := e.b.NewRangeReader(e.ctx, k, c.off, c.length, nil)
 		if err != nil {
 			if gcerrors.Code(err) == gcerrors.NotFound {
-				p.add("%s (offset %d, length %d): got NotFound for an existing object: %s", c.name, c.off, c.length, errText(err))
+				p.Add("%s (offset %d, length %d): got NotFound for an existing object: %s", c.name, c.off, c.length, errText(err))
 			} else {
 				notes = append(notes, fmt.Sprintf("%s: error %s", c.name, gcerrors.Code(err)))
 			}
@@ -268,17 +269,17 @@ func checkRangeRead(e *env) outcome {
 		r.Close()
 		switch {
 		case len(got) > 0:
-			p.add("%s (offset %d, length %d): got %d bytes, want none", c.name, c.off, c.length, len(got))
+			p.Add("%s (offset %d, length %d): got %d bytes, want none", c.name, c.off, c.length, len(got))
 		case err != nil:
 			notes = append(notes, fmt.Sprintf("%s: read error %s", c.name, gcerrors.Code(err)))
 		default:
 			notes = append(notes, c.name+": empty read")
 		}
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass("%s", strings.Join(notes, "; "))
+	return verdict.Pass("%s", strings.Join(notes, "; "))
 }
 
 func listedKeys(objs []*blob.ListObject) string {
@@ -296,7 +297,7 @@ func listedKeys(objs []*blob.ListObject) string {
 	return "[" + strings.Join(ks, " ") + "]"
 }
 
-func checkListPrefixDelimiter(e *env) outcome {
+func checkListPrefixDelimiter(e *env) verdict.Outcome {
 	names := []string{"dir1/a.txt", "dir1/b.txt", "dir1/sub/c.txt", "dir10/f.txt", "dir2/d.txt", "e.txt"}
 	sizes := map[string]int64{}
 	for i, n := range names {
@@ -304,14 +305,14 @@ func checkListPrefixDelimiter(e *env) outcome {
 		data := pattern(10+i).bytes(0, int64(10*(i+1)))
 		sizes[k] = int64(len(data))
 		if err := e.write(k, data, nil); err != nil {
-			return failf("write %q: %s", k, errText(err))
+			return verdict.Fail("write %q: %s", k, errText(err))
 		}
 	}
 	type entry struct {
 		name  string
 		isDir bool
 	}
-	var p problems
+	var p verdict.Problems
 	for _, c := range []struct {
 		prefix, delim string
 		want          []entry
@@ -338,7 +339,7 @@ func checkListPrefixDelimiter(e *env) outcome {
 		}
 		what := fmt.Sprintf("list prefix %q delimiter %q", c.prefix, c.delim)
 		if err != nil && err != io.EOF {
-			p.add("%s: %s", what, errText(err))
+			p.Add("%s: %s", what, errText(err))
 			continue
 		}
 		var gotE []entry
@@ -346,20 +347,20 @@ func checkListPrefixDelimiter(e *env) outcome {
 			gotE = append(gotE, entry{e.rel(o.Key), o.IsDir})
 		}
 		if !slices.Equal(gotE, c.want) {
-			p.add("%s: got %s, want %s", what, fmtEntries(gotE, func(x entry) (string, bool) { return x.name, x.isDir }),
+			p.Add("%s: got %s, want %s", what, fmtEntries(gotE, func(x entry) (string, bool) { return x.name, x.isDir }),
 				fmtEntries(c.want, func(x entry) (string, bool) { return x.name, x.isDir }))
 			continue
 		}
 		for _, o := range got {
 			if !o.IsDir && o.Size != sizes[o.Key] {
-				p.add("%s: %q has size %d, want %d", what, e.rel(o.Key), o.Size, sizes[o.Key])
+				p.Add("%s: %q has size %d, want %d", what, e.rel(o.Key), o.Size, sizes[o.Key])
 			}
 		}
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass("")
+	return verdict.Pass("")
 }
 
 func fmtEntries[T any](xs []T, f func(T) (string, bool)) string {
@@ -374,7 +375,7 @@ func fmtEntries[T any](xs []T, f func(T) (string, bool)) string {
 	return "[" + strings.Join(s, " ") + "]"
 }
 
-func checkListPagination(e *env) outcome {
+func checkListPagination(e *env) verdict.Outcome {
 	n := e.o.PaginationKeys
 	keys := make([]string, n)
 	for i := range keys {
@@ -394,10 +395,10 @@ func checkListPagination(e *env) outcome {
 				break
 			}
 		}
-		return failf("writing %d keys concurrently: %d writes failed, first %s", n, len(errs), first)
+		return verdict.Fail("writing %d keys concurrently: %d writes failed, first %s", n, len(errs), first)
 	}
 
-	var p problems
+	var p verdict.Problems
 	var notes []string
 	// verify checks a listing against keys: each once, in order.
 	verify := func(what string, got []string) {
@@ -428,16 +429,16 @@ func checkListPagination(e *env) outcome {
 		slices.Sort(dups)
 		slices.Sort(extra)
 		if len(dups) > 0 {
-			p.add("%s: %d keys listed more than once: %s", what, len(dups), firstFew(dups))
+			p.Add("%s: %d keys listed more than once: %s", what, len(dups), firstFew(dups))
 		}
 		if len(missing) > 0 {
-			p.add("%s: %d of %d keys missing: %s", what, len(missing), n, firstFew(missing))
+			p.Add("%s: %d of %d keys missing: %s", what, len(missing), n, firstFew(missing))
 		}
 		if len(extra) > 0 {
-			p.add("%s: %d unexpected keys: %s", what, len(extra), firstFew(extra))
+			p.Add("%s: %d unexpected keys: %s", what, len(extra), firstFew(extra))
 		}
 		if len(dups) == 0 && len(missing) == 0 && len(extra) == 0 && !slices.IsSorted(got) {
-			p.add("%s: keys not in lexicographic order", what)
+			p.Add("%s: keys not in lexicographic order", what)
 		}
 	}
 	opts := &blob.ListOptions{Prefix: e.base}
@@ -456,7 +457,7 @@ func checkListPagination(e *env) outcome {
 			}
 			pages++
 			if len(page) > size {
-				p.add("%s: page %d has %d entries", what, pages, len(page))
+				p.Add("%s: page %d has %d entries", what, pages, len(page))
 			}
 			if len(page) == 0 {
 				emptyPages++
@@ -467,10 +468,10 @@ func checkListPagination(e *env) outcome {
 		}
 		switch {
 		case err != nil:
-			p.add("%s: page %d: %s", what, pages+1, errText(err))
+			p.Add("%s: page %d: %s", what, pages+1, errText(err))
 			continue
 		case len(token) > 0:
-			p.add("%s: still returning page tokens after %d pages (%d keys listed); giving up", what, pages, len(got))
+			p.Add("%s: still returning page tokens after %d pages (%d keys listed); giving up", what, pages, len(got))
 		}
 		if wantPages := (n + size - 1) / size; pages > wantPages && emptyPages > 0 {
 			notes = append(notes, fmt.Sprintf("pages of %d: %d pages for %d keys (%d empty)", size, pages, n, emptyPages))
@@ -479,7 +480,7 @@ func checkListPagination(e *env) outcome {
 	}
 	objs, err := e.listAll(e.base)
 	if err != nil {
-		p.add("List: %s", errText(err))
+		p.Add("List: %s", errText(err))
 	} else {
 		var got []string
 		for _, o := range objs {
@@ -487,10 +488,10 @@ func checkListPagination(e *env) outcome {
 		}
 		verify("List", got)
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass("%s", strings.Join(notes, "; "))
+	return verdict.Pass("%s", strings.Join(notes, "; "))
 }
 
 func firstFew(xs []string) string {

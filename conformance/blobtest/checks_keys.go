@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/civicport/civicport/conformance/internal/verdict"
 	"golang.org/x/text/unicode/norm"
 
 	"gocloud.dev/blob"
@@ -37,7 +38,7 @@ var unicodeKeys = []string{
 	"norm/\u212bngstr\u00f6m",   // ANGSTROM SIGN, which NFC maps to U+00C5
 }
 
-func checkUnicodeKeys(e *env) outcome {
+func checkUnicodeKeys(e *env) verdict.Outcome {
 	return roundTripKeys(e, unicodeKeys, "unicode", func(name string) string {
 		if !norm.NFC.IsNormalString(name) {
 			return " (not NFC)"
@@ -79,7 +80,7 @@ var specialKeys = []string{
 	"sidecar.attrs", // the suffix fileblob uses for its attribute files
 }
 
-func checkSpecialKeys(e *env) outcome {
+func checkSpecialKeys(e *env) verdict.Outcome {
 	names := slices.Clone(specialKeys)
 	// A key of exactly 1,000 bytes in all (S3 and GCS allow 1,024), made of
 	// 100-byte path segments, and a key with one 300-byte segment (file
@@ -106,14 +107,14 @@ func checkSpecialKeys(e *env) outcome {
 // deletes them, reporting every key that did not survive and how. A key the
 // backend refuses at write time is a failure too: a migration to this
 // backend would lose it.
-func roundTripKeys(e *env, names []string, what string, label func(string) string) outcome {
-	var p problems
+func roundTripKeys(e *env, names []string, what string, label func(string) string) verdict.Outcome {
+	var p verdict.Problems
 	content := func(i int) []byte { return []byte(fmt.Sprintf("%s key #%d: %q", what, i, names[i])) }
 	ok := make([]bool, len(names))
 	for i, name := range names {
 		k := e.key(name)
 		if err := e.write(k, content(i), &blob.WriterOptions{ContentType: "text/plain"}); err != nil {
-			p.add("%s%s: write refused: %s", showKey(name), label(name), shortErr(err))
+			p.Add("%s%s: write refused: %s", showKey(name), label(name), shortErr(err))
 			continue
 		}
 		ok[i] = true
@@ -127,7 +128,7 @@ func roundTripKeys(e *env, names []string, what string, label func(string) strin
 		k := e.key(name)
 		got, err := e.read(k)
 		if err != nil {
-			p.add("%s%s: written but read failed: %s", showKey(name), label(name), shortErr(err))
+			p.Add("%s%s: written but read failed: %s", showKey(name), label(name), shortErr(err))
 			ok[i] = false
 			continue
 		}
@@ -139,22 +140,22 @@ func roundTripKeys(e *env, names []string, what string, label func(string) strin
 				}
 			}
 			if other >= 0 {
-				p.add("%s%s: read back the content of %s (the backend treats them as one key)", showKey(name), label(name), showKey(names[other]))
+				p.Add("%s%s: read back the content of %s (the backend treats them as one key)", showKey(name), label(name), showKey(names[other]))
 			} else {
-				p.add("%s%s: read back %s", showKey(name), label(name), d)
+				p.Add("%s%s: read back %s", showKey(name), label(name), d)
 			}
 			ok[i] = false
 			continue
 		}
 		if _, err := e.b.Attributes(e.ctx, k); err != nil {
-			p.add("%s%s: attributes: %s", showKey(name), label(name), shortErr(err))
+			p.Add("%s%s: attributes: %s", showKey(name), label(name), shortErr(err))
 			ok[i] = false
 		}
 	}
 	// List: every key written must be listed byte-exactly.
 	objs, err := e.listAll(e.base)
 	if err != nil {
-		p.add("list %q: %s", e.base, shortErr(err))
+		p.Add("list %q: %s", e.base, shortErr(err))
 	} else {
 		listed := map[string]bool{}
 		for _, o := range objs {
@@ -172,9 +173,9 @@ func roundTripKeys(e *env, names []string, what string, label func(string) strin
 				}
 			}
 			if len(near) > 0 {
-				p.add("%s%s: not listed as written; listed as %s", showKey(name), label(name), strings.Join(near, ", "))
+				p.Add("%s%s: not listed as written; listed as %s", showKey(name), label(name), strings.Join(near, ", "))
 			} else {
-				p.add("%s%s: readable but not listed", showKey(name), label(name))
+				p.Add("%s%s: readable but not listed", showKey(name), label(name))
 			}
 		}
 	}
@@ -185,19 +186,19 @@ func roundTripKeys(e *env, names []string, what string, label func(string) strin
 		}
 		k := e.key(name)
 		if err := e.b.Delete(e.ctx, k); err != nil {
-			p.add("%s%s: delete: %s", showKey(name), label(name), shortErr(err))
+			p.Add("%s%s: delete: %s", showKey(name), label(name), shortErr(err))
 			continue
 		}
 		if exists, err := e.b.Exists(e.ctx, k); err != nil || exists {
-			p.add("%s%s: after delete, Exists = %v, %v", showKey(name), label(name), exists, err)
+			p.Add("%s%s: after delete, Exists = %v, %v", showKey(name), label(name), exists, err)
 		}
 	}
-	if !p.empty() {
-		out := p.fail()
-		out.detail = fmt.Sprintf("%d of %d keys did not round-trip: %s", countKeys(p), len(names), out.detail)
+	if !p.Empty() {
+		out := p.Fail(maxEvidence)
+		out.Detail = fmt.Sprintf("%d of %d keys did not round-trip: %s", countKeys(p), len(names), out.Detail)
 		return out
 	}
-	return pass("%d keys round-tripped (write, read, list, delete)", len(names))
+	return verdict.Pass("%d keys round-tripped (write, read, list, delete)", len(names))
 }
 
 // looseKey folds the ways backends are seen to rewrite keys (Unicode
@@ -208,7 +209,7 @@ func looseKey(k string) string {
 }
 
 // countKeys counts distinct key names (the quoted prefix) among problems.
-func countKeys(p problems) int {
+func countKeys(p verdict.Problems) int {
 	seen := map[string]bool{}
 	for _, s := range p {
 		if i := strings.Index(s, ": "); i > 0 {

@@ -11,103 +11,104 @@ import (
 	"sync"
 	"time"
 
+	"github.com/civicport/civicport/conformance/internal/verdict"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
 
-func checkCopy(e *env) outcome {
-	var p problems
+func checkCopy(e *env) verdict.Outcome {
+	var p verdict.Problems
 	md := map[string]string{"origin": "civicport", "sha": "abc123"}
 	names := []string{"plain.bin", "with space.bin", "plus+sign.bin", "unicodé-選挙.bin", "percent%20.bin"}
 	for i, name := range names {
 		src, dst := e.key("src/"+name), e.key("dst/"+name)
 		data := pattern(50+i).bytes(0, 3000)
 		if err := e.write(src, data, &blob.WriterOptions{ContentType: "application/x-civicport", Metadata: md}); err != nil {
-			p.add("%q: write source: %s", name, shortErr(err))
+			p.Add("%q: write source: %s", name, shortErr(err))
 			continue
 		}
 		e.track(dst)
 		if err := e.b.Copy(e.ctx, dst, src, nil); err != nil {
 			if isUnimplemented(err) {
-				return unsupportedf("Copy is not implemented: %s", errText(err))
+				return verdict.Unsupported("Copy is not implemented: %s", errText(err))
 			}
-			p.add("%q: Copy: %s", name, shortErr(err))
+			p.Add("%q: Copy: %s", name, shortErr(err))
 			continue
 		}
 		got, err := e.read(dst)
 		if err != nil {
-			p.add("%q: read the copy: %s", name, shortErr(err))
+			p.Add("%q: read the copy: %s", name, shortErr(err))
 			continue
 		}
 		if d := diff(data, got); d != "" {
-			p.add("%q: the copy differs: %s", name, d)
+			p.Add("%q: the copy differs: %s", name, d)
 		}
 		a, err := e.b.Attributes(e.ctx, dst)
 		if err != nil {
-			p.add("%q: attributes of the copy: %s", name, shortErr(err))
+			p.Add("%q: attributes of the copy: %s", name, shortErr(err))
 			continue
 		}
 		if !sameMediaType(a.ContentType, "application/x-civicport") {
-			p.add("%q: the copy has Content-Type %q, want %q", name, a.ContentType, "application/x-civicport")
+			p.Add("%q: the copy has Content-Type %q, want %q", name, a.ContentType, "application/x-civicport")
 		}
 		if !maps.Equal(userMetadata(a.Metadata), md) {
-			p.add("%q: the copy has metadata %q, want %q", name, a.Metadata, md)
+			p.Add("%q: the copy has metadata %q, want %q", name, a.Metadata, md)
 		}
 		if got, err := e.read(src); err != nil || !bytes.Equal(got, data) {
-			p.add("%q: the source changed or vanished after Copy (err %v)", name, err)
+			p.Add("%q: the source changed or vanished after Copy (err %v)", name, err)
 		}
 	}
 	// Copy overwrites an existing destination.
 	src, dst := e.key("src/"+names[0]), e.key("dst/existing")
 	if err := e.write(dst, []byte("old content"), nil); err != nil {
-		p.add("write %q: %s", dst, shortErr(err))
+		p.Add("write %q: %s", dst, shortErr(err))
 	} else if err := e.b.Copy(e.ctx, dst, src, nil); err != nil {
-		p.add("Copy over the existing %q: %s", e.rel(dst), shortErr(err))
+		p.Add("Copy over the existing %q: %s", e.rel(dst), shortErr(err))
 	} else if got, err := e.read(dst); err != nil {
-		p.add("read %q after Copy over it: %s", e.rel(dst), shortErr(err))
+		p.Add("read %q after Copy over it: %s", e.rel(dst), shortErr(err))
 	} else if d := diff(pattern(50).bytes(0, 3000), got); d != "" {
-		p.add("Copy over the existing %q: %s", e.rel(dst), d)
+		p.Add("Copy over the existing %q: %s", e.rel(dst), d)
 	}
 	// A missing source is NotFound.
 	missing := e.key("src/missing")
 	e.track(e.key("dst/from-missing"))
 	if err := e.b.Copy(e.ctx, e.key("dst/from-missing"), missing, nil); gcerrors.Code(err) != gcerrors.NotFound {
-		p.add("Copy from a missing source: got %s, want NotFound", errText(err))
+		p.Add("Copy from a missing source: got %s, want NotFound", errText(err))
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass("")
+	return verdict.Pass("")
 }
 
-func checkConditionalWrite(e *env) outcome {
+func checkConditionalWrite(e *env) verdict.Outcome {
 	k := e.key("conditional/object")
 	v1, v2 := []byte("first if-not-exists write"), []byte("second if-not-exists write")
 	ine := &blob.WriterOptions{ContentType: "text/plain", IfNotExist: true}
 	if err := e.write(k, v1, ine); err != nil {
 		if isUnimplemented(err) {
-			return unsupportedf("IfNotExist writes are not implemented: %s", errText(err))
+			return verdict.Unsupported("IfNotExist writes are not implemented: %s", errText(err))
 		}
-		return failf("first if-not-exists write of %q (the key is new): %s", k, errText(err))
+		return verdict.Fail("first if-not-exists write of %q (the key is new): %s", k, errText(err))
 	}
-	var p problems
+	var p verdict.Problems
 	err := e.write(k, v2, ine)
 	switch {
 	case err == nil:
-		p.add("second if-not-exists write of %q succeeded, want FailedPrecondition", k)
+		p.Add("second if-not-exists write of %q succeeded, want FailedPrecondition", k)
 	case gcerrors.Code(err) != gcerrors.FailedPrecondition:
-		p.add("second if-not-exists write of %q: got %s, want FailedPrecondition", k, errText(err))
+		p.Add("second if-not-exists write of %q: got %s, want FailedPrecondition", k, errText(err))
 	}
 	if got, err := e.read(k); err != nil {
-		p.add("read %q: %s", k, errText(err))
+		p.Add("read %q: %s", k, errText(err))
 	} else if !bytes.Equal(got, v1) {
-		p.add("%q after the refused write: got %s, want %s", k, quoteBytes(got), quoteBytes(v1))
+		p.Add("%q after the refused write: got %s, want %s", k, quoteBytes(got), quoteBytes(v1))
 	}
 	// After a delete the key is free again.
 	if err := e.b.Delete(e.ctx, k); err != nil {
-		p.add("delete %q: %s", k, errText(err))
+		p.Add("delete %q: %s", k, errText(err))
 	} else if err := e.write(k, v2, ine); err != nil {
-		p.add("if-not-exists write of %q after deleting it: %s", k, errText(err))
+		p.Add("if-not-exists write of %q after deleting it: %s", k, errText(err))
 	}
 
 	// Of several concurrent if-not-exists writers to a new key, exactly one
@@ -117,14 +118,14 @@ func checkConditionalWrite(e *env) outcome {
 	for round := range rounds {
 		race := e.key(fmt.Sprintf("conditional/race-%d", round))
 		if msg := ifNotExistRace(e, race, writers, ine); msg != "" {
-			p.add("round %d of %d: %s", round+1, rounds, msg)
+			p.Add("round %d of %d: %s", round+1, rounds, msg)
 			break
 		}
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass("")
+	return verdict.Pass("")
 }
 
 // ifNotExistRace opens writers if-not-exists writers on key, writes each
@@ -191,33 +192,33 @@ func ifNotExistRace(e *env, key string, writers int, ine *blob.WriterOptions) st
 	return strings.Join(msgs, "; ")
 }
 
-func checkVersioning(e *env) outcome {
+func checkVersioning(e *env) verdict.Outcome {
 	k := e.key("versioning/object.txt")
 	v1, v2 := []byte("version one"), []byte("version two, longer")
 	if err := e.write(k, v1, &blob.WriterOptions{ContentType: "text/plain"}); err != nil {
-		return failf("write %q: %s", k, errText(err))
+		return verdict.Fail("write %q: %s", k, errText(err))
 	}
 	a1, err := e.b.Attributes(e.ctx, k)
 	if err != nil {
-		return failf("attributes of %q: %s", k, errText(err))
+		return verdict.Fail("attributes of %q: %s", k, errText(err))
 	}
 	probe, id1 := findVersion(a1)
 	if probe == nil {
-		return unsupportedf("versioning not enabled or not exposed: no version id visible through Attributes.As (blobtest reads version ids from %s)", probeNames())
+		return verdict.Unsupported("versioning not enabled or not exposed: no version id visible through Attributes.As (blobtest reads version ids from %s)", probeNames())
 	}
 	if id1 == "" || id1 == "null" {
-		return unsupportedf("versioning not enabled on the bucket: %s reports version id %q", probe.name, id1)
+		return verdict.Unsupported("versioning not enabled on the bucket: %s reports version id %q", probe.name, id1)
 	}
 	if err := e.write(k, v2, &blob.WriterOptions{ContentType: "text/plain"}); err != nil {
-		return failf("overwrite %q: %s", k, errText(err))
+		return verdict.Fail("overwrite %q: %s", k, errText(err))
 	}
 	a2, err := e.b.Attributes(e.ctx, k)
 	if err != nil {
-		return failf("attributes of %q after overwrite: %s", k, errText(err))
+		return verdict.Fail("attributes of %q after overwrite: %s", k, errText(err))
 	}
 	id2 := probe.id(a2)
 	if id2 == id1 {
-		return failf("overwrite of %q kept version id %q", k, id1)
+		return verdict.Fail("overwrite of %q kept version id %q", k, id1)
 	}
 	readVersion := func(id string) ([]byte, error) {
 		return e.readWith(k, &blob.ReaderOptions{BeforeRead: func(as func(any) bool) error { return probe.selectVersion(as, id) }})
@@ -225,39 +226,39 @@ func checkVersioning(e *env) outcome {
 	got, err := readVersion(id1)
 	switch {
 	case gcerrors.Code(err) == gcerrors.NotFound:
-		return unsupportedf("%s reports version ids, but version %q of %q was gone after an overwrite (versioning not enabled on the bucket): %s", probe.name, id1, k, errText(err))
+		return verdict.Unsupported("%s reports version ids, but version %q of %q was gone after an overwrite (versioning not enabled on the bucket): %s", probe.name, id1, k, errText(err))
 	case err != nil:
-		return failf("read version %q of %q: %s", id1, k, errText(err))
+		return verdict.Fail("read version %q of %q: %s", id1, k, errText(err))
 	case bytes.Equal(got, v2):
-		return failf("read of the older version %q of %q returned the newer content: the version id was ignored", id1, k)
+		return verdict.Fail("read of the older version %q of %q returned the newer content: the version id was ignored", id1, k)
 	case !bytes.Equal(got, v1):
-		return failf("read version %q of %q: got %s, want %s", id1, k, quoteBytes(got), quoteBytes(v1))
+		return verdict.Fail("read version %q of %q: got %s, want %s", id1, k, quoteBytes(got), quoteBytes(v1))
 	}
-	var p problems
+	var p verdict.Problems
 	if got, err := readVersion(id2); err != nil || !bytes.Equal(got, v2) {
-		p.add("read version %q (the newest) of %q: got %s, %v; want %s", id2, k, quoteBytes(got), err, quoteBytes(v2))
+		p.Add("read version %q (the newest) of %q: got %s, %v; want %s", id2, k, quoteBytes(got), err, quoteBytes(v2))
 	}
 	if got, err := e.read(k); err != nil || !bytes.Equal(got, v2) {
-		p.add("read %q: got %s, %v; want the newest %s", k, quoteBytes(got), err, quoteBytes(v2))
+		p.Add("read %q: got %s, %v; want the newest %s", k, quoteBytes(got), err, quoteBytes(v2))
 	}
 	// A delete hides the object but keeps its versions.
 	if err := e.b.Delete(e.ctx, k); err != nil {
-		p.add("delete %q: %s", k, errText(err))
+		p.Add("delete %q: %s", k, errText(err))
 	} else {
 		if ok, err := e.b.Exists(e.ctx, k); ok || err != nil {
-			p.add("exists %q after delete: got %v, %v; want false", k, ok, err)
+			p.Add("exists %q after delete: got %v, %v; want false", k, ok, err)
 		}
 		if got, err := readVersion(id1); err != nil || !bytes.Equal(got, v1) {
-			p.add("read version %q of %q after delete: got %s, %s; want %s", id1, k, quoteBytes(got), errText(err), quoteBytes(v1))
+			p.Add("read version %q of %q after delete: got %s, %s; want %s", id1, k, quoteBytes(got), errText(err), quoteBytes(v1))
 		}
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass("version ids through %s; the older version stays readable after an overwrite and a delete", probe.name)
+	return verdict.Pass("version ids through %s; the older version stays readable after an overwrite and a delete", probe.name)
 }
 
-func checkSignedURL(e *env) outcome {
+func checkSignedURL(e *env) verdict.Outcome {
 	client := e.o.HTTPClient
 	if client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -285,12 +286,12 @@ func checkSignedURL(e *env) outcome {
 	getKey, otherKey := e.key("signed/get.txt"), e.key("signed/other.txt")
 	data, other := []byte("signed GET content"), []byte("another object")
 	if err := e.write(getKey, data, &blob.WriterOptions{ContentType: "text/plain"}); err != nil {
-		return failf("write %q: %s", getKey, errText(err))
+		return verdict.Fail("write %q: %s", getKey, errText(err))
 	}
 	if err := e.write(otherKey, other, &blob.WriterOptions{ContentType: "text/plain"}); err != nil {
-		return failf("write %q: %s", otherKey, errText(err))
+		return verdict.Fail("write %q: %s", otherKey, errText(err))
 	}
-	var p problems
+	var p verdict.Problems
 	var notes []string
 	getURL, err := e.b.SignedURL(e.ctx, getKey, &blob.SignedURLOptions{Method: http.MethodGet, Expiry: 10 * time.Minute})
 	getUnimpl := isUnimplemented(err)
@@ -298,23 +299,23 @@ func checkSignedURL(e *env) outcome {
 	case getUnimpl:
 		notes = append(notes, "GET: "+shortErr(err))
 	case err != nil:
-		p.add("SignedURL GET %q: %s", getKey, errText(err))
+		p.Add("SignedURL GET %q: %s", getKey, errText(err))
 	default:
 		status, body, err := do(http.MethodGet, getURL, nil)
 		switch {
 		case err != nil:
-			p.add("GET the signed URL for %q: %v", getKey, err)
+			p.Add("GET the signed URL for %q: %v", getKey, err)
 		case status != http.StatusOK:
-			p.add("GET the signed URL for %q: HTTP %d: %s", getKey, status, truncate(string(body), 200))
+			p.Add("GET the signed URL for %q: HTTP %d: %s", getKey, status, truncate(string(body), 200))
 		case !bytes.Equal(body, data):
-			p.add("GET the signed URL for %q: %s", getKey, diff(data, body))
+			p.Add("GET the signed URL for %q: %s", getKey, diff(data, body))
 		}
 		// The signature must cover the key: the same URL pointed at another
 		// object must be refused.
 		if u, ok := retarget(getURL, "get.txt", "other.txt"); ok {
 			status, body, err := do(http.MethodGet, u, nil)
 			if err == nil && status/100 == 2 {
-				p.add("a signed GET URL for %q, edited to name %q, was accepted (HTTP %d, %d bytes): the signature does not cover the key", getKey, otherKey, status, len(body))
+				p.Add("a signed GET URL for %q, edited to name %q, was accepted (HTTP %d, %d bytes): the signature does not cover the key", getKey, otherKey, status, len(body))
 			}
 		}
 	}
@@ -328,38 +329,38 @@ func checkSignedURL(e *env) outcome {
 	case putUnimpl:
 		notes = append(notes, "PUT: "+shortErr(err))
 	case err != nil:
-		p.add("SignedURL PUT %q: %s", putKey, errText(err))
+		p.Add("SignedURL PUT %q: %s", putKey, errText(err))
 	default:
 		status, body, err := do(http.MethodPut, putURL, putData)
 		switch {
 		case err != nil:
-			p.add("PUT to the signed URL for %q: %v", putKey, err)
+			p.Add("PUT to the signed URL for %q: %v", putKey, err)
 		case status/100 != 2:
-			p.add("PUT to the signed URL for %q: HTTP %d: %s", putKey, status, truncate(string(body), 200))
+			p.Add("PUT to the signed URL for %q: HTTP %d: %s", putKey, status, truncate(string(body), 200))
 		default:
 			if got, err := e.read(putKey); err != nil {
-				p.add("read %q after a signed PUT: %s", putKey, errText(err))
+				p.Add("read %q after a signed PUT: %s", putKey, errText(err))
 			} else if d := diff(putData, got); d != "" {
-				p.add("read %q after a signed PUT: %s", putKey, d)
+				p.Add("read %q after a signed PUT: %s", putKey, d)
 			}
 		}
 	}
 	switch {
-	case !p.empty():
+	case !p.Empty():
 		if len(notes) > 0 {
-			p.add("(%s)", strings.Join(notes, "; "))
+			p.Add("(%s)", strings.Join(notes, "; "))
 		}
-		return p.fail()
+		return p.Fail(maxEvidence)
 	case getUnimpl && putUnimpl:
-		return unsupportedf("SignedURL is not implemented: %s", strings.Join(notes, "; "))
+		return verdict.Unsupported("SignedURL is not implemented: %s", strings.Join(notes, "; "))
 	case getUnimpl || putUnimpl:
 		works := "PUT"
 		if putUnimpl {
 			works = "GET"
 		}
-		return unsupportedf("only signed %s URLs work; %s", works, strings.Join(notes, "; "))
+		return verdict.Unsupported("only signed %s URLs work; %s", works, strings.Join(notes, "; "))
 	}
-	return pass("signed GET and PUT URLs work through a plain HTTP client")
+	return verdict.Pass("signed GET and PUT URLs work through a plain HTTP client")
 }
 
 // retarget replaces the last occurrence of from in the URL's path with to.

@@ -10,6 +10,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/civicport/civicport/blob/retention"
+	"github.com/civicport/civicport/conformance/internal/verdict"
 )
 
 // The retention checks use civicport's portable retention API
@@ -51,7 +52,7 @@ type retentionTarget struct {
 
 // retentionStart checks support, writes the object and finds its version,
 // or returns the outcome that ends the check.
-func retentionStart(e *env, name string, hold bool) (*retentionTarget, *outcome) {
+func retentionStart(e *env, name string, hold bool) (*retentionTarget, *verdict.Outcome) {
 	check := retention.Supported
 	if hold {
 		check = retention.LegalHoldSupported
@@ -59,24 +60,24 @@ func retentionStart(e *env, name string, hold bool) (*retentionTarget, *outcome)
 	if err := check(e.ctx, e.b); err != nil {
 		o := retentionUnsupported(err)
 		if o == nil {
-			f := failf("checking retention support: %s", errText(err))
+			f := verdict.Fail("checking retention support: %s", errText(err))
 			o = &f
 		}
 		return nil, o
 	}
 	t := &retentionTarget{e: e, key: e.key(name), content: []byte("retained record " + name)}
 	if err := e.write(t.key, t.content, &blob.WriterOptions{ContentType: "text/plain"}); err != nil {
-		f := failf("write %q: %s", t.key, errText(err))
+		f := verdict.Fail("write %q: %s", t.key, errText(err))
 		return nil, &f
 	}
 	a, err := e.b.Attributes(e.ctx, t.key)
 	if err != nil {
-		f := failf("attributes of %q: %s", t.key, errText(err))
+		f := verdict.Fail("attributes of %q: %s", t.key, errText(err))
 		return nil, &f
 	}
 	t.probe, t.version = findVersion(a)
 	if t.probe == nil || t.version == "" || t.version == "null" {
-		u := unsupportedf("retention is enabled but %q has no version id (%q), so the retained version cannot be named", t.key, t.version)
+		u := verdict.Unsupported("retention is enabled but %q has no version id (%q), so the retained version cannot be named", t.key, t.version)
 		return nil, &u
 	}
 	return t, nil
@@ -84,13 +85,13 @@ func retentionStart(e *env, name string, hold bool) (*retentionTarget, *outcome)
 
 // retentionUnsupported turns ErrUnsupported / ErrNotEnabled into an
 // unsupported outcome, or returns nil.
-func retentionUnsupported(err error) *outcome {
-	var o outcome
+func retentionUnsupported(err error) *verdict.Outcome {
+	var o verdict.Outcome
 	switch {
 	case errors.Is(err, retention.ErrUnsupported):
-		o = unsupportedf("no retention API for this backend: %s", retentionCause(err))
+		o = verdict.Unsupported("no retention API for this backend: %s", retentionCause(err))
 	case errors.Is(err, retention.ErrNotEnabled):
-		o = unsupportedf("not enabled on the bucket (S3: create it with object lock; GCS: with object retention): %s", retentionCause(err))
+		o = verdict.Unsupported("not enabled on the bucket (S3: create it with object lock; GCS: with object retention): %s", retentionCause(err))
 	default:
 		return nil
 	}
@@ -156,9 +157,9 @@ func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
 
 // refused records a problem unless err is a refusal; it returns the
 // refusal's text for the pass note.
-func refused(p *problems, err error, what string) string {
+func refused(p *verdict.Problems, err error, what string) string {
 	if err == nil {
-		p.add("%s succeeded: not enforced", what)
+		p.Add("%s succeeded: not enforced", what)
 		return ""
 	}
 	return refusalText(err)
@@ -178,20 +179,20 @@ func refusalText(err error) string {
 
 // overwrite writes other content at the key and checks the retained
 // version is unaltered (S3 adds a version; GCS refuses the write).
-func (t *retentionTarget) overwrite(p *problems) {
+func (t *retentionTarget) overwrite(p *verdict.Problems) {
 	err := t.e.write(t.key, []byte("tampered"), &blob.WriterOptions{ContentType: "text/plain"})
 	what := "an overwrite"
 	if err != nil {
 		what = "a refused overwrite (" + shortErr(err) + ")"
 	}
 	if d := t.intact(what); d != "" {
-		p.add("%s", d)
+		p.Add("%s", d)
 	}
 }
 
 // setRetention sets r on the retained version, or returns the outcome
 // that ends the check.
-func (t *retentionTarget) setRetention(r retention.Retention) *outcome {
+func (t *retentionTarget) setRetention(r retention.Retention) *verdict.Outcome {
 	err := retention.Set(t.e.ctx, t.e.b, t.key, r, t.ver())
 	if err == nil {
 		return nil
@@ -200,25 +201,25 @@ func (t *retentionTarget) setRetention(r retention.Retention) *outcome {
 		return o
 	}
 	if gcerrors.Code(err) == gcerrors.Unimplemented {
-		u := unsupportedf("setting retention: %s", errText(err))
+		u := verdict.Unsupported("setting retention: %s", errText(err))
 		return &u
 	}
-	f := failf("set %s retention on version %q of %q: %s", r.Mode, t.version, t.key, errText(err))
+	f := verdict.Fail("set %s retention on version %q of %q: %s", r.Mode, t.version, t.key, errText(err))
 	return &f
 }
 
 // readsBack checks the version's retention is r (to the second).
-func (t *retentionTarget) readsBack(p *problems, r retention.Retention, when string) {
+func (t *retentionTarget) readsBack(p *verdict.Problems, r retention.Retention, when string) {
 	got, err := retention.Get(t.e.ctx, t.e.b, t.key, t.ver())
 	switch {
 	case err != nil:
-		p.add("get the retention of version %q %s: %s", t.version, when, errText(err))
+		p.Add("get the retention of version %q %s: %s", t.version, when, errText(err))
 	case got.Mode != r.Mode || got.Until.Sub(r.Until).Abs() > time.Second:
-		p.add("retention of version %q %s reads %v, want %v", t.version, when, got, r)
+		p.Add("retention of version %q %s reads %v, want %v", t.version, when, got, r)
 	}
 }
 
-func checkRetentionGovernance(e *env) outcome {
+func checkRetentionGovernance(e *env) verdict.Outcome {
 	t, o := retentionStart(e, "retention/governance.txt", false)
 	if o != nil {
 		return *o
@@ -227,12 +228,12 @@ func checkRetentionGovernance(e *env) outcome {
 	if o := t.setRetention(r); o != nil {
 		return *o
 	}
-	var p problems
+	var p verdict.Problems
 	t.readsBack(&p, r, "after setting it")
 	refusal := refused(&p, retention.Delete(e.ctx, e.b, t.key, t.ver()), fmt.Sprintf("deleting governance-retained version %q of %q without the bypass", t.version, t.key))
 	if gone, _ := t.gone(); gone {
-		p.add("version %q of %q is gone: governance retention not enforced", t.version, t.key)
-		return p.fail()
+		p.Add("version %q of %q is gone: governance retention not enforced", t.version, t.key)
+		return p.Fail(maxEvidence)
 	}
 	shorter := retention.Retention{Mode: retention.Governance, Until: time.Now().Add(30 * time.Minute)}
 	refused(&p, retention.Set(e.ctx, e.b, t.key, shorter, t.ver()), fmt.Sprintf("shortening the governance retention of version %q without the bypass", t.version))
@@ -241,20 +242,20 @@ func checkRetentionGovernance(e *env) outcome {
 
 	// The bypass is the way out.
 	if err := retention.Set(e.ctx, e.b, t.key, shorter, t.ver(), retention.BypassGovernance()); err != nil {
-		p.add("shortening governance retention with the bypass: %s", errText(err))
+		p.Add("shortening governance retention with the bypass: %s", errText(err))
 	}
 	if err := retention.Delete(e.ctx, e.b, t.key, t.ver(), retention.BypassGovernance()); err != nil {
-		p.add("deleting version %q with the bypass: %s", t.version, errText(err))
+		p.Add("deleting version %q with the bypass: %s", t.version, errText(err))
 	} else if gone, err := t.gone(); !gone {
-		p.add("version %q still readable after a delete with the bypass (%v)", t.version, err)
+		p.Add("version %q still readable after a delete with the bypass (%v)", t.version, err)
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass("delete of the retained version refused (%s); shortening needs the bypass; an overwrite leaves it intact; with the bypass it can be shortened and deleted", refusal)
+	return verdict.Pass("delete of the retained version refused (%s); shortening needs the bypass; an overwrite leaves it intact; with the bypass it can be shortened and deleted", refusal)
 }
 
-func checkRetentionCompliance(e *env) outcome {
+func checkRetentionCompliance(e *env) verdict.Outcome {
 	t, o := retentionStart(e, "retention/compliance.txt", false)
 	if o != nil {
 		return *o
@@ -267,13 +268,13 @@ func checkRetentionCompliance(e *env) outcome {
 	if err == nil && got.Mode == retention.Compliance {
 		r.Until = got.Until // as stored (rounded to the second)
 	}
-	var p problems
+	var p verdict.Problems
 	t.readsBack(&p, r, "after setting it")
 	refusal := refused(&p, retention.Delete(e.ctx, e.b, t.key, t.ver()), fmt.Sprintf("deleting compliance-retained version %q of %q", t.version, t.key))
 	refused(&p, retention.Delete(e.ctx, e.b, t.key, t.ver(), retention.BypassGovernance()), fmt.Sprintf("deleting compliance-retained version %q with the governance bypass", t.version))
 	if gone, _ := t.gone(); gone {
-		p.add("version %q of %q is gone before its date: compliance retention not enforced", t.version, t.key)
-		return p.fail()
+		p.Add("version %q of %q is gone before its date: compliance retention not enforced", t.version, t.key)
+		return p.Fail(maxEvidence)
 	}
 	if time.Until(r.Until) > 2*time.Second {
 		shorter := retention.Retention{Mode: retention.Compliance, Until: time.Now().Add(time.Until(r.Until) / 2)}
@@ -289,11 +290,11 @@ func checkRetentionCompliance(e *env) outcome {
 	note := t.deleteAfter(r.Until)
 	switch {
 	case !inTime:
-		return skippedf("inconclusive: the check took longer than its %v compliance period (evidence so far: %s)", complianceCheckPeriod, strings.Join(p, "; "))
-	case !p.empty():
-		return p.fail()
+		return verdict.Skipped("inconclusive: the check took longer than its %v compliance period (evidence so far: %s)", complianceCheckPeriod, strings.Join(p, "; "))
+	case !p.Empty():
+		return p.Fail(maxEvidence)
 	}
-	return pass("delete (also with the governance bypass), shortening and a switch to governance refused before the date (%s); an overwrite leaves the version intact; %s", refusal, note)
+	return verdict.Pass("delete (also with the governance bypass), shortening and a switch to governance refused before the date (%s); an overwrite leaves the version intact; %s", refusal, note)
 }
 
 // deleteAfter waits until the compliance date has passed and deletes the
@@ -320,51 +321,51 @@ func (t *retentionTarget) deleteAfter(until time.Time) string {
 	}
 }
 
-func checkLegalHold(e *env) outcome {
+func checkLegalHold(e *env) verdict.Outcome {
 	t, o := retentionStart(e, "retention/legal-hold.txt", true)
 	if o != nil {
 		return *o
 	}
-	var p problems
+	var p verdict.Problems
 	if on, err := retention.LegalHold(e.ctx, e.b, t.key, t.ver()); err != nil {
 		if o := retentionUnsupported(err); o != nil {
 			return *o
 		}
-		p.add("get the legal hold of a new object: %s", errText(err))
+		p.Add("get the legal hold of a new object: %s", errText(err))
 	} else if on {
-		p.add("a new object %q is under legal hold", t.key)
+		p.Add("a new object %q is under legal hold", t.key)
 	}
 	if err := retention.SetLegalHold(e.ctx, e.b, t.key, true, t.ver()); err != nil {
 		if o := retentionUnsupported(err); o != nil {
 			return *o
 		}
-		return failf("place a legal hold on version %q of %q: %s", t.version, t.key, errText(err))
+		return verdict.Fail("place a legal hold on version %q of %q: %s", t.version, t.key, errText(err))
 	}
 	if on, err := retention.LegalHold(e.ctx, e.b, t.key, t.ver()); err != nil {
-		p.add("legal hold placed without error, but reading it back: %s", errText(err))
+		p.Add("legal hold placed without error, but reading it back: %s", errText(err))
 	} else if !on {
-		p.add("legal hold placed without error, but reads back as off")
+		p.Add("legal hold placed without error, but reads back as off")
 	}
 	refusal := refused(&p, retention.Delete(e.ctx, e.b, t.key, t.ver(), retention.BypassGovernance()), fmt.Sprintf("deleting held version %q of %q (with the governance bypass)", t.version, t.key))
 	if gone, _ := t.gone(); gone {
-		p.add("version %q of %q is gone: legal hold not enforced", t.version, t.key)
-		return p.fail()
+		p.Add("version %q of %q is gone: legal hold not enforced", t.version, t.key)
+		return p.Fail(maxEvidence)
 	}
 	t.overwrite(&p)
 
 	if err := retention.SetLegalHold(e.ctx, e.b, t.key, false, t.ver()); err != nil {
-		p.add("release the legal hold: %s", errText(err))
+		p.Add("release the legal hold: %s", errText(err))
 	} else if on, err := retention.LegalHold(e.ctx, e.b, t.key, t.ver()); err != nil {
-		p.add("legal hold released without error, but reading it back: %s", errText(err))
+		p.Add("legal hold released without error, but reading it back: %s", errText(err))
 	} else if on {
-		p.add("legal hold released without error, but reads back as on")
+		p.Add("legal hold released without error, but reads back as on")
 	} else if err := retention.Delete(e.ctx, e.b, t.key, t.ver()); err != nil {
-		p.add("deleting version %q after releasing the hold: %s", t.version, errText(err))
+		p.Add("deleting version %q after releasing the hold: %s", t.version, errText(err))
 	} else if gone, err := t.gone(); !gone {
-		p.add("version %q still readable after the hold was released and it was deleted (%v)", t.version, err)
+		p.Add("version %q still readable after the hold was released and it was deleted (%v)", t.version, err)
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass("delete of the held version refused, also with the governance bypass (%s); an overwrite leaves it intact; released, it can be deleted", refusal)
+	return verdict.Pass("delete of the held version refused, also with the governance bypass (%s); an overwrite leaves it intact; released, it can be deleted", refusal)
 }

@@ -17,9 +17,10 @@ import (
 	"gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/conformance"
+	"github.com/civicport/civicport/conformance/internal/verdict"
 )
 
-type checkFunc func(e *env) outcome
+type checkFunc func(e *env) verdict.Outcome
 
 var checks = map[string]checkFunc{
 	conformance.PubSubAtLeastOnce:    checkAtLeastOnce,
@@ -35,7 +36,7 @@ var checks = map[string]checkFunc{
 // receivers is how many goroutines receive in pubsub.at_least_once.
 const receivers = 4
 
-func checkAtLeastOnce(e *env) outcome {
+func checkAtLeastOnce(e *env) verdict.Outcome {
 	n := e.o.Messages
 	start := time.Now()
 	var (
@@ -145,13 +146,13 @@ wait:
 	mu.Lock()
 	defer mu.Unlock()
 	elapsed := allAt.Sub(start)
-	var p problems
+	var p verdict.Problems
 	if len(sendErrs) > 0 {
 		first := slices.Sorted(maps.Keys(sendErrs))[0]
-		p.add("%d of %d sends failed (first: message %d: %s)", len(sendErrs), n, first, errText(sendErrs[first]))
+		p.Add("%d of %d sends failed (first: message %d: %s)", len(sendErrs), n, first, errText(sendErrs[first]))
 	}
 	if recvErr != nil {
-		p.add("Receive failed: %s", errText(recvErr))
+		p.Add("Receive failed: %s", errText(recvErr))
 	}
 	var missing []int
 	for i, c := range counts {
@@ -160,22 +161,22 @@ wait:
 		}
 	}
 	if len(missing) > 0 && e.ctx.Err() == nil {
-		p.add("%d of %d sent messages never arrived (none new for %v after the sends finished): %s",
+		p.Add("%d of %d sent messages never arrived (none new for %v after the sends finished): %s",
 			len(missing), n-len(sendErrs), e.o.ReceiveTimeout, listInts(missing, 10))
 	} else if len(missing) > 0 {
-		p.add("%d of %d sent messages had not arrived when the check ran out of time: %s", len(missing), n-len(sendErrs), listInts(missing, 10))
+		p.Add("%d of %d sent messages had not arrived when the check ran out of time: %s", len(missing), n-len(sendErrs), listInts(missing, 10))
 	}
-	if !p.empty() {
+	if !p.Empty() {
 		if dups > 0 {
-			p.add("%d duplicate deliveries", dups)
+			p.Add("%d duplicate deliveries", dups)
 		}
-		return p.fail()
+		return p.Fail(maxEvidence)
 	}
 	dupNote := "no duplicates"
 	if dups > 0 {
 		dupNote = fmt.Sprintf("%d duplicate deliveries (allowed by at-least-once)", dups)
 	}
-	return pass("all %d messages received; %s; sent in %v, all received after %v",
+	return verdict.Pass("all %d messages received; %s; sent in %v, all received after %v",
 		n, dupNote, sendTime.Round(time.Millisecond), elapsed.Round(time.Millisecond))
 }
 
@@ -197,43 +198,43 @@ func listInts(xs []int, max int) string {
 
 // sendOne sends one message and receives it, for the checks that work on a
 // single message.
-func (e *env) sendOne(what string) (*pubsub.Message, string, outcome, bool) {
+func (e *env) sendOne(what string) (*pubsub.Message, string, verdict.Outcome, bool) {
 	n := e.next()
 	if err := e.send(n, []byte(what), nil); err != nil {
-		return nil, "", failf("sending the %s message: %s", what, errText(err)), false
+		return nil, "", verdict.Fail("sending the %s message: %s", what, errText(err)), false
 	}
 	m, err := e.await(e.sub, n, e.o.ReceiveTimeout)
 	if err != nil {
-		return nil, "", failf("the %s message was sent, but %s", what, e.receiveErr("it", e.o.ReceiveTimeout, err)), false
+		return nil, "", verdict.Fail("the %s message was sent, but %s", what, e.receiveErr("it", e.o.ReceiveTimeout, err)), false
 	}
-	return m, n, outcome{}, true
+	return m, n, verdict.Outcome{}, true
 }
 
-func checkNackRedelivery(e *env) outcome {
+func checkNackRedelivery(e *env) verdict.Outcome {
 	m, n, out, ok := e.sendOne("nack")
 	if !ok {
 		return out
 	}
 	if !m.Nackable() {
 		e.ack(m, n)
-		return unsupportedf("the backend's messages are not Nackable (the driver cannot nack); an unacked message can only come back after the ack deadline, see %s", conformance.PubSubAckDeadline)
+		return verdict.Unsupported("the backend's messages are not Nackable (the driver cannot nack); an unacked message can only come back after the ack deadline, see %s", conformance.PubSubAckDeadline)
 	}
 	body := bytes.Clone(m.Body)
 	nackedAt := time.Now()
 	m.Nack()
 	m2, err := e.await(e.sub, n, e.o.ReceiveTimeout)
 	if err != nil {
-		return failf("after Nack, %s", e.receiveErr("the message", e.o.ReceiveTimeout, err))
+		return verdict.Fail("after Nack, %s", e.receiveErr("the message", e.o.ReceiveTimeout, err))
 	}
 	took := time.Since(nackedAt)
 	e.ack(m2, n)
 	if !bytes.Equal(m2.Body, body) {
-		return failf("the redelivered message's body differs: %s", diffBytes(m2.Body, body))
+		return verdict.Fail("the redelivered message's body differs: %s", diffBytes(m2.Body, body))
 	}
-	return pass("a nacked message was delivered again %v after Nack", took.Round(time.Millisecond))
+	return verdict.Pass("a nacked message was delivered again %v after Nack", took.Round(time.Millisecond))
 }
 
-func checkAckDeadline(e *env) outcome {
+func checkAckDeadline(e *env) verdict.Outcome {
 	m, n, out, ok := e.sendOne("ack-deadline")
 	if !ok {
 		return out
@@ -244,16 +245,16 @@ func checkAckDeadline(e *env) outcome {
 	m2, err := e.await(e.sub, n, e.o.AckDeadline)
 	if err != nil {
 		if errors.Is(err, errNoMessage) {
-			return failf("a message received and neither acked nor nacked was not delivered again within %v (Options.AckDeadline; it must be longer than the backend's ack deadline or visibility timeout)", e.o.AckDeadline)
+			return verdict.Fail("a message received and neither acked nor nacked was not delivered again within %v (Options.AckDeadline; it must be longer than the backend's ack deadline or visibility timeout)", e.o.AckDeadline)
 		}
-		return failf("waiting for the unacked message to come back: %s", errText(err))
+		return verdict.Fail("waiting for the unacked message to come back: %s", errText(err))
 	}
 	took := time.Since(receivedAt)
 	e.ack(m2, n)
-	return pass("a message left unacked was delivered again %v after it was received", took.Round(100*time.Millisecond))
+	return verdict.Pass("a message left unacked was delivered again %v after it was received", took.Round(100*time.Millisecond))
 }
 
-func checkReceiverCrash(e *env) outcome {
+func checkReceiverCrash(e *env) verdict.Outcome {
 	m, n, out, ok := e.sendOne("receiver-crash")
 	if !ok {
 		return out
@@ -265,18 +266,18 @@ func checkReceiverCrash(e *env) outcome {
 		e.o.Logf("%s: shutting down the first receiver: %s", e.capName, errText(err))
 	}
 	if err := e.subscribe(); err != nil {
-		return failf("opening the subscription again after the first receiver shut down: %s", errText(err))
+		return verdict.Fail("opening the subscription again after the first receiver shut down: %s", errText(err))
 	}
 	m2, err := e.await(e.sub, n, e.o.AckDeadline)
 	if err != nil {
 		if errors.Is(err, errNoMessage) {
-			return failf("a message received by a subscription that was then shut down without acking was not delivered to the subscription opened again within %v (Options.AckDeadline; it must be longer than the backend's ack deadline)", e.o.AckDeadline)
+			return verdict.Fail("a message received by a subscription that was then shut down without acking was not delivered to the subscription opened again within %v (Options.AckDeadline; it must be longer than the backend's ack deadline)", e.o.AckDeadline)
 		}
-		return failf("waiting for the message on the subscription opened again: %s", errText(err))
+		return verdict.Fail("waiting for the message on the subscription opened again: %s", errText(err))
 	}
 	took := time.Since(receivedAt)
 	e.ack(m2, n)
-	return pass("after the first receiver shut down without acking, the subscription opened again got the message %v after the first delivery", took.Round(100*time.Millisecond))
+	return verdict.Pass("after the first receiver shut down without acking, the subscription opened again got the message %v after the first delivery", took.Round(100*time.Millisecond))
 }
 
 // Metadata test data.
@@ -345,17 +346,17 @@ func (e *env) roundTrip(name string, body []byte, md map[string]string) (sendErr
 	return nil, diffs, added
 }
 
-func checkMetadata(e *env) outcome {
-	var p problems
+func checkMetadata(e *env) verdict.Outcome {
+	var p verdict.Problems
 	addedKeys := map[string]bool{}
 	one := func(name string, body []byte, md map[string]string) bool {
 		err, diffs, added := e.roundTrip(name, body, md)
 		if err != nil {
-			p.add("%s: the send was refused: %s", name, errText(err))
+			p.Add("%s: the send was refused: %s", name, errText(err))
 			return false
 		}
 		for _, d := range diffs {
-			p.add("%s", d)
+			p.Add("%s", d)
 		}
 		for _, k := range added {
 			addedKeys[k] = true
@@ -377,7 +378,7 @@ func checkMetadata(e *env) outcome {
 			continue
 		}
 		for _, d := range diffs {
-			p.add("%s", d)
+			p.Add("%s", d)
 		}
 		for _, k := range added {
 			addedKeys[k] = true
@@ -388,10 +389,10 @@ func checkMetadata(e *env) outcome {
 		break
 	}
 	if worked < 0 && len(refusals) == 4 {
-		p.add("every many-keys message was refused (%s)", strings.Join(refusals, "; "))
+		p.Add("every many-keys message was refused (%s)", strings.Join(refusals, "; "))
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
 	note := fmt.Sprintf("Unicode values, an empty value and a binary body (0x00, invalid UTF-8) round-tripped; %d keys plus %s round-tripped", worked, MetadataKey)
 	if len(refusals) > 0 {
@@ -400,7 +401,7 @@ func checkMetadata(e *env) outcome {
 	if len(addedKeys) > 0 {
 		note += "; the backend added metadata keys: " + strings.Join(slices.Sorted(maps.Keys(addedKeys)), ", ")
 	}
-	return pass("%s", note)
+	return verdict.Pass("%s", note)
 }
 
 // largeSizes returns the body sizes pubsub.large_message tries: the
@@ -437,7 +438,7 @@ func filler(size int64, seed uint32) []byte {
 	return b
 }
 
-func checkLargeMessage(e *env) outcome {
+func checkLargeMessage(e *env) verdict.Outcome {
 	var largest int64
 	var refusal string
 	for _, size := range largeSizes(e.o.LargeMessageMax) {
@@ -448,18 +449,18 @@ func checkLargeMessage(e *env) outcome {
 		start := time.Now()
 		if err := e.send(n, body, nil); err != nil {
 			if e.ctx.Err() != nil {
-				return failf("sending %s: %s", sizeText(size), errText(err))
+				return verdict.Fail("sending %s: %s", sizeText(size), errText(err))
 			}
 			refusal = fmt.Sprintf("%s refused: %s", sizeText(size), errText(err))
 			break
 		}
 		m, err := e.await(e.sub, n, e.o.ReceiveTimeout)
 		if err != nil {
-			return failf("the send of %s succeeded, but %s (largest round-trip before: %s)", sizeText(size), e.receiveErr("the message", e.o.ReceiveTimeout, err), sizeText(largest))
+			return verdict.Fail("the send of %s succeeded, but %s (largest round-trip before: %s)", sizeText(size), e.receiveErr("the message", e.o.ReceiveTimeout, err), sizeText(largest))
 		}
 		e.ack(m, n)
 		if got := payload(m); !bytes.Equal(got, body) {
-			return failf("the send of %s succeeded, but the message arrived changed: %s", sizeText(size), diffBytes(got, body))
+			return verdict.Fail("the send of %s succeeded, but the message arrived changed: %s", sizeText(size), diffBytes(got, body))
 		}
 		e.o.Logf("%s: %s round-tripped in %v", e.capName, sizeText(size), time.Since(start).Round(time.Millisecond))
 		largest = size
@@ -472,9 +473,9 @@ func checkLargeMessage(e *env) outcome {
 		note += " (the largest tried, Options.LargeMessageMax)"
 	}
 	if largest < need {
-		return unsupportedf("%s; at least %s is needed", note, sizeText(need))
+		return verdict.Unsupported("%s; at least %s is needed", note, sizeText(need))
 	}
-	return pass("%s", note)
+	return verdict.Pass("%s", note)
 }
 
 // sizeText is "256 KiB", "1 MiB", or bytes.
@@ -503,11 +504,11 @@ func diffBytes(got, want []byte) string {
 	return fmt.Sprintf("%d bytes, first difference at offset %d: got 0x%02x, want 0x%02x", len(got), i, got[i], want[i])
 }
 
-func checkOrdering(e *env) outcome {
+func checkOrdering(e *env) verdict.Outcome {
 	const n = orderingMessages
 	for i := 1; i <= n; i++ {
 		if err := e.send(strconv.Itoa(i), fmt.Appendf(nil, "ordering message %d of %d", i, n), nil); err != nil {
-			return failf("sending ordering message %d of %d: %s", i, n, errText(err))
+			return verdict.Fail("sending ordering message %d of %d: %s", i, n, errText(err))
 		}
 	}
 	seen := make([]bool, n+1)
@@ -522,7 +523,7 @@ func checkOrdering(e *env) outcome {
 					missing = append(missing, i)
 				}
 			}
-			return failf("%d of %d ordering messages received; %s; missing: %s",
+			return verdict.Fail("%d of %d ordering messages received; %s; missing: %s",
 				len(order), n, e.receiveErr("the next one", e.o.ReceiveTimeout, err), listInts(missing, 10))
 		}
 		e.ack(m, id)
@@ -554,26 +555,26 @@ func checkOrdering(e *env) outcome {
 		dupNote = fmt.Sprintf("; %d redeliveries ignored", dups)
 	}
 	if late == 0 {
-		return pass("%d messages sent one after another by one publisher arrived at one receiver in send order%s", n, dupNote)
+		return verdict.Pass("%d messages sent one after another by one publisher arrived at one receiver in send order%s", n, dupNote)
 	}
 	evidence := fmt.Sprintf("order not kept: %d of %d messages arrived after a message sent later; first: %s; arrival order starts %s%s",
 		late, n, first, listInts(order[:min(len(order), 12)], 12), dupNote)
 	if e.o.Ordered {
-		return failf("%s (Options.Ordered says the backend promises order)", evidence)
+		return verdict.Fail("%s (Options.Ordered says the backend promises order)", evidence)
 	}
-	return unsupportedf("%s (gocloud's portable API has no ordering keys and the backend is not declared ordered: Options.Ordered)", evidence)
+	return verdict.Unsupported("%s (gocloud's portable API has no ordering keys and the backend is not declared ordered: Options.Ordered)", evidence)
 }
 
-func checkDeadLetter(e *env) outcome {
+func checkDeadLetter(e *env) verdict.Outcome {
 	if e.pair.DeadLetter == nil {
-		return unsupportedf("gocloud's portable API can neither configure nor observe a dead-letter queue; give the suite the dead-letter subscription (Pair.DeadLetter, Pair.MaxDeliveries) to measure one")
+		return verdict.Unsupported("gocloud's portable API can neither configure nor observe a dead-letter queue; give the suite the dead-letter subscription (Pair.DeadLetter, Pair.MaxDeliveries) to measure one")
 	}
 	dlq, err := e.pair.DeadLetter(e.ctx)
 	if err != nil {
-		return failf("opening the dead-letter subscription: %s", errText(err))
+		return verdict.Fail("opening the dead-letter subscription: %s", errText(err))
 	}
 	if dlq == nil {
-		return failf("Pair.DeadLetter returned a nil subscription and no error")
+		return verdict.Fail("Pair.DeadLetter returned a nil subscription and no error")
 	}
 	defer func() {
 		if err := shutdownSub(e.ctx, dlq); err != nil {
@@ -583,7 +584,7 @@ func checkDeadLetter(e *env) outcome {
 
 	n := e.next()
 	if err := e.send(n, []byte("dead-letter"), nil); err != nil {
-		return failf("sending the dead-letter message: %s", errText(err))
+		return verdict.Fail("sending the dead-letter message: %s", errText(err))
 	}
 
 	// Watch the dead-letter subscription.
@@ -626,19 +627,19 @@ func checkDeadLetter(e *env) outcome {
 			took := time.Since(firstDelivery).Round(100 * time.Millisecond)
 			switch {
 			case deliveries == 0:
-				return pass("the message reached the dead-letter subscription without being delivered on the subscription")
+				return verdict.Pass("the message reached the dead-letter subscription without being delivered on the subscription")
 			case max > 0 && deliveries > max:
-				return failf("the message was delivered %d times on the subscription, more than Pair.MaxDeliveries (%d), before it reached the dead-letter subscription", deliveries, max)
+				return verdict.Fail("the message was delivered %d times on the subscription, more than Pair.MaxDeliveries (%d), before it reached the dead-letter subscription", deliveries, max)
 			case max > 0:
-				return pass("dead-lettered after %d deliveries (Pair.MaxDeliveries %d), %v after the first", deliveries, max, took)
+				return verdict.Pass("dead-lettered after %d deliveries (Pair.MaxDeliveries %d), %v after the first", deliveries, max, took)
 			}
-			return pass("dead-lettered after %d deliveries, %v after the first (Pair.MaxDeliveries not set)", deliveries, took)
+			return verdict.Pass("dead-lettered after %d deliveries, %v after the first (Pair.MaxDeliveries not set)", deliveries, took)
 		case err := <-dlqErr:
-			return failf("receiving from the dead-letter subscription: %s", errText(err))
+			return verdict.Fail("receiving from the dead-letter subscription: %s", errText(err))
 		default:
 		}
 		if time.Since(lastEvent) > idle {
-			return failf("the message was delivered %d times on the subscription and nacked each time, but did not reach the dead-letter subscription within %v after the last delivery", deliveries, idle)
+			return verdict.Fail("the message was delivered %d times on the subscription and nacked each time, but did not reach the dead-letter subscription within %v after the last delivery", deliveries, idle)
 		}
 		m, got, err := e.receive(e.sub, 200*time.Millisecond)
 		if errors.Is(err, errNoMessage) {
@@ -646,9 +647,9 @@ func checkDeadLetter(e *env) outcome {
 		}
 		if err != nil {
 			if e.ctx.Err() != nil {
-				return failf("the message was delivered %d times on the subscription and had not reached the dead-letter subscription when the check ran out of time", deliveries)
+				return verdict.Fail("the message was delivered %d times on the subscription and had not reached the dead-letter subscription when the check ran out of time", deliveries)
 			}
-			return failf("receiving from the subscription: %s", errText(err))
+			return verdict.Fail("receiving from the subscription: %s", errText(err))
 		}
 		if got != n {
 			e.ack(m, got)
@@ -662,7 +663,7 @@ func checkDeadLetter(e *env) outcome {
 		if max > 0 && deliveries > max+1 {
 			// Clearly not dead-lettered: stop the redeliveries.
 			e.ack(m, n)
-			return failf("the message was delivered %d times on the subscription, more than Pair.MaxDeliveries (%d), and did not reach the dead-letter subscription", deliveries, max)
+			return verdict.Fail("the message was delivered %d times on the subscription, more than Pair.MaxDeliveries (%d), and did not reach the dead-letter subscription", deliveries, max)
 		}
 		if m.Nackable() {
 			m.Nack()

@@ -83,14 +83,13 @@ package pubsubtest
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/conformance"
+	"github.com/civicport/civicport/conformance/internal/verdict"
 )
 
 // Pair is one topic and the subscription that receives what is sent to it.
@@ -234,7 +233,7 @@ func (o *Options) suite(open Opener) conformance.Suite {
 				return conformance.Fail, "pubsubtest: the Opener is nil"
 			}
 			out := runCheck(ctx, open, o, capName, checks[capName])
-			return out.status, out.detail
+			return out.Status, out.Detail
 		},
 	}
 }
@@ -269,7 +268,7 @@ func Test(t *testing.T, open Opener, opts *Options) []conformance.Result {
 // runCheck opens a pair and its subscription, runs one check, drains what
 // the check sent, shuts the subscriptions down and closes the pair, turning
 // panics (from the check, the Opener or the driver) into a fail.
-func runCheck(ctx context.Context, open Opener, o *Options, capName string, check checkFunc) (out outcome) {
+func runCheck(ctx context.Context, open Opener, o *Options, capName string, check checkFunc) (out verdict.Outcome) {
 	var (
 		e    *env
 		pair *Pair
@@ -277,7 +276,7 @@ func runCheck(ctx context.Context, open Opener, o *Options, capName string, chec
 	phase := "the Opener"
 	defer func() {
 		if p := recover(); p != nil {
-			out = failf("%s panicked: %v", phase, p)
+			out = verdict.Fail("%s panicked: %v", phase, p)
 		}
 		if e != nil {
 			func() {
@@ -302,59 +301,27 @@ func runCheck(ctx context.Context, open Opener, o *Options, capName string, chec
 	}()
 	pair, err := open(ctx)
 	if err != nil {
-		return failf("opening the topic and subscription: %s", errText(err))
+		return verdict.Fail("opening the topic and subscription: %s", errText(err))
 	}
 	switch {
 	case pair == nil:
-		return failf("the Opener returned a nil Pair and no error")
+		return verdict.Fail("the Opener returned a nil Pair and no error")
 	case pair.Topic == nil:
-		return failf("the Opener returned a Pair without a Topic")
+		return verdict.Fail("the Opener returned a Pair without a Topic")
 	case pair.Subscribe == nil:
-		return failf("the Opener returned a Pair without Subscribe")
+		return verdict.Fail("the Opener returned a Pair without Subscribe")
 	}
 	e = newEnv(ctx, pair, o, capName)
 	phase = "Pair.Subscribe"
 	if err := e.subscribe(); err != nil {
-		return failf("opening the subscription: %s", errText(err))
+		return verdict.Fail("opening the subscription: %s", errText(err))
 	}
 	phase = "the check"
 	return check(e)
 }
 
-// outcome is a check's verdict before it becomes a Result.
-type outcome struct {
-	status conformance.Status
-	detail string
-}
-
-func pass(note string, args ...any) outcome {
-	return outcome{conformance.Pass, fmt.Sprintf(note, args...)}
-}
-
-func failf(format string, args ...any) outcome {
-	return outcome{conformance.Fail, fmt.Sprintf(format, args...)}
-}
-
-func unsupportedf(format string, args ...any) outcome {
-	return outcome{conformance.Unsupported, fmt.Sprintf(format, args...)}
-}
-
-// problems collects evidence from a check that keeps going after the first
-// failure.
-type problems []string
-
-func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
-
-func (p problems) empty() bool { return len(p) == 0 }
-
-// fail joins the evidence into one fail outcome.
-func (p problems) fail() outcome {
-	const max = 20
-	if len(p) > max {
-		return failf("%s; ... and %d more", strings.Join(p[:max], "; "), len(p)-max)
-	}
-	return failf("%s", strings.Join(p, "; "))
-}
+// maxEvidence is how many pieces of evidence a fail lists before it counts the rest.
+const maxEvidence = 20
 
 // errText is err's message, shortened for a report line.
 func errText(err error) string {

@@ -21,6 +21,7 @@ import (
 	"gocloud.dev/secrets/driver"
 
 	"github.com/civicport/civicport/conformance"
+	"github.com/civicport/civicport/conformance/internal/verdict"
 	"github.com/civicport/civicport/secrets"
 )
 
@@ -98,8 +99,8 @@ func roundTrip(ctx context.Context, k *gcsecrets.Keeper, what string, pt []byte)
 	return ct, nil, ""
 }
 
-func checkRoundtrip(e *env) outcome {
-	var p problems
+func checkRoundtrip(e *env) verdict.Outcome {
+	var p verdict.Problems
 	var notes []string
 
 	// A data key first: what envelopes give a keeper.
@@ -109,18 +110,18 @@ func checkRoundtrip(e *env) outcome {
 		return encryptFailed("a 32-byte plaintext (a data key)", err)
 	}
 	if prob != "" {
-		p.add("%s", prob)
+		p.Add("%s", prob)
 	}
 	for _, n := range requiredSizes {
 		if n == 32 {
 			continue
 		}
 		if e.ctx.Err() != nil {
-			p.add("stopped before %s: %v", sizeName(n), e.ctx.Err())
-			return p.fail()
+			p.Add("stopped before %s: %v", sizeName(n), e.ctx.Err())
+			return p.Fail(maxEvidence)
 		}
 		if _, _, prob := roundTrip(e.ctx, e.k, sizeName(n), random(n)); prob != "" {
-			p.add("%s", prob)
+			p.Add("%s", prob)
 		}
 	}
 	all := make([]byte, 256)
@@ -128,7 +129,7 @@ func checkRoundtrip(e *env) outcome {
 		all[i] = byte(i)
 	}
 	if _, _, prob := roundTrip(e.ctx, e.k, "the 256 byte values", all); prob != "" {
-		p.add("%s", prob)
+		p.Add("%s", prob)
 	}
 
 	// Concurrently: a Keeper is safe for concurrent use.
@@ -155,7 +156,7 @@ func checkRoundtrip(e *env) outcome {
 	}
 	wg.Wait()
 	if bad > 0 {
-		p.add("%d of %d concurrent round-trips failed (e.g. %s)", bad, concurrentWorkers*concurrentEach, last)
+		p.Add("%d of %d concurrent round-trips failed (e.g. %s)", bad, concurrentWorkers*concurrentEach, last)
 	}
 
 	// Randomised or deterministic?
@@ -163,7 +164,7 @@ func checkRoundtrip(e *env) outcome {
 		again, err := e.k.Encrypt(e.ctx, dk)
 		switch {
 		case err != nil:
-			p.add("32 B, encrypted a second time: Encrypt: %s", errText(err))
+			p.Add("32 B, encrypted a second time: Encrypt: %s", errText(err))
 		case bytes.Equal(again, ct32):
 			notes = append(notes, "NOTE deterministic: two encryptions of one plaintext gave the same ciphertext, which shows which plaintexts are equal (harmless for envelopes, whose data keys are random; do not encrypt records directly)")
 		}
@@ -177,7 +178,7 @@ func checkRoundtrip(e *env) outcome {
 		case encErr != nil:
 			notes = append(notes, "an empty plaintext is refused at Encrypt ("+errText(encErr)+")")
 		case prob != "":
-			p.add("%s (Encrypt accepted it)", prob)
+			p.Add("%s (Encrypt accepted it)", prob)
 		default:
 			notes = append(notes, "an empty plaintext round-trips")
 		}
@@ -196,17 +197,17 @@ func checkRoundtrip(e *env) outcome {
 			break
 		}
 		if prob != "" {
-			p.add("%s (Encrypt accepted it)", prob)
+			p.Add("%s (Encrypt accepted it)", prob)
 			break
 		}
 		largest = n
 	}
 	notes = append(notes, fmt.Sprintf("largest plaintext tried that round-trips: %s%s", sizeName(largest), refused))
 
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
-	return pass("1 B to 1 KiB, every byte value and %d concurrent round-trips ok; %s",
+	return verdict.Pass("1 B to 1 KiB, every byte value and %d concurrent round-trips ok; %s",
 		concurrentWorkers*concurrentEach, strings.Join(notes, "; "))
 }
 
@@ -235,7 +236,7 @@ func flipPositions(n int) []int {
 	return slices.Compact(pos)
 }
 
-func checkTamperDetect(e *env) outcome {
+func checkTamperDetect(e *env) verdict.Outcome {
 	pt := random(48)
 	ct, err := e.k.Encrypt(e.ctx, pt)
 	if err != nil {
@@ -244,9 +245,9 @@ func checkTamperDetect(e *env) outcome {
 	// The untouched ciphertext must decrypt, or refusing the changed ones
 	// proves nothing.
 	if got, err := e.k.Decrypt(e.ctx, ct); err != nil {
-		return failf("the untouched ciphertext does not decrypt, so refusals prove nothing: %s", errText(err))
+		return verdict.Fail("the untouched ciphertext does not decrypt, so refusals prove nothing: %s", errText(err))
 	} else if !bytes.Equal(got, pt) {
-		return failf("the untouched ciphertext decrypts to a different plaintext: %s", describeDiff(got, pt))
+		return verdict.Fail("the untouched ciphertext decrypts to a different plaintext: %s", describeDiff(got, pt))
 	}
 
 	var cases []tamperCase
@@ -269,20 +270,20 @@ func checkTamperDetect(e *env) outcome {
 	if oc, err := other.Encrypt(e.ctx, pt); err == nil {
 		cases = append(cases, tamperCase{"the same plaintext encrypted by a random local key", oc})
 	} else {
-		return failf("encrypting with the suite's local key: %s", errText(err))
+		return verdict.Fail("encrypting with the suite's local key: %s", errText(err))
 	}
 	if s, err := e.secondKeeper(); err != nil {
-		return failf("opening Options.Second: %s", errText(err))
+		return verdict.Fail("opening Options.Second: %s", errText(err))
 	} else if s != nil {
 		sc, err := s.Encrypt(e.ctx, pt)
 		if err != nil {
-			return failf("Encrypt with Options.Second's keeper: %s", errText(err))
+			return verdict.Fail("Encrypt with Options.Second's keeper: %s", errText(err))
 		}
 		cases = append(cases, tamperCase{"the same plaintext encrypted by Options.Second's key", sc})
 	}
 
 	var (
-		p        problems
+		p        verdict.Problems
 		refused  int
 		accepted []string // the original plaintext, from a case that is not a bit flip
 		flipsOK  []string // the original plaintext, from a bit flip
@@ -292,7 +293,7 @@ func checkTamperDetect(e *env) outcome {
 	)
 	for i, c := range cases {
 		if e.ctx.Err() != nil {
-			p.add("stopped after %d of %d changed ciphertexts (%d refused): %v", i, len(cases), refused, e.ctx.Err())
+			p.Add("stopped after %d of %d changed ciphertexts (%d refused): %v", i, len(cases), refused, e.ctx.Err())
 			break
 		}
 		flip := strings.HasPrefix(c.name, "bit ")
@@ -313,15 +314,15 @@ func checkTamperDetect(e *env) outcome {
 			}
 			flipsBad = append(flipsBad, c.name)
 		default:
-			p.add("%s: Decrypt returned a different plaintext and no error (%s)", c.name, describeDiff(got, pt))
+			p.Add("%s: Decrypt returned a different plaintext and no error (%s)", c.name, describeDiff(got, pt))
 		}
 	}
 	if len(flipsBad) > 0 {
-		p = append(problems{fmt.Sprintf("%d of %d bit flips decrypted to a different plaintext and no error (first: %s; %s)",
+		p = append(verdict.Problems{fmt.Sprintf("%d of %d bit flips decrypted to a different plaintext and no error (first: %s; %s)",
 			len(flipsBad), flips, firstBad, listN(flipsBad, 5))}, p...)
 	}
-	if !p.empty() {
-		return p.fail()
+	if !p.Empty() {
+		return p.Fail(maxEvidence)
 	}
 	note := fmt.Sprintf("%d of %d changed ciphertexts refused (%d-byte ciphertext)", refused, len(cases), len(ct))
 	if len(flipsOK) > 0 {
@@ -330,7 +331,7 @@ func checkTamperDetect(e *env) outcome {
 	if len(accepted) > 0 {
 		note += "; NOTE decrypted to the original plaintext: " + strings.Join(accepted, ", ")
 	}
-	return pass("%s", note)
+	return verdict.Pass("%s", note)
 }
 
 // listN lists up to n items and says how many more there are.
@@ -347,7 +348,7 @@ const keeperID = "secretstest/keeper"
 // streamBuf is the write size of secrets.large_plaintext.
 const streamBuf = 256 << 10
 
-func checkLargePlaintext(e *env) outcome {
+func checkLargePlaintext(e *env) verdict.Outcome {
 	n := e.o.LargePlaintextSize
 	kek := []secrets.KEK{{ID: keeperID, Keeper: e.k}}
 	pr, pw := io.Pipe()
@@ -421,17 +422,17 @@ func checkLargePlaintext(e *env) outcome {
 	elapsed := time.Since(start)
 	switch {
 	case enc.err != nil && gcerrors.Code(enc.err) == gcerrors.Unimplemented:
-		return unsupportedf("the keeper cannot wrap a data key (Unimplemented): %s", errText(enc.err))
+		return verdict.Unsupported("the keeper cannot wrap a data key (Unimplemented): %s", errText(enc.err))
 	case enc.err != nil && !errors.Is(enc.err, errReaderDone):
-		return failf("encrypting %s through an envelope: %s", sizeName64(n), errText(enc.err))
+		return verdict.Fail("encrypting %s through an envelope: %s", sizeName64(n), errText(enc.err))
 	case decErr != nil:
-		return failf("decrypting %s through an envelope: %s", sizeName64(n), errText(decErr))
+		return verdict.Fail("decrypting %s through an envelope: %s", sizeName64(n), errText(decErr))
 	case got != n:
-		return failf("decrypted %d bytes, want %d", got, n)
+		return verdict.Fail("decrypted %d bytes, want %d", got, n)
 	case gotSum != enc.sum:
-		return failf("the SHA-256 of the %s decrypted (%x) differs from what was encrypted (%x)", sizeName64(n), gotSum[:8], enc.sum[:8])
+		return verdict.Fail("the SHA-256 of the %s decrypted (%x) differs from what was encrypted (%x)", sizeName64(n), gotSum[:8], enc.sum[:8])
 	}
-	return pass("%s streamed through an envelope in %v (%.0f MiB/s), %d ciphertext bytes, %d-byte header; SHA-256 matched",
+	return verdict.Pass("%s streamed through an envelope in %v (%.0f MiB/s), %d ciphertext bytes, %d-byte header; SHA-256 matched",
 		sizeName64(n), elapsed.Round(time.Millisecond), float64(n)/(1<<20)/elapsed.Seconds(), cr.n, hdrSize)
 }
 
@@ -524,7 +525,7 @@ func (s sealed) refused(ctx context.Context, keks []secrets.KEK, pt []byte) stri
 	return "is refused, but not with ErrWrongKey: " + prob
 }
 
-func checkKeyRotation(e *env) outcome {
+func checkKeyRotation(e *env) verdict.Outcome {
 	ctx := e.ctx
 	pt := random(rotationPlaintext)
 	keeper := secrets.KEK{ID: keeperID, Keeper: e.k}
@@ -537,43 +538,43 @@ func checkKeyRotation(e *env) outcome {
 	// An envelope under local key A, rotated onto the keeper.
 	env, err := seal(ctx, pt, []secrets.KEK{a})
 	if err != nil {
-		return failf("sealing under the suite's local key: %s", errText(err))
+		return verdict.Fail("sealing under the suite's local key: %s", errText(err))
 	}
 	h, err := secrets.Rewrap(ctx, env.h, []secrets.KEK{a}, []secrets.KEK{keeper}, []string{a.ID})
 	if err != nil {
 		if gcerrors.Code(err) == gcerrors.Unimplemented {
-			return unsupportedf("the keeper cannot wrap a data key (Unimplemented): %s", errText(err))
+			return verdict.Unsupported("the keeper cannot wrap a data key (Unimplemented): %s", errText(err))
 		}
-		return failf("rewrapping onto the keeper (the keeper wraps the data key): %s", errText(err))
+		return verdict.Fail("rewrapping onto the keeper (the keeper wraps the data key): %s", errText(err))
 	}
 	onto := sealed{h: h, body: env.body}
 	if ids := h.KEKIDs(); !slices.Equal(ids, []string{keeperID}) {
-		return failf("after rewrapping onto the keeper the header names %q, want only %q", ids, keeperID)
+		return verdict.Fail("after rewrapping onto the keeper the header names %q, want only %q", ids, keeperID)
 	}
 	if prob, _ := onto.open(ctx, []secrets.KEK{keeper}, pt); prob != "" {
-		return failf("rotated onto the keeper, the envelope does not decrypt with the keeper alone: %s", prob)
+		return verdict.Fail("rotated onto the keeper, the envelope does not decrypt with the keeper alone: %s", prob)
 	}
 	if prob := onto.refused(ctx, []secrets.KEK{a}, pt); prob != "" {
-		return failf("rotated onto the keeper, the dropped local key %s", prob)
+		return verdict.Fail("rotated onto the keeper, the dropped local key %s", prob)
 	}
 
 	// With a second key on the same backend: keeper -> second.
 	second, err := e.secondKeeper()
 	if err != nil {
-		return failf("opening Options.Second: %s", errText(err))
+		return verdict.Fail("opening Options.Second: %s", errText(err))
 	}
 	if second != nil {
 		s := secrets.KEK{ID: "secretstest/second", Keeper: second}
 		h2, err := secrets.Rewrap(ctx, onto.h, []secrets.KEK{keeper}, []secrets.KEK{s}, []string{keeperID})
 		if err != nil {
-			return failf("rewrapping from the keeper to Options.Second's key: %s", errText(err))
+			return verdict.Fail("rewrapping from the keeper to Options.Second's key: %s", errText(err))
 		}
 		moved := sealed{h: h2, body: env.body}
 		if prob, _ := moved.open(ctx, []secrets.KEK{s}, pt); prob != "" {
-			return failf("rotated to Options.Second's key, the envelope does not decrypt with it alone: %s", prob)
+			return verdict.Fail("rotated to Options.Second's key, the envelope does not decrypt with it alone: %s", prob)
 		}
 		if prob := moved.refused(ctx, []secrets.KEK{keeper}, pt); prob != "" {
-			return failf("rotated to Options.Second's key, the dropped keeper %s", prob)
+			return verdict.Fail("rotated to Options.Second's key, the dropped keeper %s", prob)
 		}
 		// The old key's keeper given the new key's wrapped data key.
 		prob, err := moved.open(ctx, []secrets.KEK{{ID: s.ID, Keeper: e.k}}, pt)
@@ -581,7 +582,7 @@ func checkKeyRotation(e *env) outcome {
 		case prob == "":
 			notes = append(notes, "NOTE the old key's keeper decrypts data keys wrapped under the new key (the backend finds the key from the ciphertext; only access policy separates keys)")
 		case errors.Is(err, secrets.ErrTampered):
-			return failf("the old key's keeper, given the data key wrapped under Options.Second's key, returned a different key without an error: %s", prob)
+			return verdict.Fail("the old key's keeper, given the data key wrapped under Options.Second's key, returned a different key without an error: %s", prob)
 		}
 		notes = append(notes, "rotated to Options.Second's key")
 	}
@@ -591,21 +592,21 @@ func checkKeyRotation(e *env) outcome {
 		small := random(32)
 		before, err := e.k.Encrypt(ctx, small)
 		if err != nil {
-			return failf("Encrypt before the provider rotation: %s", errText(err))
+			return verdict.Fail("Encrypt before the provider rotation: %s", errText(err))
 		}
 		if err := e.o.Rotate(ctx, e.k); err != nil {
-			return failf("Options.Rotate: %s", errText(err))
+			return verdict.Fail("Options.Rotate: %s", errText(err))
 		}
 		if got, err := e.k.Decrypt(ctx, before); err != nil {
-			return failf("after the provider rotation, a ciphertext made before it no longer decrypts: %s", errText(err))
+			return verdict.Fail("after the provider rotation, a ciphertext made before it no longer decrypts: %s", errText(err))
 		} else if !bytes.Equal(got, small) {
-			return failf("after the provider rotation, a ciphertext made before it decrypts to a different plaintext: %s", describeDiff(got, small))
+			return verdict.Fail("after the provider rotation, a ciphertext made before it decrypts to a different plaintext: %s", describeDiff(got, small))
 		}
 		if prob, _ := onto.open(ctx, []secrets.KEK{keeper}, pt); prob != "" {
-			return failf("after the provider rotation, an envelope wrapped before it no longer decrypts: %s", prob)
+			return verdict.Fail("after the provider rotation, an envelope wrapped before it no longer decrypts: %s", prob)
 		}
 		if _, _, prob := roundTrip(ctx, e.k, "after the provider rotation, 32 B", random(32)); prob != "" {
-			return failf("%s", prob)
+			return verdict.Fail("%s", prob)
 		}
 		notes = append(notes, "provider rotation (Options.Rotate): old ciphertexts and envelopes still decrypt")
 	} else {
@@ -615,16 +616,16 @@ func checkKeyRotation(e *env) outcome {
 	// Off the keeper, onto local key B (the keeper unwraps).
 	h3, err := secrets.Rewrap(ctx, onto.h, []secrets.KEK{keeper}, []secrets.KEK{b}, []string{keeperID})
 	if err != nil {
-		return failf("rewrapping off the keeper (the keeper unwraps the data key): %s", errText(err))
+		return verdict.Fail("rewrapping off the keeper (the keeper unwraps the data key): %s", errText(err))
 	}
 	off := sealed{h: h3, body: env.body}
 	if prob, _ := off.open(ctx, []secrets.KEK{b}, pt); prob != "" {
-		return failf("rotated off the keeper, the envelope does not decrypt with the new local key: %s", prob)
+		return verdict.Fail("rotated off the keeper, the envelope does not decrypt with the new local key: %s", prob)
 	}
 	if prob := off.refused(ctx, []secrets.KEK{keeper}, pt); prob != "" {
-		return failf("rotated off the keeper, the dropped keeper %s", prob)
+		return verdict.Fail("rotated off the keeper, the dropped keeper %s", prob)
 	}
-	return pass("a %s envelope rewrapped onto the keeper and off it again, body untouched; only the named key decrypted after each step; %s",
+	return verdict.Pass("a %s envelope rewrapped onto the keeper and off it again, body untouched; only the named key decrypted after each step; %s",
 		sizeName(rotationPlaintext), strings.Join(notes, "; "))
 }
 

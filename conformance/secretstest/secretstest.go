@@ -86,7 +86,6 @@ package secretstest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +94,7 @@ import (
 	gcsecrets "gocloud.dev/secrets"
 
 	"github.com/civicport/civicport/conformance"
+	"github.com/civicport/civicport/conformance/internal/verdict"
 )
 
 // Opener returns a keeper. The suite calls it once per capability (and
@@ -175,7 +175,7 @@ func (o *Options) suite(open Opener) conformance.Suite {
 				return conformance.Fail, "secretstest: the Opener is nil"
 			}
 			out := runCheck(ctx, open, o, capName, checks[capName])
-			return out.status, out.detail
+			return out.Status, out.Detail
 		},
 	}
 }
@@ -234,17 +234,17 @@ func (e *env) secondKeeper() (*gcsecrets.Keeper, error) {
 	return e.second, e.secondErr
 }
 
-type checkFunc func(e *env) outcome
+type checkFunc func(e *env) verdict.Outcome
 
 // runCheck opens a keeper, runs one check and closes every keeper it
 // opened, turning panics (from the check, the Opener or the driver) into a
 // fail.
-func runCheck(ctx context.Context, open Opener, o *Options, capName string, check checkFunc) (out outcome) {
+func runCheck(ctx context.Context, open Opener, o *Options, capName string, check checkFunc) (out verdict.Outcome) {
 	var e *env
 	phase := "the Opener"
 	defer func() {
 		if p := recover(); p != nil {
-			out = failf("%s panicked: %v", phase, p)
+			out = verdict.Fail("%s panicked: %v", phase, p)
 		}
 		if e == nil {
 			return
@@ -267,59 +267,27 @@ func runCheck(ctx context.Context, open Opener, o *Options, capName string, chec
 	}()
 	k, err := open(ctx)
 	if err != nil {
-		return failf("opening the keeper: %s", errText(err))
+		return verdict.Fail("opening the keeper: %s", errText(err))
 	}
 	if k == nil {
-		return failf("the Opener returned a nil keeper and no error")
+		return verdict.Fail("the Opener returned a nil keeper and no error")
 	}
 	e = &env{ctx: ctx, k: k, o: o}
 	phase = "the check"
 	return check(e)
 }
 
-// outcome is a check's verdict before it becomes a Result.
-type outcome struct {
-	status conformance.Status
-	detail string
-}
-
-func pass(note string, args ...any) outcome {
-	return outcome{conformance.Pass, fmt.Sprintf(note, args...)}
-}
-
-func failf(format string, args ...any) outcome {
-	return outcome{conformance.Fail, fmt.Sprintf(format, args...)}
-}
-
-func unsupportedf(format string, args ...any) outcome {
-	return outcome{conformance.Unsupported, fmt.Sprintf(format, args...)}
-}
-
 // encryptFailed is the outcome of a first Encrypt that failed: unsupported
 // when the keeper says it cannot encrypt, else a fail.
-func encryptFailed(what string, err error) outcome {
+func encryptFailed(what string, err error) verdict.Outcome {
 	if gcerrors.Code(err) == gcerrors.Unimplemented {
-		return unsupportedf("the keeper cannot encrypt (Unimplemented): %s", errText(err))
+		return verdict.Unsupported("the keeper cannot encrypt (Unimplemented): %s", errText(err))
 	}
-	return failf("Encrypt of %s failed: %s", what, errText(err))
+	return verdict.Fail("Encrypt of %s failed: %s", what, errText(err))
 }
 
-// problems collects evidence from a check that keeps going after the first
-// failure.
-type problems []string
-
-func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
-
-func (p problems) empty() bool { return len(p) == 0 }
-
-// fail joins the evidence into one fail outcome.
-func (p problems) fail() outcome {
-	const max = 20
-	if len(p) > max {
-		return failf("%s; ... and %d more", strings.Join(p[:max], "; "), len(p)-max)
-	}
-	return failf("%s", strings.Join(p, "; "))
-}
+// maxEvidence is how many pieces of evidence a fail lists before it counts the rest.
+const maxEvidence = 20
 
 // errText is err's message on one line, shortened for a report line.
 func errText(err error) string {
