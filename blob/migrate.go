@@ -155,6 +155,24 @@ func (s *MigrateSummary) String() string {
 		s.Objects, s.Bytes, s.Copied, s.CopiedBytes, s.Skipped, s.SkippedBytes, s.Failed)
 }
 
+// Err is nil when no object failed, else an error that counts the failures
+// and names the first (Failures lists them all).
+func (s *MigrateSummary) Err() error {
+	return failuresErr(s.Failed, s.Objects, s.Failures)
+}
+
+// failuresErr is the error of a run over objects in which failed of them
+// failed, the first of failures named.
+func failuresErr(failed, objects int64, failures []Failure) error {
+	if failed == 0 {
+		return nil
+	}
+	if len(failures) == 0 {
+		return fmt.Errorf("%d of %d objects failed", failed, objects)
+	}
+	return fmt.Errorf("%d of %d objects failed (first: %q: %s)", failed, objects, failures[0].Key, failures[0].Err)
+}
+
 // Migrate copies every object under opts.Prefix from src to dst, streaming,
 // with content type, cache control, content disposition, encoding, language
 // and all user metadata, and records the content's SHA-256 in the

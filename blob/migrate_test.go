@@ -51,6 +51,7 @@ func TestMigrateThenVerify(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(objs)), sum.Copied, sum.String())
 	assert.Zero(t, sum.Failed, sum.Failures)
+	assert.NoError(t, sum.Err())
 
 	for k, v := range objs {
 		got, err := dst.ReadAll(ctx, k)
@@ -77,6 +78,7 @@ func TestMigrateThenVerify(t *testing.T) {
 	rep, err := blob.Verify(ctx, src, dst, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), rep.Problems)
+	assert.NoError(t, rep.Err())
 	assert.Equal(t, int64(len(objs)), rep.Verified)
 
 	// A second run copies nothing: every object is already identical.
@@ -107,6 +109,8 @@ func TestVerifyFindsOneFlippedByte(t *testing.T) {
 	assert.Equal(t, blob.Problem{Key: "ballots/scan+0001.tif", Kind: blob.Mismatch}, blob.Problem{Key: rep.Problems[0].Key, Kind: rep.Problems[0].Kind})
 	assert.Contains(t, rep.Problems[0].Detail, "sha256")
 	assert.Equal(t, int64(1), rep.Mismatched)
+	require.Error(t, rep.Err())
+	assert.Contains(t, rep.Err().Error(), `mismatched 1, missing 0, extra 0, errors 0 (first: mismatch "ballots/scan+0001.tif": `)
 }
 
 func TestVerifyFindsMissingExtraAndMetadata(t *testing.T) {
@@ -140,6 +144,8 @@ func TestMigrateRefusesSourceThatDoesNotMatchItsHash(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(1), sum.Failed)
 	assert.Contains(t, sum.Failures[0].Err, "does not match its SHA-256")
+	require.Error(t, sum.Err())
+	assert.Equal(t, `1 of 1 objects failed (first: "tampered": `+sum.Failures[0].Err+`)`, sum.Err().Error())
 	exists, err := dst.Exists(ctx, "tampered")
 	require.NoError(t, err)
 	assert.False(t, exists, "nothing may be committed for a failed copy")

@@ -47,6 +47,20 @@ func (r *VerifyReport) String() string {
 		r.Objects, r.Bytes, r.Verified, r.VerifiedBytes, r.Mismatched, r.Missing, r.Extra, r.Errors)
 }
 
+// Err is nil when OK, else an error with the counts that names the first
+// problem (Problems lists them all).
+func (r *VerifyReport) Err() error {
+	if r.OK() {
+		return nil
+	}
+	p := r.Problems[0]
+	detail := ""
+	if p.Detail != "" {
+		detail = ": " + p.Detail
+	}
+	return fmt.Errorf("%s (first: %s %q%s)", r, p.Kind, p.Key, detail)
+}
+
 // VerifyOptions tunes Verify and VerifyManifest. The zero value is usable.
 type VerifyOptions struct {
 	Prefix  string // only keys starting with it

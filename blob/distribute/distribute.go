@@ -390,8 +390,8 @@ func (w *worker) process(ctx context.Context, it Item, res *ItemResult) error {
 	if err != nil {
 		return fmt.Errorf("copy: %w", err)
 	}
-	if sum.Failed > 0 {
-		return fmt.Errorf("copy: %d of %d objects failed (first: %s: %s)", sum.Failed, sum.Objects, sum.Failures[0].Key, sum.Failures[0].Err)
+	if err := sum.Err(); err != nil {
+		return fmt.Errorf("copy: %w", err)
 	}
 	entries, err := blob.ReadManifest(&mf)
 	if err != nil {
@@ -415,9 +415,8 @@ func (w *worker) process(ctx context.Context, it Item, res *ItemResult) error {
 		return fmt.Errorf("verify: %w", err)
 	}
 	res.Verify = rep
-	if !rep.OK() {
-		p := rep.Problems[0]
-		return fmt.Errorf("verify: %s (first: %s %s %s)", rep, p.Kind, p.Key, p.Detail)
+	if err := rep.Err(); err != nil {
+		return fmt.Errorf("verify: %w", err)
 	}
 	path, err := writeManifest(w.dir, it.ID, entries)
 	if err != nil {

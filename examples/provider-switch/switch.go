@@ -409,8 +409,8 @@ func (sw *switcher) hop(ctx context.Context, i int, src, dst *stack) *Hop {
 		if err != nil {
 			return "", err
 		}
-		if sum.Failed > 0 {
-			return "", fmt.Errorf("%s; first failure %s: %s", sum, sum.Failures[0].Key, sum.Failures[0].Err)
+		if err := sum.Err(); err != nil {
+			return "", err
 		}
 		h.Objects, h.Bytes = sum.Copied, sum.CopiedBytes
 		f, err = os.Open(h.Manifest)
@@ -428,8 +428,8 @@ func (sw *switcher) hop(ctx context.Context, i int, src, dst *stack) *Hop {
 		if err != nil {
 			return "", err
 		}
-		if !vr.OK() {
-			return "", fmt.Errorf("%s; first problem %s: %s %s", vr, vr.Problems[0].Key, vr.Problems[0].Kind, vr.Problems[0].Detail)
+		if err := vr.Err(); err != nil {
+			return "", err
 		}
 		mr, err := blob.VerifyManifest(ctx, dst.Bucket, entries, &blob.VerifyOptions{Workers: sw.opts.Workers})
 		if err != nil {

@@ -284,8 +284,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if err != nil {
 			return "", err
 		}
-		if sum.Failed > 0 {
-			return "", fmt.Errorf("%s; first failure %s: %s", sum, sum.Failures[0].Key, sum.Failures[0].Err)
+		if err := sum.Err(); err != nil {
+			return "", err
 		}
 		rep.Objects, rep.Bytes = sum.Copied, sum.CopiedBytes
 		return fmt.Sprintf("copied %d objects (records and audit log), %s, %s; manifest %s", sum.Copied, human(sum.CopiedBytes), rate(sum.CopiedBytes, time.Since(t0)), rep.Manifest), nil
@@ -295,8 +295,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if err != nil {
 			return "", err
 		}
-		if !vr.OK() {
-			return "", fmt.Errorf("%s; first problem %s: %s %s", vr, vr.Problems[0].Key, vr.Problems[0].Kind, vr.Problems[0].Detail)
+		if err := vr.Err(); err != nil {
+			return "", err
 		}
 		return fmt.Sprintf("%d objects, %s identical", vr.Verified, human(vr.VerifiedBytes)), nil
 	})
