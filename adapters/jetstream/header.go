@@ -57,14 +57,24 @@ func plainKeyRune(r rune) bool {
 	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.'
 }
 
-// encodeKey escapes every rune that is not plain, and the start of any text
-// that decodeKey would read as an escape, as "__0x<hex>__". It is injective.
+// encodeKey escapes every rune that is not plain, and the first '_' of every
+// "__0x", as "__0x<hex>__". It is injective, and decodeKey reverses it: an
+// unescaped "__0x" could join with an escape that follows into one decodeKey
+// reads differently ("__0x00" + the escape of ' ' reads as NUL + "0x20__").
 func encodeKey(k string) string {
+	if plainKey(k) {
+		return k // the common case, on every message: no allocation
+	}
+	return escapeKey(k)
+}
+
+// escapeKey is encodeKey without the plain-key shortcut.
+func escapeKey(k string) string {
 	runes := []rune(k)
 	var b strings.Builder
 	escaped := false
 	for i, r := range runes {
-		if !plainKeyRune(r) || isEscape(runes, i) {
+		if !plainKeyRune(r) || escapePrefix(runes, i) {
 			fmt.Fprintf(&b, "__%#x__", r)
 			escaped = true
 			continue
@@ -77,8 +87,19 @@ func encodeKey(k string) string {
 	return b.String()
 }
 
+// plainKey reports whether encodeKey leaves k as it is: every byte a plain
+// rune and no text decodeKey would read as an escape.
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if !plainKeyRune(rune(k[i])) {
+			return false
+		}
+	}
+	return !strings.Contains(k, escapeStart)
+}
+
 func decodeKey(k string) string {
-	if !strings.Contains(k, "__0x") {
+	if !strings.Contains(k, escapeStart) {
 		return k
 	}
 	runes := []rune(k)
@@ -95,19 +116,28 @@ func decodeKey(k string) string {
 	return b.String()
 }
 
-func isEscape(runes []rune, i int) bool {
-	_, _, ok := parseEscape(runes, i)
-	return ok
+const escapeStart = "__0x"
+
+// escapePrefix reports whether runes[i:] starts with escapeStart.
+func escapePrefix(runes []rune, i int) bool {
+	if len(runes)-i < len(escapeStart) {
+		return false
+	}
+	for j := range len(escapeStart) {
+		if runes[i+j] != rune(escapeStart[j]) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseEscape reads "__0x<hex>__" at runes[i:], returning the rune and the
 // number of runes used.
 func parseEscape(runes []rune, i int) (rune, int, bool) {
-	const pre = "__0x"
-	if len(runes)-i < len(pre)+3 || string(runes[i:i+len(pre)]) != pre {
+	if len(runes)-i < len(escapeStart)+3 || !escapePrefix(runes, i) {
 		return 0, 0, false
 	}
-	j := i + len(pre)
+	j := i + len(escapeStart)
 	start := j
 	for j < len(runes) && j-start < 8 && isHex(runes[j]) {
 		j++

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/civicport/civicport/internal/testenv"
 	"github.com/nats-io/nats.go/jetstream"
@@ -201,7 +202,7 @@ func TestMetadataAndBodyRoundTrip(t *testing.T) {
 }
 
 func TestHeaderCodec(t *testing.T) {
-	keys := []string{"plain", "with space", "__0x20__", "__0x", "_", "a__0x41__b", "ü", "Nats-Msg-Id", "x:y", "__0xzz__"}
+	keys := []string{"plain", "with space", "__0x20__", "__0x", "_", "a__0x41__b", "ü", "Nats-Msg-Id", "x:y", "__0xzz__", "__0x00 ", "__0x41", "a__0x41 "}
 	enc := map[string]string{}
 	for _, k := range keys {
 		e := encodeKey(k)
@@ -219,6 +220,25 @@ func TestHeaderCodec(t *testing.T) {
 		assert.Equal(t, v, decodeValue(encodeValue(v)), "value %q", v)
 	}
 	assert.Equal(t, "ok value", encodeValue("ok value"))
+}
+
+// FuzzKeyCodec: every key round-trips, encodes to plain runes only, and
+// the plain-key shortcut agrees with the full escaping.
+func FuzzKeyCodec(f *testing.F) {
+	for _, k := range []string{"plain", "with space", "__0x20__", "__0x", "a__0x41__b", "ü", "Nats-Msg-Id", "civicport-signature"} {
+		f.Add(k)
+	}
+	f.Fuzz(func(t *testing.T, k string) {
+		if k == "" || !utf8.ValidString(k) {
+			return // refused by encodeHeaders
+		}
+		e := encodeKey(k)
+		assert.Equal(t, escapeKey(k), e, "shortcut and escaping disagree on %q", k)
+		for _, r := range e {
+			require.True(t, plainKeyRune(r), "encoded key %q has %q", e, r)
+		}
+		assert.Equal(t, k, decodeKey(e))
+	})
 }
 
 func TestMissingStreamAndConsumerAreNotFound(t *testing.T) {
