@@ -165,9 +165,8 @@ func MessageKey(loggableID string, body []byte, md map[string]string, contentOnl
 	if contentOnly {
 		loggableID = ""
 	}
-	h := sha256.New()
-	writeCanonical(h, "civicport dedup v1", loggableID, body, md)
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	sum := canonicalSHA256("civicport dedup v1", loggableID, body, md)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 func (d *dedupSub) report(key string, err error) {
