@@ -484,25 +484,36 @@ func benchDecorated(b *testing.B, pair func(b *testing.B) (*gcpubsub.Topic, *gcp
 						}
 					})
 				}
+				// Receivers stop when all n arrived, not when each has claimed
+				// a share: gocloud wakes one waiting Receive per batch it
+				// fetches, so a receiver that left early could strand the
+				// rest of a batch with waiters that are never woken until
+				// the next fetch returns (about the driver's max wait, 1 s on
+				// JetStream: the "slow" runs this benchmark used to show).
 				var got atomic.Int64
+				rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 				for range 8 {
 					wg.Go(func() {
-						for got.Add(1) <= n {
-							rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+						for {
 							m, err := sub.Receive(rctx)
-							cancel()
 							if err != nil {
-								select {
-								case errs <- err:
-								default:
+								if got.Load() < n {
+									select {
+									case errs <- err:
+									default:
+									}
 								}
 								return
 							}
 							m.Ack()
+							if got.Add(1) == n {
+								cancel()
+							}
 						}
 					})
 				}
 				wg.Wait()
+				cancel()
 				select {
 				case err := <-errs:
 					b.Fatal(err)
