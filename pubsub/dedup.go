@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -429,8 +431,9 @@ func (s *MemoryStore) Len() int {
 
 // BucketStore is a DedupStore in a bucket: one small object per key, named
 // by the hex SHA-256 of the key under a prefix and holding the key. It
-// survives restarts and can be shared by several consumers; it never
-// forgets (use the provider's lifecycle rules to expire old keys).
+// survives restarts and can be shared by several consumers. It forgets
+// nothing by itself: bound it with Prune, run periodically (it works on
+// every provider), or with the provider's lifecycle rules on the prefix.
 type BucketStore struct {
 	b      *blob.Bucket
 	prefix string
@@ -462,6 +465,36 @@ func (s *BucketStore) Add(ctx context.Context, key string) error {
 		return nil // written before: fine
 	}
 	return err
+}
+
+// Prune deletes the keys added before t (by their objects' modification
+// times) and returns how many it deleted, so that the store keeps a window
+// of time: a copy of a message that arrives after its key was pruned is
+// delivered again. Keys deleted by someone else meanwhile are not an error.
+// When ctx ends, Prune stops and returns what it deleted so far with
+// ctx's error.
+func (s *BucketStore) Prune(ctx context.Context, t time.Time) (int, error) {
+	it := s.b.List(&blob.ListOptions{Prefix: s.prefix})
+	n := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err // some drivers (mem) do not check ctx themselves
+		}
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("pubsub: dedup store: listing %q: %w", s.prefix, err)
+		}
+		if obj.IsDir || !obj.ModTime.Before(t) {
+			continue
+		}
+		if err := s.b.Delete(ctx, obj.Key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			return n, fmt.Errorf("pubsub: dedup store: pruning %q: %w", obj.Key, err)
+		}
+		n++
+	}
 }
 
 var (

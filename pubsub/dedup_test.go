@@ -319,6 +319,49 @@ func TestDedupBucketStoreSurvivesRestart(t *testing.T) {
 	require.NoError(t, pubsub.NewBucketStore(bucket, "dedup/results/").Add(ctx, "id:final-4"))
 }
 
+// Prune bounds a BucketStore by time: keys added before the cut are
+// forgotten (a later copy is delivered again), newer ones are kept, and
+// other objects in the bucket are never touched.
+func TestBucketStorePrune(t *testing.T) {
+	ctx := context.Background()
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+	require.NoError(t, bucket.WriteAll(ctx, "records/keep-me", []byte("x"), nil))
+	store := pubsub.NewBucketStore(bucket, "dedup/results/")
+	for _, k := range []string{"id:old-1", "id:old-2"} {
+		require.NoError(t, store.Add(ctx, k))
+	}
+	time.Sleep(20 * time.Millisecond)
+	cut := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, store.Add(ctx, "id:new"))
+
+	n, err := store.Prune(ctx, cut)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	for k, want := range map[string]bool{"id:old-1": false, "id:old-2": false, "id:new": true} {
+		seen, err := store.Seen(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, want, seen, k)
+	}
+	ok, err := bucket.Exists(ctx, "records/keep-me")
+	require.NoError(t, err)
+	assert.True(t, ok, "Prune deletes only under its prefix")
+
+	n, err = store.Prune(ctx, cut)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing left to prune")
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	n, err = store.Prune(cctx, time.Now())
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, n)
+	seen, err := store.Seen(ctx, "id:new")
+	require.NoError(t, err)
+	assert.True(t, seen, "an interrupted Prune deleted nothing")
+}
+
 // brokenStore fails every call.
 type brokenStore struct{}
 
