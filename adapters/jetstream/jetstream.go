@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -60,8 +61,10 @@ type SubscriptionOptions struct {
 	// to the consumer name and AckPolicy to explicit. Nil means the
 	// JetStream defaults (AckWait 30s, unlimited MaxDeliver, all subjects).
 	ConsumerConfig *jetstream.ConsumerConfig
-	// MaxWait is how long one receive waits for a first message; at most
-	// about a second suits gocloud. Zero means DefaultMaxWait.
+	// MaxWait is how long one receive on an idle subscription (no message
+	// for MaxWait) waits for a first message; a busy one does not wait (see
+	// ReceiveBatch). At most about a second suits gocloud. Zero means
+	// DefaultMaxWait.
 	MaxWait time.Duration
 	// NackDelay delays the redelivery of a nacked message (zero: at once).
 	NackDelay time.Duration
@@ -337,6 +340,9 @@ type subscription struct {
 	maxWait   time.Duration
 	nackDelay time.Duration
 
+	// lastMsgs is when a fetch last returned messages (UnixNano; 0: never).
+	lastMsgs atomic.Int64
+
 	mu   sync.Mutex
 	cons jetstream.Consumer // nil until looked up; reset when it disappears
 }
@@ -377,12 +383,20 @@ func (s *subscription) forget() {
 
 // ReceiveBatch first pulls up to maxMessages with a short server-side
 // expiry (batchWait), so a backlog comes back in full batches and a partial
-// batch costs at most batchWait. When that finds nothing it waits up to
-// MaxWait (or ctx) for a single message, so an idle subscription answers as
-// soon as a message arrives. Every pull request carries an expiry the server
+// batch costs at most batchWait. When that finds nothing on a subscription
+// that has been idle for MaxWait, it waits up to MaxWait (or ctx) for a
+// single message, so an idle subscription answers as soon as a message
+// arrives without polling. Every pull request carries an expiry the server
 // enforces, so no request outlives its receiver (FetchNoWait is avoided: when
 // the consumer is at MaxAckPending the server holds a no-wait request while
 // the client gives up on it after a second).
+//
+// On a busy subscription an empty pull returns at once instead: gocloud runs
+// several ReceiveBatch calls as one round, hands out what each returns
+// waking only one waiting Receive per call, and wakes the rest only when the
+// whole round is over. One call in a long wait would leave messages its
+// siblings fetched waiting behind it for up to MaxWait while Receive calls
+// sleep.
 func (s *subscription) ReceiveBatch(ctx context.Context, maxMessages int) ([]*driver.Message, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -392,10 +406,16 @@ func (s *subscription) ReceiveBatch(ctx context.Context, maxMessages int) ([]*dr
 		return nil, err
 	}
 	msgs, err := s.fetch(ctx, c, maxMessages, min(batchWait, s.maxWait))
-	if err != nil || len(msgs) > 0 || s.maxWait <= batchWait {
+	if err != nil || len(msgs) > 0 || s.maxWait <= batchWait || s.busy() {
 		return msgs, err
 	}
 	return s.fetch(ctx, c, 1, s.maxWait-batchWait)
+}
+
+// busy reports whether a fetch returned messages within the last MaxWait.
+func (s *subscription) busy() bool {
+	last := s.lastMsgs.Load()
+	return last != 0 && time.Since(time.Unix(0, last)) < s.maxWait
 }
 
 // batchWait is the server-side expiry of the pull for a full batch.
@@ -419,6 +439,9 @@ func (s *subscription) fetch(ctx context.Context, c jetstream.Consumer, n int, w
 			if !ok {
 				if err := batch.Error(); err != nil && len(out) == 0 {
 					return nil, s.fetchError(ctx, err)
+				}
+				if len(out) > 0 {
+					s.lastMsgs.Store(time.Now().UnixNano())
 				}
 				return out, nil
 			}

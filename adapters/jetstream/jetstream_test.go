@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gocloud.dev/gcerrors"
 	"gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/driver"
 )
 
 // pair opens a topic and a subscription through jetstream:// URLs on a fresh
@@ -534,4 +535,70 @@ func TestOversizedMessageIsAClearError(t *testing.T) {
 	assert.Regexp(t, `message too large: the server accepts at most \d+ bytes per message`, err.Error())
 	// The topic still works for messages that fit.
 	require.NoError(t, top.Send(testenv.Context(t), &pubsub.Message{Body: make([]byte, 64<<10)}))
+}
+
+// A ReceiveBatch that finds nothing waits MaxWait for a message only on an
+// idle subscription. On a busy one it returns at once, empty: gocloud wakes
+// the Receive calls waiting for the messages sibling calls fetched only when
+// every call of the round has returned, so a call parked in a long wait
+// would hold them back for up to MaxWait.
+func TestEmptyPullWaitsOnlyWhenIdle(t *testing.T) {
+	srv := testenv.NATS(t)
+	nc, err := Connect(srv.URL)
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := newJetStream(nc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(testenv.Context(t), 60*time.Second)
+	defer cancel()
+	stream := srv.StreamName("cp-idle")
+	top, err := OpenTopic(ctx, js, stream, srv.Subject("cp.idle"), &TopicOptions{Create: true,
+		StreamConfig: &jetstream.StreamConfig{Storage: jetstream.MemoryStorage}})
+	require.NoError(t, err)
+	defer js.DeleteStream(context.Background(), stream)
+	defer top.Shutdown(context.Background())
+	const maxWait = 20 * time.Second
+	busy, err := openSubscription(ctx, js, stream, "busy", &SubscriptionOptions{Create: true, MaxWait: maxWait})
+	require.NoError(t, err)
+	idle, err := openSubscription(ctx, js, stream, "idle", &SubscriptionOptions{Create: true, MaxWait: maxWait})
+	require.NoError(t, err)
+
+	require.NoError(t, top.Send(ctx, &pubsub.Message{Body: []byte("burst")}))
+	msgs, err := busy.ReceiveBatch(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	require.NoError(t, busy.SendAcks(ctx, []driver.AckID{msgs[0].AckID}))
+
+	start := time.Now()
+	msgs, err = busy.ReceiveBatch(ctx, 10)
+	require.NoError(t, err)
+	assert.Empty(t, msgs)
+	assert.Less(t, time.Since(start), maxWait/2, "a busy subscription's empty pull parked in the long wait")
+
+	// The idle consumer has its own copy of "burst". Once that is acked and
+	// the burst is older than MaxWait, an empty pull parks until a message
+	// arrives.
+	msgs, err = idle.ReceiveBatch(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	require.NoError(t, idle.SendAcks(ctx, []driver.AckID{msgs[0].AckID}))
+	idle.lastMsgs.Store(time.Now().Add(-2 * maxWait).UnixNano()) // as if the burst was long ago
+	got := make(chan int, 1)
+	go func() {
+		msgs, err := idle.ReceiveBatch(ctx, 10)
+		assert.NoError(t, err)
+		got <- len(msgs)
+	}()
+	select {
+	case n := <-got:
+		t.Fatalf("an idle subscription's pull returned %d messages before any was sent, instead of waiting", n)
+	case <-time.After(2 * time.Second):
+	}
+	require.NoError(t, top.Send(ctx, &pubsub.Message{Body: []byte("later")}))
+	select {
+	case n := <-got:
+		assert.Equal(t, 1, n, "the waiting pull gets the message")
+	case <-time.After(maxWait / 2):
+		t.Fatal("the waiting pull did not return when a message arrived")
+	}
 }
