@@ -484,21 +484,31 @@ func BenchmarkPublishReceiveAck(b *testing.B) {
 // With the consumer at MaxAckPending, pull requests wait at the server while
 // messages trickle in as acks free room. None may be lost to a request the
 // client has given up on (that would stall it until the 30 s ack wait).
-func TestBacklogAboveMaxAckPending(t *testing.T) {
+// memStream connects to the test server and creates a fresh in-memory
+// stream named after name with a topic on it; both are removed when t ends.
+func memStream(t *testing.T, name string) (js jetstream.JetStream, stream string, top *pubsub.Topic) {
+	t.Helper()
 	srv := testenv.NATS(t)
 	nc, err := Connect(srv.URL)
 	require.NoError(t, err)
-	defer nc.Close()
-	js, err := newJetStream(nc)
+	t.Cleanup(nc.Close)
+	js, err = newJetStream(nc)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(testenv.Context(t), 20*time.Second)
-	defer cancel()
-	stream := srv.StreamName("cp-backlog")
-	top, err := OpenTopic(ctx, js, stream, srv.Subject("cp.backlog"), &TopicOptions{Create: true,
+	stream = srv.StreamName("cp-" + name)
+	top, err = OpenTopic(testenv.Context(t), js, stream, srv.Subject("cp."+name), &TopicOptions{Create: true,
 		StreamConfig: &jetstream.StreamConfig{Storage: jetstream.MemoryStorage}})
 	require.NoError(t, err)
-	defer js.DeleteStream(context.Background(), stream)
-	defer top.Shutdown(context.Background())
+	t.Cleanup(func() {
+		_ = top.Shutdown(context.Background())
+		_ = js.DeleteStream(context.Background(), stream)
+	})
+	return js, stream, top
+}
+
+func TestBacklogAboveMaxAckPending(t *testing.T) {
+	js, stream, top := memStream(t, "backlog")
+	ctx, cancel := context.WithTimeout(testenv.Context(t), 20*time.Second)
+	defer cancel()
 	sub, err := OpenSubscription(ctx, js, stream, "slow", &SubscriptionOptions{Create: true,
 		ConsumerConfig: &jetstream.ConsumerConfig{MaxAckPending: 50, AckWait: 30 * time.Second}})
 	require.NoError(t, err)
@@ -543,20 +553,9 @@ func TestOversizedMessageIsAClearError(t *testing.T) {
 // every call of the round has returned, so a call parked in a long wait
 // would hold them back for up to MaxWait.
 func TestEmptyPullWaitsOnlyWhenIdle(t *testing.T) {
-	srv := testenv.NATS(t)
-	nc, err := Connect(srv.URL)
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := newJetStream(nc)
-	require.NoError(t, err)
+	js, stream, top := memStream(t, "idle")
 	ctx, cancel := context.WithTimeout(testenv.Context(t), 60*time.Second)
 	defer cancel()
-	stream := srv.StreamName("cp-idle")
-	top, err := OpenTopic(ctx, js, stream, srv.Subject("cp.idle"), &TopicOptions{Create: true,
-		StreamConfig: &jetstream.StreamConfig{Storage: jetstream.MemoryStorage}})
-	require.NoError(t, err)
-	defer js.DeleteStream(context.Background(), stream)
-	defer top.Shutdown(context.Background())
 	const maxWait = 20 * time.Second
 	busy, err := openSubscription(ctx, js, stream, "busy", &SubscriptionOptions{Create: true, MaxWait: maxWait})
 	require.NoError(t, err)
