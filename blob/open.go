@@ -2,13 +2,9 @@ package blob
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"net"
 	"net/url"
 	"sort"
-	"strings"
 
 	gcblob "gocloud.dev/blob"
 	_ "gocloud.dev/blob/azureblob" // azblob://
@@ -16,7 +12,6 @@ import (
 	_ "gocloud.dev/blob/gcsblob"   // gs://
 	_ "gocloud.dev/blob/memblob"   // mem://
 	_ "gocloud.dev/blob/s3blob"    // s3://
-	"gocloud.dev/gcerrors"
 
 	_ "github.com/civicport/civicport/adapters/minio" // minio://
 	"github.com/civicport/civicport/internal/openurl"
@@ -110,25 +105,7 @@ func Ping(ctx context.Context, b *gcblob.Bucket, urlstr string) error {
 // access denied, unreachable server, ...) followed by the backend's message,
 // with credentials from urlstr removed.
 func Describe(err error, urlstr string) string {
-	msg := redact.String(err.Error(), urlstr)
-	var oe *net.OpError
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return "cancelled or timed out: " + msg
-	case gcerrors.Code(err) == gcerrors.NotFound, errors.Is(err, fs.ErrNotExist):
-		return "not found (does the bucket exist?): " + msg
-	case errors.As(err, &oe), strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"):
-		return "server unreachable: " + msg
-	case gcerrors.Code(err) == gcerrors.PermissionDenied:
-		return "access denied (check the credentials): " + msg
-	}
-	// Some S3 servers answer bad credentials with codes gocloud does not map.
-	for _, s := range []string{"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"} {
-		if strings.Contains(msg, s) {
-			return "access denied (check the credentials): " + msg
-		}
-	}
-	return msg
+	return openurl.Describe(err, urlstr, "not found (does the bucket exist?)")
 }
 
 // Redact returns urlstr with credentials removed, for printing.

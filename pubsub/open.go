@@ -2,14 +2,10 @@ package pubsub
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"sort"
-	"strings"
 
-	"gocloud.dev/gcerrors"
 	gcpubsub "gocloud.dev/pubsub"
 	_ "gocloud.dev/pubsub/awssnssqs"  // awssns://, awssqs://
 	_ "gocloud.dev/pubsub/gcppubsub"  // gcppubsub://
@@ -91,19 +87,7 @@ func parse(urlstr, kind string, schemes []string, valid func(string) bool) (*url
 // queue, access denied, unreachable server, oversized message, ...) followed
 // by the backend's message, with credentials from urlstr removed.
 func Describe(err error, urlstr string) string {
-	msg := redact.String(err.Error(), urlstr)
-	var oe *net.OpError
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return "cancelled or timed out: " + msg
-	case gcerrors.Code(err) == gcerrors.NotFound:
-		return "not found (does the topic, queue or subscription exist?): " + msg
-	case errors.As(err, &oe), strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"), strings.Contains(msg, "no servers available"):
-		return "server unreachable: " + msg
-	case gcerrors.Code(err) == gcerrors.PermissionDenied:
-		return "access denied (check the credentials): " + msg
-	}
-	return msg
+	return openurl.Describe(err, urlstr, "not found (does the topic, queue or subscription exist?)")
 }
 
 // Redact returns urlstr with credentials removed, for printing.

@@ -74,8 +74,8 @@ message (it stays on the source), 2 bad usage or a URL that cannot be opened.`,
 				// Stopped by a signal: a normal end for a bridge without --until-idle.
 			case stats.Failed > 0 && err != nil:
 				return &problemError{msg: pubsub.Describe(err, to)}
-			case err != nil:
-				return err
+			case err != nil: // receiving from the source failed
+				return fmt.Errorf("--from-subscription: %s", pubsub.Describe(err, from))
 			}
 			if serr != nil {
 				return &problemError{msg: fmt.Sprintf("bridge: closing: %v", serr)}
