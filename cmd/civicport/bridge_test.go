@@ -217,4 +217,3 @@ func TestBridgeSourceWithoutCredentials(t *testing.T) {
 	assert.Equal(t, exitUsage, code, errOut)
 	assert.Contains(t, errOut, "--from-subscription: no credentials found (AWS: set AWS_ACCESS_KEY_ID")
 }
-

@@ -47,7 +47,7 @@ Scale out over a queue (any gocloud pubsub URL, e.g. jetstream://STREAM/SUBJECT)
       item is worked on, progress is reported every --keep-alive (JetStream
       InProgress) so a slow item is not handed to a second worker. With
       --from/--to it refuses items for other buckets.
-  merge:       migrate --merge-manifests DIR --manifest FILE [--sign-key KEY]
+  merge:       migrate --merge-manifests DIR --manifest FILE [--sign-key KEY [--sign-key-keeper URL]]
       merges the item manifests into one (each key once; conflicting
       records are an error).`
 
@@ -116,7 +116,7 @@ func (d *distributeFlags) run(cmd *cobra.Command) error {
 		workers, _ := fl.GetInt("workers")
 		return d.work(cmd, str("from"), str("to"), workers)
 	default:
-		return d.merge(cmd, str("manifest"), str("sign-key"))
+		return d.merge(cmd, str("manifest"), str("sign-key"), str("sign-key-keeper"))
 	}
 }
 
@@ -240,7 +240,7 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 	return nil
 }
 
-func (d *distributeFlags) merge(cmd *cobra.Command, manifest, signKey string) error {
+func (d *distributeFlags) merge(cmd *cobra.Command, manifest, signKey, signKeeper string) error {
 	if !cmd.Flags().Changed("manifest") {
 		return fmt.Errorf("--merge-manifests needs --manifest FILE (the merged manifest to write)")
 	}
@@ -250,7 +250,7 @@ func (d *distributeFlags) merge(cmd *cobra.Command, manifest, signKey string) er
 	var signer note.Signer
 	if signKey != "" {
 		var err error
-		if signer, err = readSigner(signKey); err != nil {
+		if signer, err = readSigner(cmd.Context(), signKey, signKeeper); err != nil {
 			return err
 		}
 	}

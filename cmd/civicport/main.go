@@ -63,6 +63,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRehearseCmd(), newConformCmd(), newPlanCmd(), withDistribute(newMigrateCmd()), newVerifyCmd(), newScrubCmd(), newAuditCmd(), newRewrapCmd(), newBridgeCmd())
+	root.AddCommand(newRehearseCmd(), newConformCmd(), newPlanCmd(), withDistribute(newMigrateCmd()), newVerifyCmd(), newScrubCmd(), newAuditCmd(), newRewrapCmd(), newBridgeCmd(), newKeygenCmd())
 	return root
 }

@@ -24,9 +24,9 @@ const defaultManifest = "civicport-manifest.jsonl"
 
 func newMigrateCmd() *cobra.Command {
 	var (
-		from, to, prefix, manifest, signKey string
-		workers                             int
-		dryRun, resume                      bool
+		from, to, prefix, manifest, signKey, signKeeper string
+		workers                                         int
+		dryRun, resume                                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate --from URL --to URL [--prefix P] [--workers N] [--dry-run] [--resume] [--manifest FILE] [--sign-key KEY]",
@@ -42,7 +42,8 @@ on the destination.
 the destination still holds is not copied again, and no key is listed twice.
 --dry-run writes nothing and lists what would be copied, what is already there
 and what the destination cannot hold. --sign-key signs the manifest
-(FILE.sig) with a note key from note.GenerateKey.
+(FILE.sig) with a note key from civicport keygen (or note.GenerateKey); a key
+keygen sealed with --keeper needs --sign-key-keeper with the same keeper URL.
 
 Exit status: 0 every object copied or already there, 1 some object failed
 (listed), 2 bad usage or input (nothing written).`,
@@ -62,7 +63,7 @@ Exit status: 0 every object copied or already there, 1 some object failed
 			var signer note.Signer
 			if signKey != "" {
 				var err error
-				if signer, err = readSigner(signKey); err != nil {
+				if signer, err = readSigner(ctx, signKey, signKeeper); err != nil {
 					return err
 				}
 			}
@@ -136,7 +137,8 @@ Exit status: 0 every object copied or already there, 1 some object failed
 	f.BoolVar(&dryRun, "dry-run", false, "write nothing; list what would be copied, skipped or refused")
 	f.BoolVar(&resume, "resume", false, "continue an interrupted run from its --manifest")
 	f.StringVar(&manifest, "manifest", defaultManifest, "manifest file (JSON lines: key, size, sha256, content_type, metadata)")
-	f.StringVar(&signKey, "sign-key", "", "sign the manifest with this note private key file (writes MANIFEST.sig)")
+	f.StringVar(&signKey, "sign-key", "", "sign the manifest with this note private key (a file path or file:// URL, from civicport keygen; writes MANIFEST.sig)")
+	f.StringVar(&signKeeper, "sign-key-keeper", "", "keeper URL that sealed --sign-key (keygen --keeper)")
 	return cmd
 }
 
@@ -212,18 +214,6 @@ func openManifest(path string, resume bool) (*os.File, map[string]blob.Entry, er
 		return nil, nil, fmt.Errorf("--manifest: %w", err)
 	}
 	return f, nil, nil
-}
-
-func readSigner(path string) (note.Signer, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("--sign-key: %w", err)
-	}
-	s, err := note.NewSigner(strings.TrimSpace(string(data)))
-	if err != nil {
-		return nil, fmt.Errorf("--sign-key %s: not a note private key (want the PRIVATE+KEY+... text from note.GenerateKey): %v", path, err)
-	}
-	return s, nil
 }
 
 func signManifestFile(path string, signer note.Signer) (string, error) {
