@@ -158,19 +158,13 @@ func (s *MigrateSummary) String() string {
 // Err is nil when no object failed, else an error that counts the failures
 // and names the first (Failures lists them all).
 func (s *MigrateSummary) Err() error {
-	return failuresErr(s.Failed, s.Objects, s.Failures)
-}
-
-// failuresErr is the error of a run over objects in which failed of them
-// failed, the first of failures named.
-func failuresErr(failed, objects int64, failures []Failure) error {
-	if failed == 0 {
+	switch {
+	case s.Failed == 0:
 		return nil
+	case len(s.Failures) == 0:
+		return fmt.Errorf("%d of %d objects failed", s.Failed, s.Objects)
 	}
-	if len(failures) == 0 {
-		return fmt.Errorf("%d of %d objects failed", failed, objects)
-	}
-	return fmt.Errorf("%d of %d objects failed (first: %q: %s)", failed, objects, failures[0].Key, failures[0].Err)
+	return fmt.Errorf("%d of %d objects failed (first: %q: %s)", s.Failed, s.Objects, s.Failures[0].Key, s.Failures[0].Err)
 }
 
 // Migrate copies every object under opts.Prefix from src to dst, streaming,
