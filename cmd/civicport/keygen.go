@@ -20,7 +20,7 @@ func newKeygenCmd() *cobra.Command {
 	var name, out, keeperURL string
 	cmd := &cobra.Command{
 		Use:   "keygen --name NAME --out FILE [--keeper URL]",
-		Short: "make a key pair for signing manifests",
+		Short: "Make a key pair for signing manifests (the private half sealed by a KMS or HSM if you like)",
 		Long: `keygen makes an Ed25519 key pair in Go's signed-note format
 (golang.org/x/mod/sumdb/note): migrate --sign-key signs manifests with the
 private key; verify --pubkey and audit verify --pubkey check signatures with
