@@ -242,6 +242,15 @@ func Parse(data []byte) (Config, error) {
 	var c Config
 	var top map[string]json.RawMessage
 	if err := strictDecode(data, &top); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			line, col := position(data, se.Offset)
+			return Config{}, fmt.Errorf("line %d, column %d: not JSON: %v", line, col, err)
+		case errors.As(err, &te):
+			return Config{}, fmt.Errorf("got a JSON %s; want a JSON object such as {\"profile\": \"local\", \"local\": {...}}", te.Value)
+		}
 		return Config{}, err
 	}
 	if top == nil {
@@ -280,6 +289,15 @@ func Parse(data []byte) (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// position is the 1-based line and column of byte offset off in data
+// (json.SyntaxError.Offset counts the bytes read, so the bad one is last).
+func position(data []byte, off int64) (line, col int) {
+	off = min(max(off, 1), int64(len(data)))
+	before := data[:off-1]
+	line = 1 + bytes.Count(before, []byte("\n"))
+	return line, int(off) - bytes.LastIndexByte(before, '\n') - 1
 }
 
 func strictDecode(data []byte, v any) error {

@@ -223,7 +223,9 @@ func TestParseRejectsUnknownFields(t *testing.T) {
 		{`{"aws": 3}`, `field "aws": got a JSON number; want an object of aws settings`},
 		{`{"profile": "aws"} {}`, `more than one JSON value`},
 		{``, `empty file`},
-		{`[]`, `cannot unmarshal array`},
+		{`[]`, `got a JSON array; want a JSON object such as {"profile"`},
+		{`not json`, `line 1, column 2: not JSON: invalid character 'o'`},
+		{"{\n  \"profile\": \"aws\",\n  \"aws\": {\"region\": \"us-east-1\",}\n}", `line 3, column 33: not JSON: invalid character '}'`},
 	} {
 		_, err := profile.ReadFile(writeFile(t, tc.json))
 		require.Error(t, err, tc.json)
