@@ -36,7 +36,8 @@ import (
 //
 // each keeper= value a URL-escaped keeper URL of any scheme Open accepts.
 // The members' ids (stored in clear in every ring ciphertext) are their URLs
-// as RedactURL prints them.
+// as RedactURL prints them; a member opened later under a URL written
+// differently still decrypts (see NewRing).
 const RingScheme = "ring"
 
 func init() { gcsecrets.DefaultURLMux().RegisterKeeper(RingScheme, ringOpener{}) }

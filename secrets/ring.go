@@ -35,7 +35,10 @@ const (
 // ciphertext) pairs; Decrypt tries the members in the ring's order and
 // succeeds with the first one that can decrypt its entry, so a ring keeps
 // working while any one member is reachable. Use DecryptWith to learn which
-// member it was.
+// member it was. When no member can, the members whose ids match no entry
+// are tried on the entries whose ids match no member, so that a key given a
+// new id (its URL written differently years later) still decrypts what it
+// encrypted.
 //
 // The ids are stored in clear in every ciphertext and must be non-empty,
 // distinct and free of credentials. Closing the ring does not close the
@@ -141,16 +144,16 @@ func (r *ring) Decrypt(ctx context.Context, ciphertext []byte) ([]byte, error) {
 	}
 	var failed []string
 	var causes []memberError
+	var unmatched []KEK // members with no entry of their id
 	for i, k := range r.keks {
 		w, ok := entries[k.ID]
 		if !ok {
+			unmatched = append(unmatched, k)
 			continue
 		}
 		pt, err := k.Keeper.Decrypt(ctx, w)
 		if err == nil {
-			if p, ok := ctx.Value(usedKey{}).(*string); ok {
-				*p = k.ID
-			}
+			reportUsed(ctx, k.ID)
 			return pt, nil
 		}
 		if ctx.Err() != nil {
@@ -159,16 +162,45 @@ func (r *ring) Decrypt(ctx context.Context, ciphertext []byte) ([]byte, error) {
 		failed = append(failed, fmt.Sprintf("%q: %s", k.ID, memberMsg(err)))
 		causes = append(causes, memberError{i, err})
 	}
-	if len(failed) == 0 {
-		ids := make([]string, 0, len(entries))
-		for id := range entries {
-			ids = append(ids, id)
+	// An id is a member's URL as it was at encryption; one written
+	// differently now (another endpoint, a moved PKCS#11 module) is the
+	// same key under another id. So before giving up, try each member that
+	// matched no entry on each entry that matched no member.
+	for _, k := range unmatched {
+		for _, id := range sortedIDs(entries) {
+			if slices.ContainsFunc(r.keks, func(m KEK) bool { return m.ID == id }) {
+				continue
+			}
+			pt, err := k.Keeper.Decrypt(ctx, entries[id])
+			if err == nil {
+				reportUsed(ctx, k.ID)
+				return pt, nil
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 		}
-		slices.Sort(ids)
+	}
+	if len(failed) == 0 {
 		return nil, &ringError{code: gcerrors.InvalidArgument,
-			msg: fmt.Sprintf("ring ciphertext is for members %q; this ring has %q", ids, r.ids())}
+			msg: fmt.Sprintf("ring ciphertext is for members %q; this ring has %q (none of which decrypts it)", sortedIDs(entries), r.ids())}
 	}
 	return nil, &ringError{code: commonCode(causes), msg: "no ring member could decrypt: " + strings.Join(failed, "; "), causes: causes}
+}
+
+func reportUsed(ctx context.Context, id string) {
+	if p, ok := ctx.Value(usedKey{}).(*string); ok {
+		*p = id
+	}
+}
+
+func sortedIDs(entries map[string][]byte) []string {
+	ids := make([]string, 0, len(entries))
+	for id := range entries {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func (r *ring) ids() []string {

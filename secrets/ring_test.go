@@ -153,3 +153,31 @@ func TestRingAsEnvelopeKEK(t *testing.T) {
 	assert.Equal(t, pt, got)
 	assert.Equal(t, "ring", used)
 }
+
+// A member's id is its URL at encryption time. Opened later under another
+// URL (an endpoint added, a PKCS#11 module moved), the same key still
+// decrypts, and DecryptWith names it by its id now; only members that match
+// no entry are tried on entries that match no member.
+func TestRingMemberUnderANewURL(t *testing.T) {
+	ctx := context.Background()
+	key, err := localsecrets.NewRandomKey()
+	require.NoError(t, err)
+	hsm := newKEK(t, "pkcs11://county-hsm/elections?module=/usr/lib/softhsm/libsofthsm2.so")
+	state := secrets.KEK{ID: "awskms:///alias/state?region=us-east-1", Keeper: localsecrets.NewKeeper(key)}
+	ct, err := secrets.NewRing(hsm, state).Encrypt(ctx, []byte("precinct 12: 412 ballots"))
+	require.NoError(t, err)
+
+	// The state key under a new id; the HSM gone.
+	moved := secrets.KEK{ID: "awskms:///alias/state?region=us-east-1&endpoint=https://kms-fips.us-east-1.amazonaws.com", Keeper: localsecrets.NewKeeper(key)}
+	offline := secrets.KEK{ID: hsm.ID, Keeper: gcsecrets.NewKeeper(broken{msg: "token not present", code: gcerrors.Internal})}
+	pt, used, err := secrets.DecryptWith(ctx, secrets.NewRing(offline, moved), ct)
+	require.NoError(t, err)
+	assert.Equal(t, "precinct 12: 412 ballots", string(pt))
+	assert.Equal(t, moved.ID, used)
+
+	// A key that is not among the members still fails, naming the ids.
+	_, err = secrets.NewRing(newKEK(t, "other")).Decrypt(ctx, ct)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "this ring has [\"other\"] (none of which decrypts it)")
+	assert.Equal(t, gcerrors.InvalidArgument, gcerrors.Code(err))
+}
