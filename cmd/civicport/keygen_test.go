@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,14 +11,6 @@ import (
 
 	"github.com/civicport/civicport/internal/testenv"
 )
-
-func localKeeperURL(t *testing.T) string {
-	t.Helper()
-	key := make([]byte, 32)
-	_, err := rand.Read(key)
-	require.NoError(t, err)
-	return "base64key://" + base64.URLEncoding.EncodeToString(key)
-}
 
 // keygen's key signs a manifest that verify --pubkey accepts; the private
 // key file is private, and --sign-key takes a file:// URL as well as a path.
@@ -60,11 +50,11 @@ func TestKeygenSignsManifests(t *testing.T) {
 // another keeper, is refused (exit 2, nothing written); with it, the
 // manifest is signed and verifies.
 func TestKeygenSealedKey(t *testing.T) {
-	t.Run("local key", func(t *testing.T) { sealedKeyRoundTrip(t, localKeeperURL(t), localKeeperURL(t)) })
+	t.Run("local key", func(t *testing.T) { sealedKeyRoundTrip(t, keyURL(t), keyURL(t)) })
 	t.Run("AWS KMS (local-kms)", func(t *testing.T) {
 		// Another key of the same KMS would unseal it: AWS KMS finds the key
 		// from the ciphertext, and IAM, not the URL, decides who may use it.
-		sealedKeyRoundTrip(t, testenv.LocalKMS(t).NewKeyURL(t), localKeeperURL(t))
+		sealedKeyRoundTrip(t, testenv.LocalKMS(t).NewKeyURL(t), keyURL(t))
 	})
 }
 
