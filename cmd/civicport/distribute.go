@@ -14,7 +14,6 @@ import (
 	gcblob "gocloud.dev/blob"
 	"gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/batcher"
-	"golang.org/x/mod/sumdb/note"
 
 	// Also registers jetstream:// topics and subscriptions.
 	jsadapter "github.com/civicport/civicport/adapters/jetstream"
@@ -247,12 +246,9 @@ func (d *distributeFlags) merge(cmd *cobra.Command, manifest, signKey, signKeepe
 	if st, err := os.Stat(d.mergeDir); err != nil || !st.IsDir() {
 		return fmt.Errorf("--merge-manifests %s: not a directory", d.mergeDir)
 	}
-	var signer note.Signer
-	if signKey != "" {
-		var err error
-		if signer, err = readSigner(cmd.Context(), signKey, signKeeper); err != nil {
-			return err
-		}
+	signer, err := readSigner(cmd.Context(), signKey, signKeeper)
+	if err != nil {
+		return err
 	}
 	f, err := os.OpenFile(manifest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, fs.ErrExist) {

@@ -115,7 +115,14 @@ func writeNew(path string, data []byte, perm os.FileMode) error {
 
 // readSigner reads the note private key of --sign-key (a path or a file://
 // URL), unsealing it first with the keeper at keeperURL when that is set.
+// Without --sign-key it returns no signer.
 func readSigner(ctx context.Context, key, keeperURL string) (note.Signer, error) {
+	switch {
+	case key == "" && keeperURL != "":
+		return nil, fmt.Errorf("--sign-key-keeper goes with --sign-key (the sealed key file)")
+	case key == "":
+		return nil, nil
+	}
 	path := key
 	if strings.HasPrefix(key, "file://") {
 		u, err := url.Parse(key)

@@ -89,6 +89,11 @@ func sealedKeyRoundTrip(t *testing.T, keeper, otherKeeper string) {
 		assert.NoFileExists(t, mf, "nothing is written when the key cannot be read")
 	}
 
+	code, _, errOut = runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", mf, "--sign-key-keeper", keeper)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "--sign-key-keeper goes with --sign-key")
+	assert.NoFileExists(t, mf)
+
 	code, out, errOut = runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", mf, "--sign-key", key, "--sign-key-keeper", keeper)
 	require.Equal(t, exitOK, code, out+errOut)
 	code, out, _ = runCLI(t, "verify", "--manifest", mf, "--bucket", dst, "--pubkey", key+".pub")

@@ -60,12 +60,9 @@ Exit status: 0 every object copied or already there, 1 some object failed
 			if resume && dryRun {
 				return fmt.Errorf("--resume and --dry-run do not go together")
 			}
-			var signer note.Signer
-			if signKey != "" {
-				var err error
-				if signer, err = readSigner(ctx, signKey, signKeeper); err != nil {
-					return err
-				}
+			signer, err := readSigner(ctx, signKey, signKeeper)
+			if err != nil {
+				return err
 			}
 			src, dst, err := openPair(ctx, from, to)
 			if err != nil {
