@@ -87,7 +87,7 @@ func TestEnvCredentials(t *testing.T) {
 	value := func(t *testing.T) (string, string) {
 		c, err := envCredentials()
 		require.NoError(t, err)
-		v, err := c.Get()
+		v, err := c.GetWithContext(nil)
 		require.NoError(t, err)
 		return v.AccessKeyID, v.SecretAccessKey
 	}

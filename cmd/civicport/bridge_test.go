@@ -44,16 +44,8 @@ func publishResults(t *testing.T, topicURL string, n int) {
 	require.NoError(t, topic.Shutdown(ctx))
 }
 
-// drainIDs receives from subURL until idle for idle, acking, and returns
-// how many times each civicport-id arrived.
-func drainIDs(t *testing.T, subURL string, idle time.Duration) map[string]int {
-	t.Helper()
-	sub, err := pubsub.OpenSubscription(testenv.Context(t), subURL)
-	require.NoError(t, err)
-	return drainSub(t, sub, idle)
-}
-
-// drainSub is drainIDs on an open subscription, which it shuts down.
+// drainSub receives from sub until idle for idle, acking, shuts it down,
+// and returns how many times each civicport-id arrived.
 func drainSub(t *testing.T, sub *gcpubsub.Subscription, idle time.Duration) map[string]int {
 	t.Helper()
 	defer sub.Shutdown(context.Background())

@@ -312,14 +312,14 @@ func manyKeys(k int) map[string]string {
 // roundTrip sends one message with payload and md and compares what
 // arrives. sendErr is the send's error (nothing else is checked then);
 // diffs describe what arrived changed; added lists keys the backend added.
-func (e *env) roundTrip(name string, body []byte, md map[string]string) (sendErr error, diffs []string, added []string) {
+func (e *env) roundTrip(name string, body []byte, md map[string]string) (diffs, added []string, sendErr error) {
 	n := e.next()
 	if err := e.send(n, body, md); err != nil {
-		return err, nil, nil
+		return nil, nil, err
 	}
 	m, err := e.await(e.sub, n, e.o.ReceiveTimeout)
 	if err != nil {
-		return nil, []string{fmt.Sprintf("%s: sent, but %s", name, e.receiveErr("it", e.o.ReceiveTimeout, err))}, nil
+		return []string{fmt.Sprintf("%s: sent, but %s", name, e.receiveErr("it", e.o.ReceiveTimeout, err))}, nil, nil
 	}
 	e.ack(m, n)
 	if got := payload(m); !bytes.Equal(got, body) {
@@ -343,14 +343,14 @@ func (e *env) roundTrip(name string, body []byte, md map[string]string) (sendErr
 		}
 	}
 	sort.Strings(added)
-	return nil, diffs, added
+	return diffs, added, nil
 }
 
 func checkMetadata(e *env) verdict.Outcome {
 	var p verdict.Problems
 	addedKeys := map[string]bool{}
 	one := func(name string, body []byte, md map[string]string) bool {
-		err, diffs, added := e.roundTrip(name, body, md)
+		diffs, added, err := e.roundTrip(name, body, md)
 		if err != nil {
 			p.Add("%s: the send was refused: %s", name, errText(err))
 			return false
@@ -372,7 +372,7 @@ func checkMetadata(e *env) verdict.Outcome {
 	worked := -1
 	for _, k := range []int{9, 5, 2, 1} {
 		name := fmt.Sprintf("%d keys", k)
-		err, diffs, added := e.roundTrip(name, []byte(name), manyKeys(k))
+		diffs, added, err := e.roundTrip(name, []byte(name), manyKeys(k))
 		if err != nil {
 			refusals = append(refusals, fmt.Sprintf("%d keys refused: %s", k, errText(err)))
 			continue

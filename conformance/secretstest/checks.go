@@ -78,25 +78,25 @@ func sizeName(n int) string {
 // roundTrip encrypts pt and decrypts it, returning the ciphertext and what
 // went wrong ("" when nothing did). encErr is the Encrypt error, if that is
 // what failed.
-func roundTrip(ctx context.Context, k *gcsecrets.Keeper, what string, pt []byte) (ct []byte, encErr error, problem string) {
+func roundTrip(ctx context.Context, k *gcsecrets.Keeper, what string, pt []byte) (ct []byte, problem string, encErr error) {
 	ct, err := k.Encrypt(ctx, pt)
 	if err != nil {
-		return nil, err, fmt.Sprintf("%s: Encrypt: %s", what, errText(err))
+		return nil, fmt.Sprintf("%s: Encrypt: %s", what, errText(err)), err
 	}
 	switch {
 	case len(pt) > 0 && bytes.Equal(ct, pt):
-		return ct, nil, fmt.Sprintf("%s: the ciphertext equals the plaintext (no encryption)", what)
+		return ct, fmt.Sprintf("%s: the ciphertext equals the plaintext (no encryption)", what), nil
 	case len(pt) >= 16 && bytes.Contains(ct, pt):
-		return ct, nil, fmt.Sprintf("%s: the ciphertext (%d bytes) contains the plaintext in clear", what, len(ct))
+		return ct, fmt.Sprintf("%s: the ciphertext (%d bytes) contains the plaintext in clear", what, len(ct)), nil
 	}
 	got, err := k.Decrypt(ctx, ct)
 	if err != nil {
-		return ct, nil, fmt.Sprintf("%s: Decrypt of its own ciphertext: %s", what, errText(err))
+		return ct, fmt.Sprintf("%s: Decrypt of its own ciphertext: %s", what, errText(err)), nil
 	}
 	if !bytes.Equal(got, pt) {
-		return ct, nil, fmt.Sprintf("%s: decrypted plaintext differs: %s", what, describeDiff(got, pt))
+		return ct, fmt.Sprintf("%s: decrypted plaintext differs: %s", what, describeDiff(got, pt)), nil
 	}
-	return ct, nil, ""
+	return ct, "", nil
 }
 
 func checkRoundtrip(e *env) verdict.Outcome {
@@ -105,7 +105,7 @@ func checkRoundtrip(e *env) verdict.Outcome {
 
 	// A data key first: what envelopes give a keeper.
 	dk := random(32)
-	ct32, err, prob := roundTrip(e.ctx, e.k, "32 B", dk)
+	ct32, prob, err := roundTrip(e.ctx, e.k, "32 B", dk)
 	if err != nil {
 		return encryptFailed("a 32-byte plaintext (a data key)", err)
 	}
@@ -120,7 +120,7 @@ func checkRoundtrip(e *env) verdict.Outcome {
 			p.Add("stopped before %s: %v", sizeName(n), e.ctx.Err())
 			return p.Fail(maxEvidence)
 		}
-		if _, _, prob := roundTrip(e.ctx, e.k, sizeName(n), random(n)); prob != "" {
+		if _, prob, _ := roundTrip(e.ctx, e.k, sizeName(n), random(n)); prob != "" {
 			p.Add("%s", prob)
 		}
 	}
@@ -128,7 +128,7 @@ func checkRoundtrip(e *env) verdict.Outcome {
 	for i := range all {
 		all[i] = byte(i)
 	}
-	if _, _, prob := roundTrip(e.ctx, e.k, "the 256 byte values", all); prob != "" {
+	if _, prob, _ := roundTrip(e.ctx, e.k, "the 256 byte values", all); prob != "" {
 		p.Add("%s", prob)
 	}
 
@@ -145,7 +145,7 @@ func checkRoundtrip(e *env) verdict.Outcome {
 				if e.ctx.Err() != nil {
 					return
 				}
-				if _, _, prob := roundTrip(e.ctx, e.k, fmt.Sprintf("concurrent %d.%d", w, i), random(32)); prob != "" {
+				if _, prob, _ := roundTrip(e.ctx, e.k, fmt.Sprintf("concurrent %d.%d", w, i), random(32)); prob != "" {
 					mu.Lock()
 					bad++
 					last = prob
@@ -173,7 +173,7 @@ func checkRoundtrip(e *env) verdict.Outcome {
 
 	// Empty plaintext: probed.
 	if e.ctx.Err() == nil {
-		_, encErr, prob := roundTrip(e.ctx, e.k, "empty plaintext", nil)
+		_, prob, encErr := roundTrip(e.ctx, e.k, "empty plaintext", nil)
 		switch {
 		case encErr != nil:
 			notes = append(notes, "an empty plaintext is refused at Encrypt ("+errText(encErr)+")")
@@ -191,7 +191,7 @@ func checkRoundtrip(e *env) verdict.Outcome {
 		if e.ctx.Err() != nil {
 			break
 		}
-		_, encErr, prob := roundTrip(e.ctx, e.k, sizeName(n), random(n))
+		_, prob, encErr := roundTrip(e.ctx, e.k, sizeName(n), random(n))
 		if encErr != nil {
 			refused = fmt.Sprintf("; %s refused at Encrypt (%s)", sizeName(n), errText(encErr))
 			break
@@ -605,7 +605,7 @@ func checkKeyRotation(e *env) verdict.Outcome {
 		if prob, _ := onto.open(ctx, []secrets.KEK{keeper}, pt); prob != "" {
 			return verdict.Fail("after the provider rotation, an envelope wrapped before it no longer decrypts: %s", prob)
 		}
-		if _, _, prob := roundTrip(ctx, e.k, "after the provider rotation, 32 B", random(32)); prob != "" {
+		if _, prob, _ := roundTrip(ctx, e.k, "after the provider rotation, 32 B", random(32)); prob != "" {
 			return verdict.Fail("%s", prob)
 		}
 		notes = append(notes, "provider rotation (Options.Rotate): old ciphertexts and envelopes still decrypt")
