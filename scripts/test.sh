@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # test.sh — the full test run: install and start every test service
-# (scripts/test-services.sh), then go vet and go test with the race detector,
-# with missing services failing tests instead of skipping them. Services this
-# script started are stopped when it exits; ones already running are reused.
+# (scripts/test-services.sh), then gofmt, go vet, staticcheck and go test
+# with the race detector, with missing services failing tests instead of
+# skipping them. Services this script started are stopped when it exits;
+# ones already running are reused.
 #
 # usage: scripts/test.sh [go test flags/packages]   (default: ./...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
+STATICCHECK_VERSION=v0.8.2 # staticcheck 2026.2.2
 
 svc=scripts/test-services.sh
 if "$svc" status | grep -q stopped; then
@@ -24,8 +26,25 @@ if [[ -d .git ]] && ! git diff --exit-code -- adapters/profile/wire_gen.go; then
   echo "wire_gen.go is stale: run go generate ./adapters/profile/... and commit it" >&2
   exit 1
 fi
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+if [[ -n $unformatted ]]; then
+  echo "not gofmt-formatted (run gofmt -w):" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
 echo "== go vet"
 go vet ./...
+echo "== staticcheck"
+cache=${CIVICPORT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/civicport-test-services}
+staticcheck=$cache/bin/staticcheck-$STATICCHECK_VERSION
+if [[ ! -x $staticcheck ]]; then
+  mkdir -p "$cache/bin"
+  # Built outside the repo so that its go.mod is not consulted.
+  ( cd "$cache" && GOFLAGS=-mod=mod GOBIN="$cache/bin" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ) \
+    && mv "$cache/bin/staticcheck" "$staticcheck"
+fi
+"$staticcheck" ./...
 echo "== go test (FIPS 140-3 only mode, crypto packages)"
 GODEBUG=fips140=only go test -count=1 ./secrets/...
 echo "== go test -race"
