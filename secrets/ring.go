@@ -166,11 +166,17 @@ func (r *ring) Decrypt(ctx context.Context, ciphertext []byte) ([]byte, error) {
 	// differently now (another endpoint, a moved PKCS#11 module) is the
 	// same key under another id. So before giving up, try each member that
 	// matched no entry on each entry that matched no member.
-	for _, k := range unmatched {
+	var orphans []string // entries of no member's id
+	if len(unmatched) > 0 {
+		members := r.ids()
 		for _, id := range sortedIDs(entries) {
-			if slices.ContainsFunc(r.keks, func(m KEK) bool { return m.ID == id }) {
-				continue
+			if !slices.Contains(members, id) {
+				orphans = append(orphans, id)
 			}
+		}
+	}
+	for _, k := range unmatched {
+		for _, id := range orphans {
 			pt, err := k.Keeper.Decrypt(ctx, entries[id])
 			if err == nil {
 				reportUsed(ctx, k.ID)
