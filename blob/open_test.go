@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -77,12 +76,7 @@ func TestPingFailuresSayWhatHappened(t *testing.T) {
 	t.Run("no credentials", func(t *testing.T) {
 		// The endpoint is closed: nothing would leave the machine even if
 		// credentials were found somewhere.
-		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"} {
-			t.Setenv(k, "")
-		}
-		t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-		t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+		testenv.NoAWSCredentials(t)
 		u := "s3://bkt?endpoint=http://127.0.0.1:1&use_path_style=true&region=us-east-1"
 		err := blob.Ping(ctx, open(t, u), u)
 		require.Error(t, err)

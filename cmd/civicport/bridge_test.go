@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -197,12 +196,7 @@ func TestBridgeUsage(t *testing.T) {
 // here AWS finds no credentials (the endpoint is a closed local port, so
 // nothing would leave the machine even if it did).
 func TestBridgeSourceWithoutCredentials(t *testing.T) {
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"} {
-		t.Setenv(k, "")
-	}
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	testenv.NoAWSCredentials(t)
 	code, _, errOut := runCLI(t, "bridge",
 		"--from-subscription", "awssqs://sqs.us-east-1.amazonaws.com/123456789012/results?region=us-east-1&endpoint=http://127.0.0.1:1",
 		"--to-topic", "mem://bridge-nocreds", "--until-idle", "5s")

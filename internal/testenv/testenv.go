@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -143,4 +144,16 @@ func MainSkipping(m *testing.M, patterns []string) int {
 		panic(err)
 	}
 	return m.Run()
+}
+
+// NoAWSCredentials leaves the AWS SDK without any credentials for the rest
+// of t: none in the environment, no config or credentials file, and the
+// instance metadata endpoint (off this machine) disabled.
+func NoAWSCredentials(t testing.TB) {
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 }
