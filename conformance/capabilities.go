@@ -175,12 +175,12 @@ const (
 	// refused by Decrypt, never decrypted to a different plaintext.
 	SecretsTamperDetect = "secrets.tamper_detect"
 	// SecretsLargePlaintext: Options.LargePlaintextSize bytes (default
-	// 64 MiB) streamed through a civicport envelope (secrets.NewEncrypter
+	// 64 MiB) streamed through a civicport envelope (envelope.NewEncrypter
 	// and NewDecrypter) with the keeper as its key-encryption key,
 	// SHA-256 compared while streaming.
 	SecretsLargePlaintext = "secrets.large_plaintext"
 	// SecretsKeyRotation: an envelope's data key is rewrapped
-	// (secrets.Rewrap) onto the keeper and then off it again, without
+	// (envelope.Rewrap) onto the keeper and then off it again, without
 	// touching the body: after each step only the new key decrypts and the
 	// dropped one is refused; with a second key on the same backend, and
 	// with a provider-side rotation hook, those are measured too.

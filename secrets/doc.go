@@ -18,26 +18,13 @@
 //	ring://?keeper=URL1&keeper=URL2...          several of the above: a ring
 //
 // A ring wraps a data key under every member, so records stay readable while
-// any one member's provider is: DecryptWith says which member worked.
+// any one member's provider is: ring.DecryptWith says which member worked.
 //
-// # Envelopes
+// # Envelopes and rings
 //
-// NewEncrypter encrypts a stream of any length in constant memory: a fresh
-// random 256-bit data key per object, AES-256-GCM over fixed-size chunks that
-// each authenticate their position and whether they are the last, and a
-// header holding the data key wrapped by one or more key-encryption keys
-// (KEKs), typically on different providers. NewDecrypter reads it back with
-// any one of those KEKs that is still reachable; DataKey.NewRangeReader
-// decrypts a byte range reading only the chunks it needs. Rewrap adds and
-// drops KEKs by rewriting the header alone: the encrypted body is unchanged.
-//
-// Decryption never returns a byte that has not been authenticated, and each
-// way an envelope can be wrong has its own error: ErrNotEnvelope,
-// ErrUnsupportedVersion, ErrTruncated, ErrReordered, ErrTampered and
-// ErrWrongKey (test with errors.Is).
-//
-// Only algorithms of Go's FIPS 140-3 module are used (AES-256-GCM, HKDF and
-// SHA-256, crypto/rand), and the package works with GODEBUG=fips140=only.
-// The byte layout, for anyone writing an independent decoder, is specified
-// at the top of envelope.go.
+// The keepers Open returns are what civicport/secrets/envelope wraps data
+// keys with (streaming AES-256-GCM envelopes of records of any size) and
+// what civicport/secrets/ring combines (ring:// is a ring of the keepers
+// it lists). Those packages import no provider; this one links every
+// provider's SDK so that a URL can name any of them.
 package secrets

@@ -9,17 +9,17 @@ import (
 
 	"gocloud.dev/secrets/localsecrets"
 
-	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 // localKEK stands in for a keeper on a real provider (opened with
 // awskms://, gcpkms://, an HSM...).
-func localKEK(id string) secrets.KEK {
+func localKEK(id string) envelope.KEK {
 	key, err := localsecrets.NewRandomKey()
 	if err != nil {
 		log.Fatal(err)
 	}
-	return secrets.KEK{ID: id, Keeper: localsecrets.NewKeeper(key)}
+	return envelope.KEK{ID: id, Keeper: localsecrets.NewKeeper(key)}
 }
 
 // Encrypt records under a ring of two KEKs on different providers, and read
@@ -29,7 +29,7 @@ func Example_envelope() {
 	aws, hsm := localKEK("aws-kms/records"), localKEK("county-hsm/records")
 
 	var sealed bytes.Buffer
-	w, err := secrets.NewEncrypter(ctx, &sealed, []secrets.KEK{aws, hsm}, nil)
+	w, err := envelope.NewEncrypter(ctx, &sealed, []envelope.KEK{aws, hsm}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -41,13 +41,13 @@ func Example_envelope() {
 	}
 
 	// AWS is unreachable today: the county's HSM alone opens the records.
-	d, err := secrets.NewDecrypter(ctx, &sealed, []secrets.KEK{hsm})
+	d, err := envelope.NewDecrypter(ctx, &sealed, []envelope.KEK{hsm})
 	if err != nil {
 		log.Fatal(err)
 	}
 	records, err := io.ReadAll(d)
 	if err != nil {
-		log.Fatal(err) // errors.Is(err, secrets.ErrTampered), ErrTruncated, ...
+		log.Fatal(err) // errors.Is(err, envelope.ErrTampered), ErrTruncated, ...
 	}
 	fmt.Printf("%s (key unwrapped by %s)\n", records, d.KEKUsed())
 	// Output: precinct 0001: 412 ballots (key unwrapped by county-hsm/records)
@@ -59,23 +59,23 @@ func ExampleRewrap() {
 	ctx := context.Background()
 	aws, gcp := localKEK("aws-kms/records"), localKEK("gcp-kms/records")
 	var sealed bytes.Buffer
-	w, _ := secrets.NewEncrypter(ctx, &sealed, []secrets.KEK{aws}, nil)
+	w, _ := envelope.NewEncrypter(ctx, &sealed, []envelope.KEK{aws}, nil)
 	io.WriteString(w, "results, 2026 general")
 	w.Close()
 
 	r := bytes.NewReader(sealed.Bytes())
-	h, err := secrets.ReadHeader(r) // r is now at the body
+	h, err := envelope.ReadHeader(r) // r is now at the body
 	if err != nil {
 		log.Fatal(err)
 	}
-	h2, err := secrets.Rewrap(ctx, h, []secrets.KEK{aws}, []secrets.KEK{gcp}, []string{"aws-kms/records"})
+	h2, err := envelope.Rewrap(ctx, h, []envelope.KEK{aws}, []envelope.KEK{gcp}, []string{"aws-kms/records"})
 	if err != nil {
 		log.Fatal(err)
 	}
 	newHeader, _ := h2.MarshalBinary()
 	rewrapped := io.MultiReader(bytes.NewReader(newHeader), r) // the same body bytes
 
-	d, err := secrets.NewDecrypter(ctx, rewrapped, []secrets.KEK{aws, gcp})
+	d, err := envelope.NewDecrypter(ctx, rewrapped, []envelope.KEK{aws, gcp})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -93,16 +93,16 @@ func ExampleDataKey_NewRangeReader() {
 	ctx := context.Background()
 	kek := localKEK("county-hsm/records")
 	var sealed bytes.Buffer
-	w, _ := secrets.NewEncrypter(ctx, &sealed, []secrets.KEK{kek}, &secrets.EnvelopeOptions{ChunkSize: 16})
+	w, _ := envelope.NewEncrypter(ctx, &sealed, []envelope.KEK{kek}, &envelope.Options{ChunkSize: 16})
 	io.WriteString(w, "0123456789abcdefghijklmnopqrstuvwxyz")
 	w.Close()
 	object := bytes.NewReader(sealed.Bytes()) // an io.ReaderAt, e.g. a blob
 
-	h, err := secrets.ReadHeader(io.NewSectionReader(object, 0, object.Size()))
+	h, err := envelope.ReadHeader(io.NewSectionReader(object, 0, object.Size()))
 	if err != nil {
 		log.Fatal(err)
 	}
-	key, err := h.Unwrap(ctx, []secrets.KEK{kek}) // once per object; reuse for many ranges
+	key, err := h.Unwrap(ctx, []envelope.KEK{kek}) // once per object; reuse for many ranges
 	if err != nil {
 		log.Fatal(err)
 	}

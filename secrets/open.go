@@ -28,6 +28,8 @@ import (
 	"github.com/civicport/civicport/internal/driveradapter"
 	"github.com/civicport/civicport/internal/openurl"
 	"github.com/civicport/civicport/internal/redact"
+	"github.com/civicport/civicport/secrets/envelope"
+	"github.com/civicport/civicport/secrets/ring"
 )
 
 // RingScheme is the scheme of ring URLs:
@@ -37,7 +39,7 @@ import (
 // each keeper= value a URL-escaped keeper URL of any scheme Open accepts.
 // The members' ids (stored in clear in every ring ciphertext) are their URLs
 // as RedactURL prints them; a member opened later under a URL written
-// differently still decrypts (see NewRing).
+// differently still decrypts (see ring.New).
 const RingScheme = "ring"
 
 func init() { gcsecrets.DefaultURLMux().RegisterKeeper(RingScheme, ringOpener{}) }
@@ -75,7 +77,7 @@ func (e *OpenError) Unwrap() error { return e.Err }
 //     the default Google credentials;
 //   - pkcs11://TOKEN/KEY?module=LIB (civicport/adapters/pkcs11; PIN from
 //     $PKCS11_PIN or pin_file=, never the URL);
-//   - ring://?keeper=URL1&keeper=URL2 (a Ring over the members, see NewRing
+//   - ring://?keeper=URL1&keeper=URL2 (a Ring over the members, see ring.New
 //     and RingScheme).
 //
 // A bad, unknown or malformed URL gives an *OpenError naming the URL with
@@ -194,7 +196,7 @@ func (ringOpener) OpenKeeperURL(ctx context.Context, u *url.URL) (*gcsecrets.Kee
 	if len(members) == 0 {
 		return nil, errors.New("ring: no members; want ring://?keeper=URL1&keeper=URL2")
 	}
-	keks := make([]KEK, 0, len(members))
+	keks := make([]envelope.KEK, 0, len(members))
 	closeAll := func() {
 		for _, k := range keks {
 			k.Keeper.Close()
@@ -206,14 +208,14 @@ func (ringOpener) OpenKeeperURL(ctx context.Context, u *url.URL) (*gcsecrets.Kee
 			closeAll()
 			return nil, fmt.Errorf("ring member %d: %w", i+1, err)
 		}
-		keks = append(keks, KEK{ID: RedactURL(m), Keeper: k})
+		keks = append(keks, envelope.KEK{ID: RedactURL(m), Keeper: k})
 	}
-	r := newRing(keks, true)
-	if r.err != nil {
+	r, err := ring.New(keks, &ring.Options{CloseMembers: true})
+	if err != nil {
 		closeAll()
-		return nil, r.err
+		return nil, err
 	}
-	return gcsecrets.NewKeeper(r), nil
+	return r, nil
 }
 
 // openGCPKMSEndpoint opens a gcpkms:// URL with endpoint= (see Open).

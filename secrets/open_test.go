@@ -21,6 +21,8 @@ import (
 	"github.com/civicport/civicport/internal/gcpkmsfake"
 	"github.com/civicport/civicport/internal/testenv"
 	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
+	"github.com/civicport/civicport/secrets/ring"
 )
 
 func base64KeyURL(t *testing.T) string {
@@ -114,7 +116,7 @@ func TestOpenRing(t *testing.T) {
 	r2, err := secrets.Open(ctx, ringURL(base64KeyURL(t), b))
 	require.NoError(t, err)
 	defer r2.Close()
-	pt, used, err := secrets.DecryptWith(ctx, r2, ct)
+	pt, used, err := ring.DecryptWith(ctx, r2, ct)
 	require.NoError(t, err)
 	assert.Equal(t, "precinct 7", string(pt))
 	assert.Equal(t, secrets.RedactURL(b), used)
@@ -155,15 +157,15 @@ func envelopeRoundTrip(t *testing.T, urlstr string) {
 	k, err := secrets.Open(ctx, urlstr)
 	require.NoError(t, err)
 	defer k.Close()
-	kek := secrets.KEK{ID: secrets.RedactURL(urlstr), Keeper: k}
-	pt := plaintext(1<<20, 3)
+	kek := envelope.KEK{ID: secrets.RedactURL(urlstr), Keeper: k}
+	pt := bytes.Repeat([]byte("registration record "), 1<<20/20)
 	var buf bytes.Buffer
-	w, err := secrets.NewEncrypter(ctx, &buf, []secrets.KEK{kek}, nil)
+	w, err := envelope.NewEncrypter(ctx, &buf, []envelope.KEK{kek}, nil)
 	require.NoError(t, err)
 	_, err = w.Write(pt)
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
-	d, err := secrets.NewDecrypter(ctx, &buf, []secrets.KEK{kek})
+	d, err := envelope.NewDecrypter(ctx, &buf, []envelope.KEK{kek})
 	require.NoError(t, err)
 	got, err := io.ReadAll(d)
 	require.NoError(t, err)
@@ -229,7 +231,7 @@ func TestRingAcrossProviders(t *testing.T) {
 	for _, m := range members {
 		alone, err := secrets.Open(ctx, ringURL(m))
 		require.NoError(t, err)
-		pt, used, err := secrets.DecryptWith(ctx, alone, ct)
+		pt, used, err := ring.DecryptWith(ctx, alone, ct)
 		require.NoError(t, err, m)
 		assert.Equal(t, "certified results", string(pt))
 		assert.Equal(t, secrets.RedactURL(m), used)

@@ -11,7 +11,7 @@
 //
 // so the key never leaves the token and no state is kept between calls. As
 // with any random-IV GCM, keep a key under 2^32 encryptions: wrap data keys
-// (see civicport's secrets.NewEncrypter), not records.
+// (see civicport's envelope.NewEncrypter), not records.
 //
 // URL form:
 //

@@ -11,7 +11,7 @@ import (
 	cpblob "github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/internal/testenv"
-	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 const benchSize = 32 << 20
@@ -44,7 +44,7 @@ func BenchmarkSeal(b *testing.B) {
 			open := func(b *testing.B) *blob.Bucket {
 				bk := backends[backend](b)
 				if mode == "seal" {
-					bk = seal.Wrap(bk, []secrets.KEK{kek}, nil)
+					bk = seal.Wrap(bk, []envelope.KEK{kek}, nil)
 				}
 				b.Cleanup(func() { bk.Close() })
 				return bk
@@ -101,7 +101,7 @@ func write(ctx context.Context, bk *blob.Bucket, data []byte) error {
 // decrypting 32 MiB in memory, no I/O.
 func BenchmarkEnvelopeCPU(b *testing.B) {
 	data := pattern(benchSize)
-	keks := []secrets.KEK{newKEK(b, "local/bench")}
+	keks := []envelope.KEK{newKEK(b, "local/bench")}
 	ctx := context.Background()
 	var sealed []byte
 	b.Run("encrypt", func(b *testing.B) {
@@ -109,7 +109,7 @@ func BenchmarkEnvelopeCPU(b *testing.B) {
 		for b.Loop() {
 			var buf sliceWriter
 			buf.b = make([]byte, 0, benchSize+benchSize/1000+4096)
-			w, err := secrets.NewEncrypter(ctx, &buf, keks, nil)
+			w, err := envelope.NewEncrypter(ctx, &buf, keks, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -123,7 +123,7 @@ func BenchmarkEnvelopeCPU(b *testing.B) {
 	b.Run("decrypt", func(b *testing.B) {
 		b.SetBytes(benchSize)
 		for b.Loop() {
-			d, err := secrets.NewDecrypter(ctx, bytesReader(sealed), keks)
+			d, err := envelope.NewDecrypter(ctx, bytesReader(sealed), keks)
 			if err != nil {
 				b.Fatal(err)
 			}

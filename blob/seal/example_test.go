@@ -9,7 +9,7 @@ import (
 	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/civicport/civicport/blob/seal"
-	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 func Example() {
@@ -18,7 +18,7 @@ func Example() {
 	// (In production: awskms://, gcpkms://, pkcs11:// keepers.)
 	k1, _ := localsecrets.NewRandomKey()
 	k2, _ := localsecrets.NewRandomKey()
-	keks := []secrets.KEK{
+	keks := []envelope.KEK{
 		{ID: "aws-kms/records", Keeper: localsecrets.NewKeeper(k1)},
 		{ID: "hsm/records", Keeper: localsecrets.NewKeeper(k2)},
 	}
@@ -38,8 +38,8 @@ func Example() {
 
 	// Later: retire the HSM key and add a new one, without re-encrypting.
 	k3, _ := localsecrets.NewRandomKey()
-	newKEK := secrets.KEK{ID: "hsm/records-2026", Keeper: localsecrets.NewKeeper(k3)}
-	sum, err := seal.Rewrap(ctx, provider, keks, []secrets.KEK{newKEK}, []string{"hsm/records"}, nil)
+	newKEK := envelope.KEK{ID: "hsm/records-2026", Keeper: localsecrets.NewKeeper(k3)}
+	sum, err := seal.Rewrap(ctx, provider, keks, []envelope.KEK{newKEK}, []string{"hsm/records"}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"gocloud.dev/blob"
 
-	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 // storedSHA256 is blob.MetadataSHA256 (not imported: blob/seal stays free of
@@ -57,7 +57,7 @@ func (s RewrapSummary) String() string {
 // Rewrap re-wraps the data key of every sealed object in inner (the bucket
 // under Seal: Rewrap reads and writes it directly) so that it is wrapped
 // under the KEKs of add and no longer under those whose ids are in drop,
-// unwrapping it with the first KEK of using that can (see secrets.Rewrap).
+// unwrapping it with the first KEK of using that can (see envelope.Rewrap).
 //
 // Bodies are not re-encrypted and the data keys do not change: only the
 // envelope header is replaced. Because the header is at the start of the
@@ -79,7 +79,7 @@ func (s RewrapSummary) String() string {
 //
 // The error is non-nil if the listing failed or any object failed (each
 // listed in the summary's Failures); ctx ending stops the run.
-func Rewrap(ctx context.Context, inner *blob.Bucket, using, add []secrets.KEK, drop []string, opts *RewrapOptions) (RewrapSummary, error) {
+func Rewrap(ctx context.Context, inner *blob.Bucket, using, add []envelope.KEK, drop []string, opts *RewrapOptions) (RewrapSummary, error) {
 	o := RewrapOptions{}
 	if opts != nil {
 		o = *opts
@@ -152,7 +152,7 @@ func Rewrap(ctx context.Context, inner *blob.Bucket, using, add []secrets.KEK, d
 	return sum, lerr
 }
 
-func rewrapOne(ctx context.Context, inner *blob.Bucket, key string, using, add []secrets.KEK, drop []string) (outcome string, n int64, err error) {
+func rewrapOne(ctx context.Context, inner *blob.Bucket, key string, using, add []envelope.KEK, drop []string) (outcome string, n int64, err error) {
 	a, err := inner.Attributes(ctx, key)
 	if err != nil {
 		return "failed", 0, err
@@ -165,8 +165,8 @@ func rewrapOne(ctx context.Context, inner *blob.Bucket, key string, using, add [
 		return "failed", 0, err
 	}
 	defer r.Close()
-	h, err := secrets.ReadHeader(r)
-	if errors.Is(err, secrets.ErrNotEnvelope) {
+	h, err := envelope.ReadHeader(r)
+	if errors.Is(err, envelope.ErrNotEnvelope) {
 		return "not-sealed", 0, nil
 	}
 	if err != nil {
@@ -183,7 +183,7 @@ func rewrapOne(ctx context.Context, inner *blob.Bucket, key string, using, add [
 	if done {
 		return "skipped", 0, nil
 	}
-	nh, err := secrets.Rewrap(ctx, h, using, add, drop)
+	nh, err := envelope.Rewrap(ctx, h, using, add, drop)
 	if err != nil {
 		return "failed", 0, err
 	}

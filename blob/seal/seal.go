@@ -57,10 +57,10 @@
 // A full read streams the object in one request and authenticates each
 // chunk before returning its bytes; a range read fetches the header and the
 // first chunk (to check the key record), then only the chunks of the range.
-// Errors say what went wrong, and match with errors.Is: secrets.ErrTampered
-// (flipped bytes), secrets.ErrTruncated, secrets.ErrReordered,
-// secrets.ErrWrongKey (no KEK given can unwrap the data key; gcerrors code
-// PermissionDenied), secrets.ErrNotEnvelope / ErrNotSealed (an object not
+// Errors say what went wrong, and match with errors.Is: envelope.ErrTampered
+// (flipped bytes), envelope.ErrTruncated, envelope.ErrReordered,
+// envelope.ErrWrongKey (no KEK given can unwrap the data key; gcerrors code
+// PermissionDenied), envelope.ErrNotEnvelope / ErrNotSealed (an object not
 // written by Seal), ErrWrongObject. Integrity errors have the gcerrors code
 // FailedPrecondition, which blob.Migrate does not retry.
 //
@@ -90,7 +90,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/civicport/civicport/internal/driveradapter"
-	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 // Metadata keys Seal keeps beside the user's.
@@ -128,7 +128,7 @@ type Options struct {
 	// Decrypt lists extra KEKs tried, after those given to Wrap, when
 	// reading (e.g. a retired key during a rotation). They never wrap new
 	// data keys.
-	Decrypt []secrets.KEK
+	Decrypt []envelope.KEK
 	// ListConcurrency is how many Attributes requests List makes at once to
 	// find plaintext sizes (default 16).
 	ListConcurrency int
@@ -139,13 +139,13 @@ type Options struct {
 // documentation). The returned bucket owns b: closing it closes b. keks
 // must not be empty; bad KEKs (duplicate or invalid ids, missing keepers)
 // make every write fail with InvalidArgument.
-func Wrap(b *blob.Bucket, keks []secrets.KEK, opts *Options) *blob.Bucket {
+func Wrap(b *blob.Bucket, keks []envelope.KEK, opts *Options) *blob.Bucket {
 	o := Options{}
 	if opts != nil {
 		o = *opts
 	}
 	if o.ChunkSize == 0 {
-		o.ChunkSize = secrets.DefaultChunkSize
+		o.ChunkSize = envelope.DefaultChunkSize
 	}
 	if o.ListConcurrency <= 0 {
 		o.ListConcurrency = 16
@@ -154,15 +154,15 @@ func Wrap(b *blob.Bucket, keks []secrets.KEK, opts *Options) *blob.Bucket {
 		Bucket: driveradapter.Bucket(b),
 		o:      o,
 		keks:   keks,
-		open:   append(append([]secrets.KEK(nil), keks...), o.Decrypt...),
+		open:   append(append([]envelope.KEK(nil), keks...), o.Decrypt...),
 	})
 }
 
 type bucket struct {
 	driver.Bucket
 	o    Options
-	keks []secrets.KEK // wrap new data keys
-	open []secrets.KEK // unwrap: keks, then o.Decrypt
+	keks []envelope.KEK // wrap new data keys
+	open []envelope.KEK // unwrap: keks, then o.Decrypt
 }
 
 // codedError carries a gcerrors code for errors of this package.
@@ -183,13 +183,13 @@ func (b *bucket) ErrorCode(err error) gcerrors.ErrorCode {
 	switch {
 	case errors.As(err, &ce):
 		return ce.code
-	case errors.Is(err, secrets.ErrWrongKey):
+	case errors.Is(err, envelope.ErrWrongKey):
 		return gcerrors.PermissionDenied
 	case errors.Is(err, errSignedURL):
 		return gcerrors.Unimplemented
-	case errors.Is(err, secrets.ErrTampered), errors.Is(err, secrets.ErrTruncated),
-		errors.Is(err, secrets.ErrReordered), errors.Is(err, secrets.ErrNotEnvelope),
-		errors.Is(err, secrets.ErrUnsupportedVersion), errors.Is(err, ErrWrongObject),
+	case errors.Is(err, envelope.ErrTampered), errors.Is(err, envelope.ErrTruncated),
+		errors.Is(err, envelope.ErrReordered), errors.Is(err, envelope.ErrNotEnvelope),
+		errors.Is(err, envelope.ErrUnsupportedVersion), errors.Is(err, ErrWrongObject),
 		errors.Is(err, ErrNotSealed):
 		return gcerrors.FailedPrecondition
 	}
@@ -204,9 +204,9 @@ func record(key string) []byte {
 	return append(r, key...)
 }
 
-// checkKEKs refuses what secrets.NewEncrypter would, as InvalidArgument
+// checkKEKs refuses what envelope.NewEncrypter would, as InvalidArgument
 // (secrets checks the ids' form itself).
-func checkKEKs(keks []secrets.KEK) error {
+func checkKEKs(keks []envelope.KEK) error {
 	if len(keks) == 0 {
 		return invalid("seal: no KEK to seal with")
 	}
@@ -258,21 +258,21 @@ func recordErr(key string, err error) error {
 
 // plaintextSize returns the user-visible size of an object of key with
 // ciphertext size s, header size h and chunk size c (the arithmetic of the
-// envelope layout, secrets/envelope.go), minus the key record.
+// envelope layout, secrets/envelope/envelope.go), minus the key record.
 func plaintextSize(key string, s, h, c int64) (int64, error) {
-	if c < secrets.MinChunkSize || c > secrets.MaxChunkSize || h <= 0 {
+	if c < envelope.MinChunkSize || c > envelope.MaxChunkSize || h <= 0 {
 		return 0, fmt.Errorf("%w: %q: bad seal metadata (header %d, chunk %d)", ErrNotSealed, key, h, c)
 	}
-	f := c + secrets.ChunkOverhead
+	f := c + envelope.ChunkOverhead
 	body := s - h - endMarkerLen
-	if body < secrets.ChunkOverhead {
-		return 0, fmt.Errorf("%w: %q: %d bytes is too short for its %d-byte header", secrets.ErrTruncated, key, s, h)
+	if body < envelope.ChunkOverhead {
+		return 0, fmt.Errorf("%w: %q: %d bytes is too short for its %d-byte header", envelope.ErrTruncated, key, s, h)
 	}
-	full := (body - secrets.ChunkOverhead - 1) / f
-	last := body - secrets.ChunkOverhead - full*f
+	full := (body - envelope.ChunkOverhead - 1) / f
+	last := body - envelope.ChunkOverhead - full*f
 	p := full*c + last - recordLen(key)
 	if last > c || p < 0 {
-		return 0, fmt.Errorf("%w: %q: %d bytes is not the size of a complete sealed object", secrets.ErrTruncated, key, s)
+		return 0, fmt.Errorf("%w: %q: %d bytes is not the size of a complete sealed object", envelope.ErrTruncated, key, s)
 	}
 	return p, nil
 }
@@ -319,7 +319,7 @@ func (b *bucket) sizeOf(ctx context.Context, key string, a *driver.Attributes) (
 		return 0, err
 	}
 	defer r.Close()
-	hd, err := secrets.ReadHeader(r)
+	hd, err := envelope.ReadHeader(r)
 	if err != nil {
 		return 0, fmt.Errorf("seal: %q: %w", key, err)
 	}
@@ -389,7 +389,7 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	dst := &switchWriter{}
-	enc, err := secrets.NewEncrypter(ctx, dst, b.keks, &secrets.EnvelopeOptions{ChunkSize: b.o.ChunkSize})
+	enc, err := envelope.NewEncrypter(ctx, dst, b.keks, &envelope.Options{ChunkSize: b.o.ChunkSize})
 	if err != nil {
 		cancel()
 		return nil, err
@@ -507,7 +507,7 @@ func (b *bucket) fullReader(ctx context.Context, key string, opts *driver.Reader
 		return nil, fmt.Errorf("seal: reading %q: %w", key, err)
 	}
 	ia := ir.Attributes()
-	h, err := secrets.ReadHeader(ir)
+	h, err := envelope.ReadHeader(ir)
 	if err != nil {
 		return fail(err)
 	}
@@ -552,9 +552,9 @@ func (b *bucket) rangeReader(ctx context.Context, key string, offset, length int
 	var head []byte
 	var ia driver.ReaderAttributes
 	var as func(any) bool
-	var h *secrets.Header
+	var h *envelope.Header
 	for _, n := range []int64{prefetch, 64 << 10} {
-		ir, err := b.Bucket.NewRangeReader(ctx, key, 0, n+c+secrets.ChunkOverhead+endMarkerLen+1, opts)
+		ir, err := b.Bucket.NewRangeReader(ctx, key, 0, n+c+envelope.ChunkOverhead+endMarkerLen+1, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -565,11 +565,11 @@ func (b *bucket) rangeReader(ctx context.Context, key string, offset, length int
 		if err != nil {
 			return nil, err
 		}
-		h, err = secrets.ReadHeader(bytes.NewReader(head))
+		h, err = envelope.ReadHeader(bytes.NewReader(head))
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, secrets.ErrTruncated) || int64(len(head)) >= ia.Size || n != prefetch {
+		if !errors.Is(err, envelope.ErrTruncated) || int64(len(head)) >= ia.Size || n != prefetch {
 			return nil, fmt.Errorf("seal: reading %q: %w", key, err)
 		}
 	}
@@ -592,7 +592,7 @@ func (b *bucket) rangeReader(ctx context.Context, key string, offset, length int
 		}
 		if r.Attributes().Size != s {
 			r.Close()
-			return nil, fmt.Errorf("%w: %q changed while it was read (%d bytes, then %d)", secrets.ErrTampered, key, s, r.Attributes().Size)
+			return nil, fmt.Errorf("%w: %q changed while it was read (%d bytes, then %d)", envelope.ErrTampered, key, s, r.Attributes().Size)
 		}
 		return r, nil
 	}

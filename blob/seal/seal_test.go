@@ -22,15 +22,15 @@ import (
 
 	cpblob "github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/seal"
-	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
-func newKEK(t testing.TB, id string) secrets.KEK {
+func newKEK(t testing.TB, id string) envelope.KEK {
 	k, err := localsecrets.NewRandomKey()
 	require.NoError(t, err)
 	keeper := localsecrets.NewKeeper(k)
 	t.Cleanup(func() { keeper.Close() })
-	return secrets.KEK{ID: id, Keeper: keeper}
+	return envelope.KEK{ID: id, Keeper: keeper}
 }
 
 // pattern returns n bytes of recognisable, non-repeating text.
@@ -44,7 +44,7 @@ func pattern(n int) []byte {
 
 // fileBuckets returns a sealed bucket over a directory, and the directory's
 // raw bucket (both left open for the test's life).
-func fileBuckets(t *testing.T, keks []secrets.KEK, opts *seal.Options) (sealed, raw *blob.Bucket, dir string) {
+func fileBuckets(t *testing.T, keks []envelope.KEK, opts *seal.Options) (sealed, raw *blob.Bucket, dir string) {
 	dir = t.TempDir()
 	open := func() *blob.Bucket {
 		b, err := fileblob.OpenBucket(dir, nil)
@@ -57,7 +57,7 @@ func fileBuckets(t *testing.T, keks []secrets.KEK, opts *seal.Options) (sealed, 
 }
 
 // sealDir opens another sealed bucket over dir, closed when the test ends.
-func sealDir(t *testing.T, dir string, keks []secrets.KEK) *blob.Bucket {
+func sealDir(t *testing.T, dir string, keks []envelope.KEK) *blob.Bucket {
 	fb, err := fileblob.OpenBucket(dir, nil)
 	require.NoError(t, err)
 	b := seal.Wrap(fb, keks, nil)
@@ -69,11 +69,11 @@ func TestRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	kek := newKEK(t, "local/one")
 	for _, cs := range []int{0, 64} {
-		b := seal.Wrap(memblob.OpenBucket(nil), []secrets.KEK{kek}, &seal.Options{ChunkSize: cs})
+		b := seal.Wrap(memblob.OpenBucket(nil), []envelope.KEK{kek}, &seal.Options{ChunkSize: cs})
 		defer b.Close()
 		chunk := cs
 		if chunk == 0 {
-			chunk = secrets.DefaultChunkSize
+			chunk = envelope.DefaultChunkSize
 		}
 		for _, n := range []int{0, 1, chunk - 30, chunk - 1, chunk, chunk + 1, 3*chunk + 5, 200 << 10} {
 			key := fmt.Sprintf("cs%d/obj-%d", cs, n)
@@ -112,13 +112,13 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestReservedMetadataRefused(t *testing.T) {
-	b := seal.Wrap(memblob.OpenBucket(nil), []secrets.KEK{newKEK(t, "k")}, nil)
+	b := seal.Wrap(memblob.OpenBucket(nil), []envelope.KEK{newKEK(t, "k")}, nil)
 	defer b.Close()
 	err := b.WriteAll(context.Background(), "x", []byte("x"), &blob.WriterOptions{Metadata: map[string]string{"civicport-seal-chunk-size": "16"}})
 	assert.Equal(t, gcerrors.InvalidArgument, gcerrors.Code(err), "%v", err)
 
 	k := newKEK(t, "same")
-	dup := seal.Wrap(memblob.OpenBucket(nil), []secrets.KEK{k, k}, nil)
+	dup := seal.Wrap(memblob.OpenBucket(nil), []envelope.KEK{k, k}, nil)
 	defer dup.Close()
 	err = dup.WriteAll(context.Background(), "x", []byte("x"), nil)
 	assert.Equal(t, gcerrors.InvalidArgument, gcerrors.Code(err), "%v", err)
@@ -129,7 +129,7 @@ func TestReservedMetadataRefused(t *testing.T) {
 // in any file under the bucket's directory (data or attributes).
 func TestCiphertextHoldsNoPlaintext(t *testing.T) {
 	ctx := context.Background()
-	b, _, dir := fileBuckets(t, []secrets.KEK{newKEK(t, "k")}, nil)
+	b, _, dir := fileBuckets(t, []envelope.KEK{newKEK(t, "k")}, nil)
 	data := pattern(300 << 10)
 	require.NoError(t, b.WriteAll(ctx, "records/ballots.txt", data, &blob.WriterOptions{ContentType: "text/plain"}))
 	files := 0
@@ -154,7 +154,7 @@ func TestCiphertextHoldsNoPlaintext(t *testing.T) {
 
 func TestFlippedByte(t *testing.T) {
 	ctx := context.Background()
-	b, _, dir := fileBuckets(t, []secrets.KEK{newKEK(t, "k")}, &seal.Options{ChunkSize: 1024})
+	b, _, dir := fileBuckets(t, []envelope.KEK{newKEK(t, "k")}, &seal.Options{ChunkSize: 1024})
 	data := pattern(10 << 10)
 	require.NoError(t, b.WriteAll(ctx, "obj", data, nil))
 	path := filepath.Join(dir, "obj")
@@ -167,16 +167,16 @@ func TestFlippedByte(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, bad, 0o600))
 			_, err := b.ReadAll(ctx, "obj")
 			require.Error(t, err)
-			assert.ErrorIs(t, err, secrets.ErrTampered)
+			assert.ErrorIs(t, err, envelope.ErrTampered)
 			assert.Equal(t, gcerrors.FailedPrecondition, gcerrors.Code(err))
 			// A range read of the damaged chunk fails too.
-			chunk := int64(at-200) / (1024 + secrets.ChunkOverhead)
+			chunk := int64(at-200) / (1024 + envelope.ChunkOverhead)
 			r, err := b.NewRangeReader(ctx, "obj", chunk*1024, 1500, nil)
 			if err == nil {
 				_, err = io.ReadAll(r)
 				r.Close()
 			}
-			assert.ErrorIs(t, err, secrets.ErrTampered)
+			assert.ErrorIs(t, err, envelope.ErrTampered)
 		})
 	}
 	require.NoError(t, os.WriteFile(path, raw, 0o600))
@@ -187,7 +187,7 @@ func TestFlippedByte(t *testing.T) {
 
 func TestTruncated(t *testing.T) {
 	ctx := context.Background()
-	b, _, dir := fileBuckets(t, []secrets.KEK{newKEK(t, "k")}, &seal.Options{ChunkSize: 1024})
+	b, _, dir := fileBuckets(t, []envelope.KEK{newKEK(t, "k")}, &seal.Options{ChunkSize: 1024})
 	require.NoError(t, b.WriteAll(ctx, "obj", pattern(5000), nil))
 	path := filepath.Join(dir, "obj")
 	raw, err := os.ReadFile(path)
@@ -195,13 +195,13 @@ func TestTruncated(t *testing.T) {
 	for _, cut := range []int{1, 8, 9, 1024 + 28 + 8, 3000} {
 		require.NoError(t, os.WriteFile(path, raw[:len(raw)-cut], 0o600))
 		_, err := b.ReadAll(ctx, "obj")
-		assert.ErrorIs(t, err, secrets.ErrTruncated, "cut %d bytes: %v", cut, err)
+		assert.ErrorIs(t, err, envelope.ErrTruncated, "cut %d bytes: %v", cut, err)
 		r, err := b.NewRangeReader(ctx, "obj", 4000, -1, nil)
 		if err == nil {
 			_, err = io.ReadAll(r)
 			r.Close()
 		}
-		assert.ErrorIs(t, err, secrets.ErrTruncated, "range read to the end after a cut of %d bytes", cut)
+		assert.ErrorIs(t, err, envelope.ErrTruncated, "range read to the end after a cut of %d bytes", cut)
 	}
 }
 
@@ -212,7 +212,7 @@ func TestTruncated(t *testing.T) {
 func TestSwappedObjects(t *testing.T) {
 	ctx := context.Background()
 	kek := newKEK(t, "k")
-	b, _, dir := fileBuckets(t, []secrets.KEK{kek}, nil)
+	b, _, dir := fileBuckets(t, []envelope.KEK{kek}, nil)
 	a := []byte("precinct 1: 100 votes for A")
 	c := []byte("precinct 2: 100 votes for B")
 	require.NoError(t, b.WriteAll(ctx, "results/p1", a, nil))
@@ -237,7 +237,7 @@ func TestSwappedObjects(t *testing.T) {
 	}
 	// Without the key record, the envelope of p2 decrypts fine under p1's
 	// name: the swap is only caught by Seal's check.
-	d, err := secrets.NewDecrypter(ctx, bytes.NewReader(p2), []secrets.KEK{kek})
+	d, err := envelope.NewDecrypter(ctx, bytes.NewReader(p2), []envelope.KEK{kek})
 	require.NoError(t, err)
 	plain, err := io.ReadAll(d)
 	require.NoError(t, err)
@@ -246,30 +246,30 @@ func TestSwappedObjects(t *testing.T) {
 
 func TestWrongKeeper(t *testing.T) {
 	ctx := context.Background()
-	b, _, dir := fileBuckets(t, []secrets.KEK{newKEK(t, "k")}, nil)
+	b, _, dir := fileBuckets(t, []envelope.KEK{newKEK(t, "k")}, nil)
 	require.NoError(t, b.WriteAll(ctx, "obj", []byte("secret"), nil))
-	other := sealDir(t, dir, []secrets.KEK{newKEK(t, "k")}) // same id, other key
+	other := sealDir(t, dir, []envelope.KEK{newKEK(t, "k")}) // same id, other key
 	_, err := other.ReadAll(ctx, "obj")
-	assert.ErrorIs(t, err, secrets.ErrWrongKey)
+	assert.ErrorIs(t, err, envelope.ErrWrongKey)
 	assert.Equal(t, gcerrors.PermissionDenied, gcerrors.Code(err))
-	third := sealDir(t, dir, []secrets.KEK{newKEK(t, "other-id")})
+	third := sealDir(t, dir, []envelope.KEK{newKEK(t, "other-id")})
 	_, err = third.ReadAll(ctx, "obj")
-	assert.ErrorIs(t, err, secrets.ErrWrongKey)
+	assert.ErrorIs(t, err, envelope.ErrWrongKey)
 	r, err := third.NewRangeReader(ctx, "obj", 1, 2, nil)
 	if err == nil {
 		r.Close()
 	}
-	assert.ErrorIs(t, err, secrets.ErrWrongKey)
+	assert.ErrorIs(t, err, envelope.ErrWrongKey)
 }
 
 func TestNotSealed(t *testing.T) {
 	ctx := context.Background()
 	mem := memblob.OpenBucket(nil)
 	require.NoError(t, mem.WriteAll(ctx, "plain", []byte("not sealed"), nil))
-	b := seal.Wrap(mem, []secrets.KEK{newKEK(t, "k")}, nil)
+	b := seal.Wrap(mem, []envelope.KEK{newKEK(t, "k")}, nil)
 	defer b.Close()
 	_, err := b.ReadAll(ctx, "plain")
-	assert.ErrorIs(t, err, secrets.ErrNotEnvelope)
+	assert.ErrorIs(t, err, envelope.ErrNotEnvelope)
 	_, err = b.Attributes(ctx, "plain")
 	assert.ErrorIs(t, err, seal.ErrNotSealed)
 	objs, _, err := b.ListPage(ctx, blob.FirstPageToken, 10, nil)
@@ -281,7 +281,7 @@ func TestNotSealed(t *testing.T) {
 func TestRangeReadsEqualSlicing(t *testing.T) {
 	ctx := context.Background()
 	for _, cs := range []int{16, 100, 0} {
-		b := seal.Wrap(memblob.OpenBucket(nil), []secrets.KEK{newKEK(t, "k")}, &seal.Options{ChunkSize: cs})
+		b := seal.Wrap(memblob.OpenBucket(nil), []envelope.KEK{newKEK(t, "k")}, &seal.Options{ChunkSize: cs})
 		defer b.Close()
 		for _, size := range []int{0, 1, 99, 100, 101, 1000, 150 << 10} {
 			data := pattern(size)
@@ -313,7 +313,7 @@ func TestRangeReadsEqualSlicing(t *testing.T) {
 
 func TestCopyAndSignedURL(t *testing.T) {
 	ctx := context.Background()
-	b, _, _ := fileBuckets(t, []secrets.KEK{newKEK(t, "k")}, nil)
+	b, _, _ := fileBuckets(t, []envelope.KEK{newKEK(t, "k")}, nil)
 	data := pattern(70 << 10)
 	require.NoError(t, b.WriteAll(ctx, "src", data, &blob.WriterOptions{ContentType: "application/x-ballot", Metadata: map[string]string{"a": "b"}}))
 	require.NoError(t, b.Copy(ctx, "dst/copy", "src", nil))
@@ -332,7 +332,7 @@ func TestCopyAndSignedURL(t *testing.T) {
 
 func TestCancelledWriteCommitsNothing(t *testing.T) {
 	mem := memblob.OpenBucket(nil)
-	b := seal.Wrap(mem, []secrets.KEK{newKEK(t, "k")}, nil)
+	b := seal.Wrap(mem, []envelope.KEK{newKEK(t, "k")}, nil)
 	defer b.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	w, err := b.NewWriter(ctx, "partial", &blob.WriterOptions{ContentType: "text/plain"})
@@ -353,10 +353,10 @@ func TestCancelledWriteCommitsNothing(t *testing.T) {
 }
 
 // body returns the stored bytes after the envelope header.
-func body(t *testing.T, raw *blob.Bucket, key string) ([]byte, *secrets.Header) {
+func body(t *testing.T, raw *blob.Bucket, key string) ([]byte, *envelope.Header) {
 	data, err := raw.ReadAll(context.Background(), key)
 	require.NoError(t, err)
-	h, err := secrets.ReadHeader(bytes.NewReader(data))
+	h, err := envelope.ReadHeader(bytes.NewReader(data))
 	require.NoError(t, err)
 	return data[h.Size():], h
 }
@@ -364,7 +364,7 @@ func body(t *testing.T, raw *blob.Bucket, key string) ([]byte, *secrets.Header) 
 func TestRewrap(t *testing.T) {
 	ctx := context.Background()
 	oldK, newK := newKEK(t, "old"), newKEK(t, "new")
-	b, raw, dir := fileBuckets(t, []secrets.KEK{oldK}, &seal.Options{ChunkSize: 4096})
+	b, raw, dir := fileBuckets(t, []envelope.KEK{oldK}, &seal.Options{ChunkSize: 4096})
 	keys := []string{"a", "b/c", "d e", "big"}
 	content := map[string][]byte{}
 	bodies := map[string][]byte{}
@@ -375,7 +375,7 @@ func TestRewrap(t *testing.T) {
 	}
 	require.NoError(t, raw.WriteAll(ctx, "plain", []byte("not sealed"), nil))
 
-	sum, err := seal.Rewrap(ctx, raw, []secrets.KEK{oldK}, []secrets.KEK{newK}, []string{"old"}, nil)
+	sum, err := seal.Rewrap(ctx, raw, []envelope.KEK{oldK}, []envelope.KEK{newK}, []string{"old"}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, seal.RewrapSummary{Objects: 5, Rewrapped: 4, NotSealed: 1, Bytes: sum.Bytes}, sum)
 	for _, k := range keys {
@@ -386,8 +386,8 @@ func TestRewrap(t *testing.T) {
 	// The old keeper can no longer open anything; the new one can, with
 	// content type, metadata and sizes intact.
 	_, err = b.ReadAll(ctx, "a")
-	assert.ErrorIs(t, err, secrets.ErrWrongKey)
-	newB := sealDir(t, dir, []secrets.KEK{newK})
+	assert.ErrorIs(t, err, envelope.ErrWrongKey)
+	newB := sealDir(t, dir, []envelope.KEK{newK})
 	for i, k := range keys {
 		got, err := newB.ReadAll(ctx, k)
 		require.NoError(t, err)
@@ -399,18 +399,18 @@ func TestRewrap(t *testing.T) {
 		assert.Equal(t, map[string]string{"n": fmt.Sprint(i)}, a.Metadata)
 	}
 	// Resumable: a second run finds everything done.
-	sum, err = seal.Rewrap(ctx, raw, []secrets.KEK{oldK, newK}, []secrets.KEK{newK}, []string{"old"}, nil)
+	sum, err = seal.Rewrap(ctx, raw, []envelope.KEK{oldK, newK}, []envelope.KEK{newK}, []string{"old"}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, seal.RewrapSummary{Objects: 5, Skipped: 4, NotSealed: 1}, sum)
 	// Rewrapping with a KEK that cannot unwrap fails per object, and says so.
-	sum, err = seal.Rewrap(ctx, raw, []secrets.KEK{oldK}, []secrets.KEK{newKEK(t, "third")}, nil, &seal.RewrapOptions{Prefix: "b/"})
+	sum, err = seal.Rewrap(ctx, raw, []envelope.KEK{oldK}, []envelope.KEK{newKEK(t, "third")}, nil, &seal.RewrapOptions{Prefix: "b/"})
 	require.Error(t, err)
 	assert.Equal(t, int64(1), sum.Failed)
 	assert.Contains(t, sum.Failures[0].Err, "no key-encryption key")
 }
 
 func TestErrorsNameTheKey(t *testing.T) {
-	b := seal.Wrap(memblob.OpenBucket(nil), []secrets.KEK{newKEK(t, "k")}, nil)
+	b := seal.Wrap(memblob.OpenBucket(nil), []envelope.KEK{newKEK(t, "k")}, nil)
 	defer b.Close()
 	_, err := b.ReadAll(context.Background(), "missing/object")
 	assert.Equal(t, gcerrors.NotFound, gcerrors.Code(err))
@@ -427,7 +427,7 @@ func TestRewrapThenMigrateAgain(t *testing.T) {
 	a, err := cpblob.Open(ctx, "mem://")
 	require.NoError(t, err)
 	defer a.Close()
-	sealedA := seal.Wrap(a, []secrets.KEK{oldK}, nil)
+	sealedA := seal.Wrap(a, []envelope.KEK{oldK}, nil)
 	require.NoError(t, sealedA.WriteAll(ctx, "results/precinct-1.json", []byte(`{"votes":12}`), nil))
 	b := memblob.OpenBucket(nil)
 	defer b.Close()
@@ -438,7 +438,7 @@ func TestRewrapThenMigrateAgain(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, attrs.Metadata[cpblob.MetadataSHA256], "migrate recorded the stored bytes' SHA-256")
 
-	_, err = seal.Rewrap(ctx, b, []secrets.KEK{oldK}, []secrets.KEK{newK}, []string{"old"}, nil)
+	_, err = seal.Rewrap(ctx, b, []envelope.KEK{oldK}, []envelope.KEK{newK}, []string{"old"}, nil)
 	require.NoError(t, err)
 	attrs, err = b.Attributes(ctx, "results/precinct-1.json")
 	require.NoError(t, err)

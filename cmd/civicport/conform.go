@@ -29,6 +29,7 @@ import (
 	"github.com/civicport/civicport/internal/redact"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 // conformOptions are the flags shared by conform and plan.
@@ -69,7 +70,7 @@ ring://). The suite encrypts and decrypts test data with the key (several
 hundred calls, and one envelope of --large-plaintext-size bytes streamed
 through it) and stores nothing; with a cloud KMS each call may be billed.
 secrets.key_rotation moves an envelope's data key onto the key and off it
-again (secrets.Rewrap) using in-process test keys: it needs no second key
+again (envelope.Rewrap) using in-process test keys: it needs no second key
 and never rotates the key itself. The URL is redacted in every report (a
 base64key:// key is never printed).
 
@@ -495,7 +496,7 @@ func conformBlob(ctx context.Context, urlstr string, co conformOptions, progress
 	} else if len(objs) > 0 {
 		return report.Backend{}, fmt.Errorf("prefix %s in %s is not empty; refusing to run there", prefix, blob.Redact(urlstr))
 	}
-	var keks []secrets.KEK
+	var keks []envelope.KEK
 	via := ""
 	if co.sealKeeper != "" {
 		k, err := secrets.Open(ctx, co.sealKeeper)
@@ -503,7 +504,7 @@ func conformBlob(ctx context.Context, urlstr string, co conformOptions, progress
 			return report.Backend{}, fmt.Errorf("--seal-keeper: %w", err)
 		}
 		defer k.Close()
-		keks = []secrets.KEK{{ID: secrets.RedactURL(co.sealKeeper), Keeper: k}}
+		keks = []envelope.KEK{{ID: secrets.RedactURL(co.sealKeeper), Keeper: k}}
 		via = "seal " + keks[0].ID
 	}
 	n := 0

@@ -8,17 +8,18 @@ import (
 
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 // kekFor opens the keeper at u as a KEK whose id, recorded in envelope
 // headers, is the keeper's redacted URL (the convention of every civicport
 // command, and of ring members).
-func kekFor(cmd *cobra.Command, u, flag string) (secrets.KEK, *gcsecrets.Keeper, error) {
+func kekFor(cmd *cobra.Command, u, flag string) (envelope.KEK, *gcsecrets.Keeper, error) {
 	k, err := secrets.Open(cmd.Context(), u)
 	if err != nil {
-		return secrets.KEK{}, nil, fmt.Errorf("%s: %w", flag, err)
+		return envelope.KEK{}, nil, fmt.Errorf("%s: %w", flag, err)
 	}
-	return secrets.KEK{ID: secrets.RedactURL(u), Keeper: k}, k, nil
+	return envelope.KEK{ID: secrets.RedactURL(u), Keeper: k}, k, nil
 }
 
 func newRewrapCmd() *cobra.Command {
@@ -63,7 +64,7 @@ failed (listed), 2 bad usage or an unreachable bucket or keeper.`,
 				return err
 			}
 			defer b.Close()
-			sum, err := seal.Rewrap(cmd.Context(), b, []secrets.KEK{oldKEK}, []secrets.KEK{newKEK}, []string{oldKEK.ID},
+			sum, err := seal.Rewrap(cmd.Context(), b, []envelope.KEK{oldKEK}, []envelope.KEK{newKEK}, []string{oldKEK.ID},
 				&seal.RewrapOptions{Prefix: prefix, Workers: workers})
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "rewrap: %s\n", sum)

@@ -15,6 +15,7 @@ import (
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/conformance/report"
 	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 func keyURL(t *testing.T) string {
@@ -28,22 +29,22 @@ func sealedWith(t *testing.T, keeperURL, bucketURL string) *sealed {
 	k, err := secrets.Open(ctx, keeperURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { k.Close() })
-	return &sealed{kek: secrets.KEK{ID: secrets.RedactURL(keeperURL), Keeper: k}, url: bucketURL, t: t}
+	return &sealed{kek: envelope.KEK{ID: secrets.RedactURL(keeperURL), Keeper: k}, url: bucketURL, t: t}
 }
 
 type sealed struct {
-	kek secrets.KEK
+	kek envelope.KEK
 	url string
 	t   *testing.T
 }
 
 func (s *sealed) write(key, body string) {
-	b := seal.Wrap(open(s.t, s.url), []secrets.KEK{s.kek}, nil)
+	b := seal.Wrap(open(s.t, s.url), []envelope.KEK{s.kek}, nil)
 	require.NoError(s.t, b.WriteAll(context.Background(), key, []byte(body), nil))
 }
 
 func (s *sealed) read(key string) (string, error) {
-	b := seal.Wrap(open(s.t, s.url), []secrets.KEK{s.kek}, nil)
+	b := seal.Wrap(open(s.t, s.url), []envelope.KEK{s.kek}, nil)
 	got, err := b.ReadAll(context.Background(), key)
 	return string(got), err
 }
@@ -64,7 +65,7 @@ func TestRewrap(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, strings.Repeat("voter,", 1003), got)
 	_, err = old.read("rolls/3.csv")
-	assert.True(t, errors.Is(err, secrets.ErrWrongKey), "the old keeper no longer opens it: %v", err)
+	assert.True(t, errors.Is(err, envelope.ErrWrongKey), "the old keeper no longer opens it: %v", err)
 
 	code, out, _ = runCLI(t, "rewrap", "--bucket", bucket, "--from-keeper", oldURL, "--to-keeper", newURL)
 	require.Equal(t, exitOK, code)

@@ -22,7 +22,7 @@ import (
 
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/internal/verdict"
-	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 var checks = map[string]checkFunc{
@@ -350,7 +350,7 @@ const streamBuf = 256 << 10
 
 func checkLargePlaintext(e *env) verdict.Outcome {
 	n := e.o.LargePlaintextSize
-	kek := []secrets.KEK{{ID: keeperID, Keeper: e.k}}
+	kek := []envelope.KEK{{ID: keeperID, Keeper: e.k}}
 	pr, pw := io.Pipe()
 	type encResult struct {
 		sum [32]byte
@@ -367,7 +367,7 @@ func checkLargePlaintext(e *env) verdict.Outcome {
 			pw.CloseWithError(r.err) // nil: io.EOF for the reader
 			encDone <- r
 		}()
-		w, err := secrets.NewEncrypter(e.ctx, pw, kek, nil)
+		w, err := envelope.NewEncrypter(e.ctx, pw, kek, nil)
 		if err != nil {
 			r.err = fmt.Errorf("NewEncrypter: %w", err)
 			return
@@ -405,7 +405,7 @@ func checkLargePlaintext(e *env) verdict.Outcome {
 		decErr  error
 		hdrSize int64
 	)
-	d, err := secrets.NewDecrypter(e.ctx, cr, kek)
+	d, err := envelope.NewDecrypter(e.ctx, cr, kek)
 	if err != nil {
 		decErr = fmt.Errorf("NewDecrypter: %w", err)
 	} else {
@@ -467,13 +467,13 @@ const (
 
 // sealed is an envelope split into header and body.
 type sealed struct {
-	h    *secrets.Header
+	h    *envelope.Header
 	body []byte
 }
 
-func seal(ctx context.Context, pt []byte, keks []secrets.KEK) (sealed, error) {
+func seal(ctx context.Context, pt []byte, keks []envelope.KEK) (sealed, error) {
 	var buf bytes.Buffer
-	w, err := secrets.NewEncrypter(ctx, &buf, keks, &secrets.EnvelopeOptions{ChunkSize: rotationChunk})
+	w, err := envelope.NewEncrypter(ctx, &buf, keks, &envelope.Options{ChunkSize: rotationChunk})
 	if err != nil {
 		return sealed{}, err
 	}
@@ -484,7 +484,7 @@ func seal(ctx context.Context, pt []byte, keks []secrets.KEK) (sealed, error) {
 		return sealed{}, err
 	}
 	r := bytes.NewReader(buf.Bytes())
-	h, err := secrets.ReadHeader(r)
+	h, err := envelope.ReadHeader(r)
 	if err != nil {
 		return sealed{}, err
 	}
@@ -493,12 +493,12 @@ func seal(ctx context.Context, pt []byte, keks []secrets.KEK) (sealed, error) {
 
 // open decrypts s with keks and says what went wrong ("" when it
 // decrypted to pt), with the error.
-func (s sealed) open(ctx context.Context, keks []secrets.KEK, pt []byte) (string, error) {
+func (s sealed) open(ctx context.Context, keks []envelope.KEK, pt []byte) (string, error) {
 	hb, err := s.h.MarshalBinary()
 	if err != nil {
 		return "marshalling the header: " + errText(err), err
 	}
-	d, err := secrets.NewDecrypter(ctx, io.MultiReader(bytes.NewReader(hb), bytes.NewReader(s.body)), keks)
+	d, err := envelope.NewDecrypter(ctx, io.MultiReader(bytes.NewReader(hb), bytes.NewReader(s.body)), keks)
 	if err != nil {
 		return errText(err), err
 	}
@@ -513,13 +513,13 @@ func (s sealed) open(ctx context.Context, keks []secrets.KEK, pt []byte) (string
 }
 
 // refused checks that keks cannot open s: "" when refused with
-// secrets.ErrWrongKey, else the evidence.
-func (s sealed) refused(ctx context.Context, keks []secrets.KEK, pt []byte) string {
+// envelope.ErrWrongKey, else the evidence.
+func (s sealed) refused(ctx context.Context, keks []envelope.KEK, pt []byte) string {
 	prob, err := s.open(ctx, keks, pt)
 	switch {
 	case prob == "":
 		return "still decrypts it"
-	case errors.Is(err, secrets.ErrWrongKey):
+	case errors.Is(err, envelope.ErrWrongKey):
 		return ""
 	}
 	return "is refused, but not with ErrWrongKey: " + prob
@@ -528,19 +528,19 @@ func (s sealed) refused(ctx context.Context, keks []secrets.KEK, pt []byte) stri
 func checkKeyRotation(e *env) verdict.Outcome {
 	ctx := e.ctx
 	pt := random(rotationPlaintext)
-	keeper := secrets.KEK{ID: keeperID, Keeper: e.k}
-	a := secrets.KEK{ID: "secretstest/local-a", Keeper: newLocalKeeper()}
+	keeper := envelope.KEK{ID: keeperID, Keeper: e.k}
+	a := envelope.KEK{ID: "secretstest/local-a", Keeper: newLocalKeeper()}
 	defer a.Keeper.Close()
-	b := secrets.KEK{ID: "secretstest/local-b", Keeper: newLocalKeeper()}
+	b := envelope.KEK{ID: "secretstest/local-b", Keeper: newLocalKeeper()}
 	defer b.Keeper.Close()
 	var notes []string
 
 	// An envelope under local key A, rotated onto the keeper.
-	env, err := seal(ctx, pt, []secrets.KEK{a})
+	env, err := seal(ctx, pt, []envelope.KEK{a})
 	if err != nil {
 		return verdict.Fail("sealing under the suite's local key: %s", errText(err))
 	}
-	h, err := secrets.Rewrap(ctx, env.h, []secrets.KEK{a}, []secrets.KEK{keeper}, []string{a.ID})
+	h, err := envelope.Rewrap(ctx, env.h, []envelope.KEK{a}, []envelope.KEK{keeper}, []string{a.ID})
 	if err != nil {
 		if gcerrors.Code(err) == gcerrors.Unimplemented {
 			return verdict.Unsupported("the keeper cannot wrap a data key (Unimplemented): %s", errText(err))
@@ -551,10 +551,10 @@ func checkKeyRotation(e *env) verdict.Outcome {
 	if ids := h.KEKIDs(); !slices.Equal(ids, []string{keeperID}) {
 		return verdict.Fail("after rewrapping onto the keeper the header names %q, want only %q", ids, keeperID)
 	}
-	if prob, _ := onto.open(ctx, []secrets.KEK{keeper}, pt); prob != "" {
+	if prob, _ := onto.open(ctx, []envelope.KEK{keeper}, pt); prob != "" {
 		return verdict.Fail("rotated onto the keeper, the envelope does not decrypt with the keeper alone: %s", prob)
 	}
-	if prob := onto.refused(ctx, []secrets.KEK{a}, pt); prob != "" {
+	if prob := onto.refused(ctx, []envelope.KEK{a}, pt); prob != "" {
 		return verdict.Fail("rotated onto the keeper, the dropped local key %s", prob)
 	}
 
@@ -564,24 +564,24 @@ func checkKeyRotation(e *env) verdict.Outcome {
 		return verdict.Fail("opening Options.Second: %s", errText(err))
 	}
 	if second != nil {
-		s := secrets.KEK{ID: "secretstest/second", Keeper: second}
-		h2, err := secrets.Rewrap(ctx, onto.h, []secrets.KEK{keeper}, []secrets.KEK{s}, []string{keeperID})
+		s := envelope.KEK{ID: "secretstest/second", Keeper: second}
+		h2, err := envelope.Rewrap(ctx, onto.h, []envelope.KEK{keeper}, []envelope.KEK{s}, []string{keeperID})
 		if err != nil {
 			return verdict.Fail("rewrapping from the keeper to Options.Second's key: %s", errText(err))
 		}
 		moved := sealed{h: h2, body: env.body}
-		if prob, _ := moved.open(ctx, []secrets.KEK{s}, pt); prob != "" {
+		if prob, _ := moved.open(ctx, []envelope.KEK{s}, pt); prob != "" {
 			return verdict.Fail("rotated to Options.Second's key, the envelope does not decrypt with it alone: %s", prob)
 		}
-		if prob := moved.refused(ctx, []secrets.KEK{keeper}, pt); prob != "" {
+		if prob := moved.refused(ctx, []envelope.KEK{keeper}, pt); prob != "" {
 			return verdict.Fail("rotated to Options.Second's key, the dropped keeper %s", prob)
 		}
 		// The old key's keeper given the new key's wrapped data key.
-		prob, err := moved.open(ctx, []secrets.KEK{{ID: s.ID, Keeper: e.k}}, pt)
+		prob, err := moved.open(ctx, []envelope.KEK{{ID: s.ID, Keeper: e.k}}, pt)
 		switch {
 		case prob == "":
 			notes = append(notes, "NOTE the old key's keeper decrypts data keys wrapped under the new key (the backend finds the key from the ciphertext; only access policy separates keys)")
-		case errors.Is(err, secrets.ErrTampered):
+		case errors.Is(err, envelope.ErrTampered):
 			return verdict.Fail("the old key's keeper, given the data key wrapped under Options.Second's key, returned a different key without an error: %s", prob)
 		}
 		notes = append(notes, "rotated to Options.Second's key")
@@ -602,7 +602,7 @@ func checkKeyRotation(e *env) verdict.Outcome {
 		} else if !bytes.Equal(got, small) {
 			return verdict.Fail("after the provider rotation, a ciphertext made before it decrypts to a different plaintext: %s", describeDiff(got, small))
 		}
-		if prob, _ := onto.open(ctx, []secrets.KEK{keeper}, pt); prob != "" {
+		if prob, _ := onto.open(ctx, []envelope.KEK{keeper}, pt); prob != "" {
 			return verdict.Fail("after the provider rotation, an envelope wrapped before it no longer decrypts: %s", prob)
 		}
 		if _, prob, _ := roundTrip(ctx, e.k, "after the provider rotation, 32 B", random(32)); prob != "" {
@@ -614,15 +614,15 @@ func checkKeyRotation(e *env) verdict.Outcome {
 	}
 
 	// Off the keeper, onto local key B (the keeper unwraps).
-	h3, err := secrets.Rewrap(ctx, onto.h, []secrets.KEK{keeper}, []secrets.KEK{b}, []string{keeperID})
+	h3, err := envelope.Rewrap(ctx, onto.h, []envelope.KEK{keeper}, []envelope.KEK{b}, []string{keeperID})
 	if err != nil {
 		return verdict.Fail("rewrapping off the keeper (the keeper unwraps the data key): %s", errText(err))
 	}
 	off := sealed{h: h3, body: env.body}
-	if prob, _ := off.open(ctx, []secrets.KEK{b}, pt); prob != "" {
+	if prob, _ := off.open(ctx, []envelope.KEK{b}, pt); prob != "" {
 		return verdict.Fail("rotated off the keeper, the envelope does not decrypt with the new local key: %s", prob)
 	}
-	if prob := off.refused(ctx, []secrets.KEK{keeper}, pt); prob != "" {
+	if prob := off.refused(ctx, []envelope.KEK{keeper}, pt); prob != "" {
 		return verdict.Fail("rotated off the keeper, the dropped keeper %s", prob)
 	}
 	return verdict.Pass("a %s envelope rewrapped onto the keeper and off it again, body untouched; only the named key decrypted after each step; %s",

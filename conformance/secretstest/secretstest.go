@@ -11,7 +11,7 @@
 // changed, truncated or made by another key (never returns a wrong
 // plaintext), can be the key-encryption key of civicport's envelopes for
 // records of any size, and lets data keys be moved onto it and off it
-// (secrets.Rewrap) without re-encrypting records. gocloud's drivertest is a
+// (envelope.Rewrap) without re-encrypting records. gocloud's drivertest is a
 // pass/fail test for driver authors; this suite is a measurement for users.
 //
 // It is used in two ways:
@@ -57,17 +57,17 @@
 //     apart).
 //   - secrets.large_plaintext: Options.LargePlaintextSize bytes (default
 //     64 MiB) of pseudo-random data are streamed through a civicport
-//     envelope (secrets.NewEncrypter, then secrets.NewDecrypter) with the
+//     envelope (envelope.NewEncrypter, then envelope.NewDecrypter) with the
 //     keeper as the only key-encryption key, through a pipe, hashing with
 //     SHA-256 on both sides: the size and the hash must match. Nothing is
 //     held in memory beyond a few chunks.
 //   - secrets.key_rotation: the promise measured is civicport's rotation
 //     story: a record's data key can be moved onto a new key and off an old
-//     one by rewriting the envelope header alone (secrets.Rewrap), and after
+//     one by rewriting the envelope header alone (envelope.Rewrap), and after
 //     each move only the keys it names decrypt. An envelope (several
 //     chunks) is made under a random local key A; it is rewrapped onto the
 //     keeper (A dropped) and must then decrypt with the keeper alone while A
-//     is refused (secrets.ErrWrongKey); it is rewrapped off the keeper onto
+//     is refused (envelope.ErrWrongKey); it is rewrapped off the keeper onto
 //     a local key B (the keeper unwraps) and must decrypt with B while the
 //     keeper is refused. With Options.Second (another key on the same
 //     backend) it is also rewrapped from the keeper to that key, which must

@@ -26,6 +26,7 @@ import (
 	"github.com/civicport/civicport/conformance/report"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 // Options configures Switch.
@@ -126,7 +127,7 @@ type stack struct {
 	profile string
 	urls    profile.URLs
 	*profile.Stack
-	kek secrets.KEK
+	kek envelope.KEK
 }
 
 func (s *stack) bucketName() string { return s.name + " " + blob.Redact(s.urls.Bucket) }
@@ -240,7 +241,7 @@ func (sw *switcher) open(ctx context.Context) error {
 		sw.stacks = append(sw.stacks, s)
 		// The KEK id is stored in every envelope header: the redacted
 		// keeper URL names the key stably and holds no secret.
-		s.kek = secrets.KEK{ID: secrets.RedactURL(u.Keeper), Keeper: st.Keeper}
+		s.kek = envelope.KEK{ID: secrets.RedactURL(u.Keeper), Keeper: st.Keeper}
 		if other, dup := seen[s.kek.ID]; dup {
 			return fmt.Errorf("stacks %s and %s use the same key (%s); a switch needs a key on the new stack", other, s.name, s.kek.ID)
 		}
@@ -302,7 +303,7 @@ func (sw *switcher) seed(ctx context.Context) bool {
 		if err != nil {
 			return "", err
 		}
-		b := audit.Wrap(seal.Wrap(inner, []secrets.KEK{first.kek}, nil), log, first.bucketName())
+		b := audit.Wrap(seal.Wrap(inner, []envelope.KEK{first.kek}, nil), log, first.bucketName())
 		defer b.Close()
 		if rep.Records, rep.RecordBytes, err = writeArchive(ctx, b); err != nil {
 			return "", err
@@ -507,7 +508,7 @@ func (sw *switcher) rewrap(ctx context.Context, h *Hop, log *audit.Log, src, dst
 	}
 	inner := audit.Wrap(raw, log, dst.bucketName())
 	defer inner.Close()
-	sum, err := seal.Rewrap(ctx, inner, []secrets.KEK{src.kek}, []secrets.KEK{dst.kek}, []string{src.kek.ID},
+	sum, err := seal.Rewrap(ctx, inner, []envelope.KEK{src.kek}, []envelope.KEK{dst.kek}, []string{src.kek.ID},
 		&seal.RewrapOptions{Prefix: recordsPrefix, Workers: sw.opts.Workers})
 	if err != nil {
 		return "", fmt.Errorf("%+v: %w", sum, err)
@@ -528,12 +529,12 @@ func (sw *switcher) rewrap(ctx context.Context, h *Hop, log *audit.Log, src, dst
 }
 
 // readAll reads every record of s through Seal with kek alone.
-func readAll(ctx context.Context, s *stack, kek secrets.KEK) (int, int64, error) {
+func readAll(ctx context.Context, s *stack, kek envelope.KEK) (int, int64, error) {
 	inner, err := s.openBucket(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
-	b := seal.Wrap(inner, []secrets.KEK{kek}, nil)
+	b := seal.Wrap(inner, []envelope.KEK{kek}, nil)
 	defer b.Close()
 	n, bytes := 0, int64(0)
 	it := b.List(&gcblob.ListOptions{Prefix: recordsPrefix})
@@ -560,13 +561,13 @@ func readAll(ctx context.Context, s *stack, kek secrets.KEK) (int, int64, error)
 	return n, bytes, nil
 }
 
-// refused checks that kek opens no record of s (secrets.ErrWrongKey).
-func refused(ctx context.Context, s *stack, kek secrets.KEK) error {
+// refused checks that kek opens no record of s (envelope.ErrWrongKey).
+func refused(ctx context.Context, s *stack, kek envelope.KEK) error {
 	inner, err := s.openBucket(ctx)
 	if err != nil {
 		return err
 	}
-	b := seal.Wrap(inner, []secrets.KEK{kek}, nil)
+	b := seal.Wrap(inner, []envelope.KEK{kek}, nil)
 	defer b.Close()
 	it := b.List(&gcblob.ListOptions{Prefix: recordsPrefix})
 	for {
@@ -578,8 +579,8 @@ func refused(ctx context.Context, s *stack, kek secrets.KEK) error {
 			return err
 		}
 		_, err = b.ReadAll(ctx, obj.Key)
-		if !errors.Is(err, secrets.ErrWrongKey) {
-			return fmt.Errorf("reading %s with the retired key %s: got %v, want %v", obj.Key, kek.ID, err, secrets.ErrWrongKey)
+		if !errors.Is(err, envelope.ErrWrongKey) {
+			return fmt.Errorf("reading %s with the retired key %s: got %v, want %v", obj.Key, kek.ID, err, envelope.ErrWrongKey)
 		}
 	}
 }

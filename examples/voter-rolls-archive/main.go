@@ -50,6 +50,7 @@ import (
 	"github.com/civicport/civicport/blob/retention"
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 func main() {
@@ -194,8 +195,8 @@ func loadConfig(path, dir string) (profile.Config, error) {
 
 // keys are the two key-encryption keys and the clerk's signing key.
 type keys struct {
-	county, offline secrets.KEK // the profile's keeper, the second keeper
-	signer          note.Signer // nil with -verify-only
+	county, offline envelope.KEK // the profile's keeper, the second keeper
+	signer          note.Signer  // nil with -verify-only
 	verifier        note.Verifier
 	ownOffline      bool
 }
@@ -207,7 +208,7 @@ func (k *keys) close() {
 }
 
 func loadKeys(ctx context.Context, o options, stack *profile.Stack, keeperURL string) (*keys, error) {
-	k := &keys{county: secrets.KEK{ID: kekID(keeperURL), Keeper: stack.Keeper}}
+	k := &keys{county: envelope.KEK{ID: kekID(keeperURL), Keeper: stack.Keeper}}
 	second := o.secondKeeper
 	if second == "" {
 		key, err := readOrCreate(filepath.Join(o.dir, "keys", "offline.key"), newLocalKey)
@@ -220,7 +221,7 @@ func loadKeys(ctx context.Context, o options, stack *profile.Stack, keeperURL st
 	if err != nil {
 		return nil, fmt.Errorf("second keeper: %w", err)
 	}
-	k.offline, k.ownOffline = secrets.KEK{ID: kekID(second), Keeper: keeper}, true
+	k.offline, k.ownOffline = envelope.KEK{ID: kekID(second), Keeper: keeper}, true
 	if k.offline.ID == k.county.ID {
 		k.close()
 		return nil, fmt.Errorf("the second keeper is the profile's keeper (%s): the point is a key at another provider", k.county.ID)
@@ -338,7 +339,7 @@ func (a *archive) export(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sealed := audit.Wrap(seal.Wrap(inner, []secrets.KEK{a.keys.county, a.keys.offline}, nil), log, a.bucketName)
+	sealed := audit.Wrap(seal.Wrap(inner, []envelope.KEK{a.keys.county, a.keys.offline}, nil), log, a.bucketName)
 	defer sealed.Close()
 	err = sealed.WriteAll(ctx, key, data, &gcblob.WriterOptions{
 		ContentType: "text/csv",
@@ -484,7 +485,7 @@ func (a *archive) verify(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		both := seal.Wrap(inner, []secrets.KEK{a.keys.county, a.keys.offline}, nil)
+		both := seal.Wrap(inner, []envelope.KEK{a.keys.county, a.keys.offline}, nil)
 		vr, err := blob.VerifyManifest(ctx, both, entries, &blob.VerifyOptions{Prefix: recordsPrefix + a.o.date + "/"})
 		both.Close()
 		if err == nil && !vr.OK() {
@@ -505,12 +506,12 @@ func (a *archive) verify(ctx context.Context) error {
 	if entries != nil {
 		ids, err := kekIDs(ctx, a.stack.Bucket, a.recordKey())
 		add("wrapped keys", fmt.Sprintf("the data key is wrapped under %d keys: %s", len(ids), strings.Join(ids, ", ")), err)
-		for _, kek := range []secrets.KEK{a.keys.county, a.keys.offline} {
+		for _, kek := range []envelope.KEK{a.keys.county, a.keys.offline} {
 			inner, err := a.open()
 			if err != nil {
 				return err
 			}
-			alone := seal.Wrap(inner, []secrets.KEK{kek}, nil)
+			alone := seal.Wrap(inner, []envelope.KEK{kek}, nil)
 			sha, size, err := blob.HashObject(ctx, alone, a.recordKey())
 			alone.Close()
 			if err == nil && sha != entries[0].SHA256 {
@@ -586,7 +587,7 @@ func kekIDs(ctx context.Context, raw *gcblob.Bucket, key string) ([]string, erro
 		return nil, err
 	}
 	defer r.Close()
-	h, err := secrets.ReadHeader(r)
+	h, err := envelope.ReadHeader(r)
 	if err != nil {
 		return nil, err
 	}

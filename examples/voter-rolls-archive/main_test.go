@@ -21,6 +21,7 @@ import (
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/internal/testenv"
 	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 const date = "2026-07-01"
@@ -54,7 +55,7 @@ func TestLocalDefault(t *testing.T) {
 }
 
 // localKEK is the KEK the example builds from a key file in DIR/keys.
-func localKEK(t *testing.T, ctx context.Context, dir, name string) secrets.KEK {
+func localKEK(t *testing.T, ctx context.Context, dir, name string) envelope.KEK {
 	t.Helper()
 	key, err := os.ReadFile(filepath.Join(dir, "keys", name))
 	require.NoError(t, err)
@@ -62,7 +63,7 @@ func localKEK(t *testing.T, ctx context.Context, dir, name string) secrets.KEK {
 	k, err := secrets.Open(ctx, u)
 	require.NoError(t, err)
 	t.Cleanup(func() { k.Close() })
-	return secrets.KEK{ID: secrets.RedactURL(u), Keeper: k}
+	return envelope.KEK{ID: secrets.RedactURL(u), Keeper: k}
 }
 
 // TestLocalDir: an export kept in -dir; each key of the ring reads it, a
@@ -83,7 +84,7 @@ func TestLocalDir(t *testing.T) {
 		for _, name := range []string{"county.key", "offline.key"} {
 			raw, err := blob.Open(ctx, bucketURL)
 			require.NoError(t, err)
-			b := seal.Wrap(raw, []secrets.KEK{localKEK(t, ctx, dir, name)}, nil)
+			b := seal.Wrap(raw, []envelope.KEK{localKEK(t, ctx, dir, name)}, nil)
 			got, err := b.ReadAll(ctx, key)
 			require.NoError(t, b.Close())
 			require.NoError(t, err, name)
@@ -94,10 +95,10 @@ func TestLocalDir(t *testing.T) {
 		defer stranger.Close()
 		raw, err := blob.Open(ctx, bucketURL)
 		require.NoError(t, err)
-		b := seal.Wrap(raw, []secrets.KEK{{ID: "stranger", Keeper: stranger}}, nil)
+		b := seal.Wrap(raw, []envelope.KEK{{ID: "stranger", Keeper: stranger}}, nil)
 		defer b.Close()
 		_, err = b.ReadAll(ctx, key)
-		assert.ErrorIs(t, err, secrets.ErrWrongKey)
+		assert.ErrorIs(t, err, envelope.ErrWrongKey)
 		// The provider holds ciphertext only.
 		stored, err := os.ReadFile(filepath.Join(dir, "bucket", filepath.FromSlash(key)))
 		require.NoError(t, err)
@@ -146,7 +147,7 @@ func TestLocalDir(t *testing.T) {
 		out := tamper(t, func(t *testing.T, dir string) {
 			raw, err := blob.Open(ctx, "file://"+filepath.ToSlash(filepath.Join(dir, "bucket")))
 			require.NoError(t, err)
-			b := seal.Wrap(raw, []secrets.KEK{localKEK(t, ctx, dir, "county.key"), localKEK(t, ctx, dir, "offline.key")}, nil)
+			b := seal.Wrap(raw, []envelope.KEK{localKEK(t, ctx, dir, "county.key"), localKEK(t, ctx, dir, "offline.key")}, nil)
 			defer b.Close()
 			extra := append(append([]byte(nil), want...), []byte("EX99999999,Mallory,Eve,1970,1 Fake St,Exampleville,99001,P-001,IND,2026-06-30,active\n")...)
 			require.NoError(t, b.WriteAll(ctx, key, extra, nil))

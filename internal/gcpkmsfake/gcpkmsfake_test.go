@@ -24,7 +24,7 @@ import (
 
 	"github.com/civicport/civicport/internal/driveradapter"
 	"github.com/civicport/civicport/internal/gcpkmsfake"
-	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 func start(t *testing.T) (*gcpkmsfake.Server, *kms.KeyManagementClient) {
@@ -158,15 +158,15 @@ func TestErrors(t *testing.T) {
 func TestEnvelope(t *testing.T) {
 	ctx := context.Background()
 	s, c := start(t)
-	kek := secrets.KEK{ID: "gcpkms/test", Keeper: gcpkms.OpenKeeper(c, newKey(t, s), nil)}
+	kek := envelope.KEK{ID: "gcpkms/test", Keeper: gcpkms.OpenKeeper(c, newKey(t, s), nil)}
 	pt := bytes.Repeat([]byte("election records "), 50_000)
 	var buf bytes.Buffer
-	w, err := secrets.NewEncrypter(ctx, &buf, []secrets.KEK{kek}, nil)
+	w, err := envelope.NewEncrypter(ctx, &buf, []envelope.KEK{kek}, nil)
 	require.NoError(t, err)
 	_, err = w.Write(pt)
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
-	d, err := secrets.NewDecrypter(ctx, &buf, []secrets.KEK{kek})
+	d, err := envelope.NewDecrypter(ctx, &buf, []envelope.KEK{kek})
 	require.NoError(t, err)
 	got, err := io.ReadAll(d)
 	require.NoError(t, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/internal/electiondata"
 	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 // auditPrefix is where a provider's bucket keeps its audit log, next to the
@@ -33,7 +34,7 @@ type custody struct {
 	logSigner   note.Signer
 	logVerifier note.Verifier
 	logVKey     string
-	kekA, kekB  secrets.KEK
+	kekA, kekB  envelope.KEK
 }
 
 func newCustody(ctx context.Context, a, b *Provider) (*custody, error) {
@@ -50,14 +51,14 @@ func newCustody(ctx context.Context, a, b *Provider) (*custody, error) {
 	}
 	for _, k := range []struct {
 		p   *Provider
-		kek *secrets.KEK
+		kek *envelope.KEK
 	}{{a, &c.kekA}, {b, &c.kekB}} {
 		keeper, err := secrets.Open(ctx, k.p.KeeperURL)
 		if err != nil {
 			c.close()
 			return nil, fmt.Errorf("%s keeper: %w", k.p.Name, err)
 		}
-		*k.kek = secrets.KEK{ID: secrets.RedactURL(k.p.KeeperURL), Keeper: keeper}
+		*k.kek = envelope.KEK{ID: secrets.RedactURL(k.p.KeeperURL), Keeper: keeper}
 	}
 	if c.kekA.ID == c.kekB.ID {
 		c.close()
@@ -67,7 +68,7 @@ func newCustody(ctx context.Context, a, b *Provider) (*custody, error) {
 }
 
 func (c *custody) close() {
-	for _, k := range []secrets.KEK{c.kekA, c.kekB} {
+	for _, k := range []envelope.KEK{c.kekA, c.kekB} {
 		if k.Keeper != nil {
 			k.Keeper.Close()
 		}
@@ -76,7 +77,7 @@ func (c *custody) close() {
 
 // generateSealed writes the election archive to bucketURL sealed under kek,
 // recording every write in the bucket's audit log, and signs a checkpoint.
-func (c *custody) generateSealed(ctx context.Context, bucketURL string, kek secrets.KEK, data electiondata.Options) (electiondata.Stats, int64, error) {
+func (c *custody) generateSealed(ctx context.Context, bucketURL string, kek envelope.KEK, data electiondata.Options) (electiondata.Stats, int64, error) {
 	raw, err := blob.Open(ctx, bucketURL)
 	if err != nil {
 		return electiondata.Stats{}, 0, err
@@ -91,7 +92,7 @@ func (c *custody) generateSealed(ctx context.Context, bucketURL string, kek secr
 	if err != nil {
 		return electiondata.Stats{}, 0, err
 	}
-	sealed := audit.Wrap(seal.Wrap(inner, []secrets.KEK{kek}, nil), log, blob.Redact(bucketURL))
+	sealed := audit.Wrap(seal.Wrap(inner, []envelope.KEK{kek}, nil), log, blob.Redact(bucketURL))
 	defer sealed.Close()
 	st, err := electiondata.Generate(ctx, sealed, data)
 	if err != nil {
@@ -166,7 +167,7 @@ func (c *custody) rewrapAndRead(ctx context.Context, bucketURL string, workers i
 		return "", err
 	}
 	defer raw.Close()
-	sum, err := seal.Rewrap(ctx, raw, []secrets.KEK{c.kekA}, []secrets.KEK{c.kekB}, []string{c.kekA.ID}, &seal.RewrapOptions{Workers: workers})
+	sum, err := seal.Rewrap(ctx, raw, []envelope.KEK{c.kekA}, []envelope.KEK{c.kekB}, []string{c.kekA.ID}, &seal.RewrapOptions{Workers: workers})
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", sum, err)
 	}
@@ -174,7 +175,7 @@ func (c *custody) rewrapAndRead(ctx context.Context, bucketURL string, workers i
 	if err != nil {
 		return "", err
 	}
-	onlyB := seal.Wrap(inner, []secrets.KEK{c.kekB}, nil)
+	onlyB := seal.Wrap(inner, []envelope.KEK{c.kekB}, nil)
 	defer onlyB.Close()
 	n, bytes := 0, int64(0)
 	err = eachRecord(ctx, onlyB, "", func(key string) error {

@@ -14,7 +14,7 @@ import (
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/pubsub"
-	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 // events is the results feed of a rehearsal: the county publishes one
@@ -49,12 +49,12 @@ func newEvents() (*events, error) {
 // its key as idempotency key, and publishes it on A. Then it plays two
 // attacks on the feed: one message replayed as it went out, and one forged
 // (a result changed after signing).
-func (e *events) publish(ctx context.Context, topic *gcpubsub.Topic, bucketURL string, kek secrets.KEK) (string, error) {
+func (e *events) publish(ctx context.Context, topic *gcpubsub.Topic, bucketURL string, kek envelope.KEK) (string, error) {
 	inner, err := blob.Open(ctx, bucketURL)
 	if err != nil {
 		return "", err
 	}
-	sealed := seal.Wrap(inner, []secrets.KEK{kek}, nil)
+	sealed := seal.Wrap(inner, []envelope.KEK{kek}, nil)
 	defer sealed.Close()
 	var last *gcpubsub.Message
 	err = eachRecord(ctx, sealed, "results/", func(key string) error {

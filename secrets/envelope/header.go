@@ -1,4 +1,4 @@
-package secrets
+package envelope
 
 import (
 	"bytes"
@@ -64,7 +64,7 @@ func (h *Header) MarshalBinary() ([]byte, error) {
 // newHeader encodes a header. The caller has checked the KEK ids.
 func newHeader(chunkSize int, commitment []byte, keys []wrappedKey) (*Header, error) {
 	if len(keys) == 0 || len(keys) > maxKEKs {
-		return nil, fmt.Errorf("secrets: %d wrapped keys; an envelope holds 1 to %d", len(keys), maxKEKs)
+		return nil, fmt.Errorf("envelope: %d wrapped keys; an envelope holds 1 to %d", len(keys), maxKEKs)
 	}
 	b := make([]byte, 0, 1024)
 	b = append(b, magic...)
@@ -81,7 +81,7 @@ func newHeader(chunkSize int, commitment []byte, keys []wrappedKey) (*Header, er
 	}
 	size := len(b) + checksumSize
 	if size > maxHeaderSize {
-		return nil, fmt.Errorf("secrets: envelope header would be %d bytes; at most %d (fewer KEKs or shorter wrapped keys)", size, maxHeaderSize)
+		return nil, fmt.Errorf("envelope: envelope header would be %d bytes; at most %d (fewer KEKs or shorter wrapped keys)", size, maxHeaderSize)
 	}
 	binary.BigEndian.PutUint32(b[7:], uint32(size))
 	sum := sha256.Sum256(b)
@@ -133,7 +133,7 @@ func readErr(err error, what string, got, want int) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return fmt.Errorf("%w: %s ends after %d of %d bytes", ErrTruncated, what, got, want)
 	}
-	return fmt.Errorf("secrets: reading envelope %s: %w", what, err)
+	return fmt.Errorf("envelope: reading envelope %s: %w", what, err)
 }
 
 // parseHeader parses a whole header whose magic, version and length field
@@ -218,13 +218,13 @@ func parseEntries(p []byte, count int) ([]wrappedKey, []byte, error) {
 func checkID(id string) error {
 	switch {
 	case id == "":
-		return errors.New("secrets: empty KEK id")
+		return errors.New("envelope: empty KEK id")
 	case len(id) > maxIDLen:
-		return fmt.Errorf("secrets: KEK id of %d bytes; at most %d", len(id), maxIDLen)
+		return fmt.Errorf("envelope: KEK id of %d bytes; at most %d", len(id), maxIDLen)
 	case !utf8.ValidString(id):
-		return fmt.Errorf("secrets: KEK id %q is not UTF-8", id)
+		return fmt.Errorf("envelope: KEK id %q is not UTF-8", id)
 	case strings.ContainsFunc(id, unicode.IsControl):
-		return fmt.Errorf("secrets: KEK id %q contains control characters", id)
+		return fmt.Errorf("envelope: KEK id %q contains control characters", id)
 	}
 	return nil
 }
@@ -243,12 +243,12 @@ func (h *Header) unwrapDataKey(ctx context.Context, keks []KEK) ([]byte, string,
 		}
 		// Not every keeper honours ctx (localsecrets ignores it), so check.
 		if err := ctx.Err(); err != nil {
-			return nil, "", fmt.Errorf("secrets: unwrapping data key: %w", err)
+			return nil, "", fmt.Errorf("envelope: unwrapping data key: %w", err)
 		}
 		dk, err := k.Keeper.Decrypt(ctx, h.keys[i].wrapped)
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return nil, "", fmt.Errorf("secrets: unwrapping data key with KEK %q: %w", k.ID, ctx.Err())
+			return nil, "", fmt.Errorf("envelope: unwrapping data key with KEK %q: %w", k.ID, ctx.Err())
 		case err != nil:
 			attempts = append(attempts, fmt.Sprintf("%q: %v", k.ID, err))
 			causes = append(causes, err)
@@ -325,7 +325,7 @@ func Rewrap(ctx context.Context, h *Header, using, add []KEK, drop []string) (*H
 		return nil, err
 	}
 	if len(keys) == 0 {
-		return nil, errors.New("secrets: rewrap would leave the data key wrapped under no KEK")
+		return nil, errors.New("envelope: rewrap would leave the data key wrapped under no KEK")
 	}
 	return newHeader(h.chunkSize, h.commitment, keys)
 }

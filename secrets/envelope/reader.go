@@ -1,4 +1,4 @@
-package secrets
+package envelope
 
 import (
 	"bytes"
@@ -68,7 +68,7 @@ type RangeFunc func(offset, length int64) (io.ReadCloser, error)
 // the reader closes fetch's.
 func (k *DataKey) NewRangeReader(ciphertextSize, offset, length int64, fetch RangeFunc) (io.ReadCloser, error) {
 	if offset < 0 {
-		return nil, fmt.Errorf("secrets: negative range offset %d", offset)
+		return nil, fmt.Errorf("envelope: negative range offset %d", offset)
 	}
 	if length == 0 {
 		return io.NopCloser(bytes.NewReader(nil)), nil
@@ -95,7 +95,7 @@ func (k *DataKey) NewRangeReader(ciphertextSize, offset, length int64, fetch Ran
 	}
 	rc, err := fetch(start, stop-start)
 	if err != nil {
-		return nil, fmt.Errorf("secrets: reading envelope range: %w", err)
+		return nil, fmt.Errorf("envelope: reading envelope range: %w", err)
 	}
 	cr := newChunkReader(k, io.LimitReader(rc, stop-start), uint64(first), uint64(last), uint64(chunks))
 	cr.skip, cr.limit = int(offset-first*c), end-offset
@@ -242,7 +242,7 @@ func (r *chunkReader) next() error {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		return r.tail()
 	case err != nil:
-		return fmt.Errorf("secrets: reading envelope chunk %d: %w", r.index, err)
+		return fmt.Errorf("envelope: reading envelope chunk %d: %w", r.index, err)
 	}
 	// More than the end marker follows a full chunk, so it is not the last.
 	pt, ok := r.open(r.buf[:f], r.index, false)

@@ -1,4 +1,4 @@
-package secrets_test
+package envelope_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gocloud.dev/secrets/localsecrets"
 
-	"github.com/civicport/civicport/secrets"
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 // The seed envelopes in testdata/fuzz/FuzzDecrypt are encryptions of
@@ -18,8 +18,8 @@ import (
 // fuzz test does not have), with chunk sizes 16 and 64.
 var fuzzKey = [32]byte{'c', 'i', 'v', 'i', 'c', 'p', 'o', 'r', 't', ' ', 'f', 'u', 'z', 'z'}
 
-func fuzzKEK() secrets.KEK {
-	return secrets.KEK{ID: "fuzz", Keeper: localsecrets.NewKeeper(fuzzKey)}
+func fuzzKEK() envelope.KEK {
+	return envelope.KEK{ID: "fuzz", Keeper: localsecrets.NewKeeper(fuzzKey)}
 }
 
 // pattern is the plaintext of every seed envelope, so that any authentic
@@ -65,7 +65,7 @@ func FuzzReadHeader(f *testing.F) {
 
 func checkHeader(t *testing.T, b []byte) {
 	r := bytes.NewReader(b)
-	h, err := secrets.ReadHeader(r)
+	h, err := envelope.ReadHeader(r)
 	if err != nil {
 		requireOneOf(t, err)
 		return
@@ -76,10 +76,10 @@ func checkHeader(t *testing.T, b []byte) {
 	raw, err := h.MarshalBinary()
 	require.NoError(t, err)
 	require.Equal(t, b[:read], raw)
-	require.GreaterOrEqual(t, h.ChunkSize(), secrets.MinChunkSize)
-	require.LessOrEqual(t, h.ChunkSize(), secrets.MaxChunkSize)
+	require.GreaterOrEqual(t, h.ChunkSize(), envelope.MinChunkSize)
+	require.LessOrEqual(t, h.ChunkSize(), envelope.MaxChunkSize)
 	require.NotEmpty(t, h.KEKIDs())
-	if size, err := secrets.PlaintextSize(int64(len(b)), h); err == nil {
+	if size, err := envelope.PlaintextSize(int64(len(b)), h); err == nil {
 		require.GreaterOrEqual(t, size, int64(0))
 	}
 }
@@ -92,17 +92,17 @@ func checkHeader(t *testing.T, b []byte) {
 func FuzzDecrypt(f *testing.F) {
 	kek := fuzzKEK()
 	f.Fuzz(func(t *testing.T, ct []byte) {
-		got, _, err := decrypt(ct, []secrets.KEK{kek})
+		got, _, err := decrypt(ct, []envelope.KEK{kek})
 		require.True(t, bytes.Equal(pattern(len(got)), got), "returned bytes that are not authentic: %q", got)
 		if err != nil {
 			requireOneOf(t, err)
 			return
 		}
 		h := header(t, ct)
-		size, err := secrets.PlaintextSize(int64(len(ct)), h)
+		size, err := envelope.PlaintextSize(int64(len(ct)), h)
 		require.NoError(t, err)
 		require.EqualValues(t, len(got), size)
-		whole, err := readRange(t, h, []secrets.KEK{kek}, ct, 0, -1)
+		whole, err := readRange(t, h, []envelope.KEK{kek}, ct, 0, -1)
 		require.NoError(t, err)
 		require.Equal(t, got, whole)
 	})

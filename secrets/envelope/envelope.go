@@ -1,4 +1,4 @@
-package secrets
+package envelope
 
 // Envelope format, version 1.
 //
@@ -110,25 +110,25 @@ import (
 var (
 	// ErrNotEnvelope: the data does not start with the envelope magic; it is
 	// not an envelope (a plaintext object, another format).
-	ErrNotEnvelope = errors.New("secrets: not a civicport envelope")
+	ErrNotEnvelope = errors.New("envelope: not a civicport envelope")
 	// ErrUnsupportedVersion: an envelope of a version this code cannot read.
-	ErrUnsupportedVersion = errors.New("secrets: unsupported envelope version")
+	ErrUnsupportedVersion = errors.New("envelope: unsupported envelope version")
 	// ErrTruncated: the envelope ends early: inside the header, inside a
 	// chunk, or after a chunk that is not the final one.
-	ErrTruncated = errors.New("secrets: envelope truncated")
+	ErrTruncated = errors.New("envelope: envelope truncated")
 	// ErrReordered: a chunk is authentic but at the wrong position: chunks
 	// were moved, duplicated or dropped.
-	ErrReordered = errors.New("secrets: envelope chunks out of order")
+	ErrReordered = errors.New("envelope: envelope chunks out of order")
 	// ErrTampered: bytes of the envelope were changed (or corrupted): the
 	// header checksum, a chunk's authentication, the key commitment or the
 	// end marker does not verify.
-	ErrTampered = errors.New("secrets: envelope tampered with or corrupted")
+	ErrTampered = errors.New("envelope: envelope tampered with or corrupted")
 	// ErrWrongKey: none of the KEKs given could unwrap the data key (none is
 	// named in the header, or each one's keeper refused).
-	ErrWrongKey = errors.New("secrets: no key-encryption key could unwrap the data key")
+	ErrWrongKey = errors.New("envelope: no key-encryption key could unwrap the data key")
 )
 
-// Chunk sizes accepted by EnvelopeOptions.
+// Chunk sizes accepted by Options.
 const (
 	DefaultChunkSize = 64 << 10
 	MinChunkSize     = 16
@@ -164,9 +164,9 @@ type KEK struct {
 	Keeper *gcsecrets.Keeper
 }
 
-// EnvelopeOptions configure NewEncrypter. A nil *EnvelopeOptions means the
+// Options configure NewEncrypter. A nil *Options means the
 // defaults.
-type EnvelopeOptions struct {
+type Options struct {
 	// ChunkSize is the plaintext bytes per chunk, MinChunkSize..MaxChunkSize;
 	// 0 means DefaultChunkSize. Smaller chunks make range reads cheaper,
 	// larger ones lower the 28-byte-per-chunk overhead. A decrypter holds
@@ -183,16 +183,16 @@ type EnvelopeOptions struct {
 // dst. Until Close has returned nil, what dst holds will not decrypt (it
 // fails with ErrTruncated). After an error from dst, every later Write and
 // Close returns it. The writer is not safe for concurrent use.
-func NewEncrypter(ctx context.Context, dst io.Writer, keks []KEK, opts *EnvelopeOptions) (io.WriteCloser, error) {
+func NewEncrypter(ctx context.Context, dst io.Writer, keks []KEK, opts *Options) (io.WriteCloser, error) {
 	chunkSize := DefaultChunkSize
 	if opts != nil && opts.ChunkSize != 0 {
 		chunkSize = opts.ChunkSize
 	}
 	if chunkSize < MinChunkSize || chunkSize > MaxChunkSize {
-		return nil, fmt.Errorf("secrets: chunk size %d outside %d..%d", chunkSize, MinChunkSize, MaxChunkSize)
+		return nil, fmt.Errorf("envelope: chunk size %d outside %d..%d", chunkSize, MinChunkSize, MaxChunkSize)
 	}
 	if len(keks) == 0 {
-		return nil, errors.New("secrets: NewEncrypter needs at least one KEK")
+		return nil, errors.New("envelope: NewEncrypter needs at least one KEK")
 	}
 	if err := checkKEKs(keks); err != nil {
 		return nil, err
@@ -211,7 +211,7 @@ func NewEncrypter(ctx context.Context, dst io.Writer, keks []KEK, opts *Envelope
 	}
 	aead := chunkAEAD(dk, chunkSize)
 	if _, err := dst.Write(h.raw); err != nil {
-		return nil, fmt.Errorf("secrets: writing envelope header: %w", err)
+		return nil, fmt.Errorf("envelope: writing envelope header: %w", err)
 	}
 	return &encrypter{
 		dst:   dst,
@@ -226,14 +226,14 @@ func wrapAll(ctx context.Context, dk []byte, keks []KEK, keys []wrappedKey) ([]w
 	for _, k := range keks {
 		// Not every keeper honours ctx (localsecrets ignores it), so check.
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("secrets: wrapping data key: %w", err)
+			return nil, fmt.Errorf("envelope: wrapping data key: %w", err)
 		}
 		w, err := k.Keeper.Encrypt(ctx, dk)
 		if err != nil {
-			return nil, fmt.Errorf("secrets: wrapping data key under KEK %q: %w", k.ID, err)
+			return nil, fmt.Errorf("envelope: wrapping data key under KEK %q: %w", k.ID, err)
 		}
 		if len(w) == 0 || len(w) > maxWrappedLen {
-			return nil, fmt.Errorf("secrets: KEK %q wrapped the data key into %d bytes; an envelope holds 1 to %d", k.ID, len(w), maxWrappedLen)
+			return nil, fmt.Errorf("envelope: KEK %q wrapped the data key into %d bytes; an envelope holds 1 to %d", k.ID, len(w), maxWrappedLen)
 		}
 		keys = append(keys, wrappedKey{id: k.ID, wrapped: w})
 	}
@@ -244,7 +244,7 @@ func wrapAll(ctx context.Context, dk []byte, keks []KEK, keys []wrappedKey) ([]w
 // and a keeper for each.
 func checkKEKs(keks []KEK) error {
 	if len(keks) > maxKEKs {
-		return fmt.Errorf("secrets: %d KEKs; an envelope holds at most %d", len(keks), maxKEKs)
+		return fmt.Errorf("envelope: %d KEKs; an envelope holds at most %d", len(keks), maxKEKs)
 	}
 	seen := make(map[string]bool, len(keks))
 	for _, k := range keks {
@@ -252,10 +252,10 @@ func checkKEKs(keks []KEK) error {
 			return err
 		}
 		if k.Keeper == nil {
-			return fmt.Errorf("secrets: KEK %q has no keeper", k.ID)
+			return fmt.Errorf("envelope: KEK %q has no keeper", k.ID)
 		}
 		if seen[k.ID] {
-			return fmt.Errorf("secrets: KEK id %q given twice", k.ID)
+			return fmt.Errorf("envelope: KEK id %q given twice", k.ID)
 		}
 		seen[k.ID] = true
 	}
@@ -302,7 +302,7 @@ func chunkAD(ad *[9]byte, index uint64, final bool) []byte {
 	return ad[:]
 }
 
-var errClosed = errors.New("secrets: write to a closed envelope encrypter")
+var errClosed = errors.New("envelope: write to a closed envelope encrypter")
 
 type encrypter struct {
 	dst   io.Writer
@@ -339,13 +339,13 @@ func (e *encrypter) Write(p []byte) (int, error) {
 
 func (e *encrypter) seal(final bool) error {
 	if !final && e.index == maxChunks-1 {
-		return fmt.Errorf("secrets: envelope would exceed %d chunks; use a larger chunk size", uint64(maxChunks))
+		return fmt.Errorf("envelope: envelope would exceed %d chunks; use a larger chunk size", uint64(maxChunks))
 	}
 	e.frame = e.aead.Seal(e.frame[:0], nil, e.buf, chunkAD(&e.ad, e.index, final))
 	e.index++
 	e.buf = e.buf[:0]
 	if _, err := e.dst.Write(e.frame); err != nil {
-		return fmt.Errorf("secrets: writing envelope chunk: %w", err)
+		return fmt.Errorf("envelope: writing envelope chunk: %w", err)
 	}
 	return nil
 }
@@ -362,7 +362,7 @@ func (e *encrypter) Close() error {
 	err := e.seal(true)
 	if err == nil {
 		if _, err = io.WriteString(e.dst, endMarker); err != nil {
-			err = fmt.Errorf("secrets: writing envelope end marker: %w", err)
+			err = fmt.Errorf("envelope: writing envelope end marker: %w", err)
 		}
 	}
 	clear(e.buf[:cap(e.buf)])

@@ -1,4 +1,13 @@
-package secrets
+// Package ring is a gocloud.dev secrets keeper over several keepers on
+// different providers, so that what it encrypts stays decryptable while any
+// one of them is reachable: an outage, a closed account or a revoked key at
+// one provider loses nothing.
+//
+// A ring is a plain *secrets.Keeper, usable wherever one is (as an envelope
+// KEK, by blob/seal, by the CLI). civicport/secrets opens one by URL,
+// ring://?keeper=URL1&keeper=URL2; this package holds only the keeper and
+// imports no provider.
+package ring
 
 import (
 	"bytes"
@@ -13,6 +22,8 @@ import (
 	"gocloud.dev/gcerrors"
 	gcsecrets "gocloud.dev/secrets"
 	"gocloud.dev/secrets/driver"
+
+	"github.com/civicport/civicport/secrets/envelope"
 )
 
 // Ring ciphertext layout (all integers unsigned varints):
@@ -29,53 +40,60 @@ const (
 	maxRingWrapped = 1 << 20
 )
 
-// NewRing returns a keeper over several KEKs, typically on different
-// providers. Encrypt encrypts the plaintext under every member (failing if
-// any member fails) and returns one self-describing blob listing (id,
-// ciphertext) pairs; Decrypt tries the members in the ring's order and
-// succeeds with the first one that can decrypt its entry, so a ring keeps
-// working while any one member is reachable. Use DecryptWith to learn which
-// member it was. When no member can, the members whose ids match no entry
-// are tried on the entries whose ids match no member, so that a key given a
-// new id (its URL written differently years later) still decrypts what it
-// encrypted.
-//
-// The ids are stored in clear in every ciphertext and must be non-empty,
-// distinct and free of credentials. Closing the ring does not close the
-// members' keepers: the caller owns them (a ring opened with Open by URL
-// owns and closes its members).
-func NewRing(keks ...KEK) *gcsecrets.Keeper {
-	return gcsecrets.NewKeeper(newRing(keks, false))
+// Options configure New. A nil *Options means the defaults.
+type Options struct {
+	// CloseMembers makes closing the ring close every member's keeper. By
+	// default the caller owns them and closing the ring closes nothing.
+	CloseMembers bool
 }
 
-func newRing(keks []KEK, owns bool) *ring {
-	r := &ring{keks: append([]KEK(nil), keks...), owns: owns}
+// New returns a keeper over several KEKs, typically on different providers.
+// Encrypt encrypts the plaintext under every member (failing if any member
+// fails) and returns one self-describing blob listing (id, ciphertext)
+// pairs; Decrypt tries the members in the ring's order and succeeds with the
+// first one that can decrypt its entry, so a ring keeps working while any
+// one member is reachable. Use DecryptWith to learn which member it was.
+// When no member can, the members whose ids match no entry are tried on the
+// entries whose ids match no member, so that a key given a new id (its URL
+// written differently years later) still decrypts what it encrypted.
+//
+// The ids are stored in clear in every ciphertext and must be non-empty,
+// at most 1024 bytes, distinct and free of credentials; New fails naming
+// the first member that is not, or when there are no members or more than
+// 64.
+func New(keks []envelope.KEK, opts *Options) (*gcsecrets.Keeper, error) {
+	if err := check(keks); err != nil {
+		return nil, err
+	}
+	r := &ring{keks: slices.Clone(keks), owns: opts != nil && opts.CloseMembers}
+	return gcsecrets.NewKeeper(r), nil
+}
+
+func check(keks []envelope.KEK) error {
 	switch {
 	case len(keks) == 0:
-		r.err = errors.New("secrets: ring has no members")
+		return errors.New("ring: no members")
 	case len(keks) > maxRingMembers:
-		r.err = fmt.Errorf("secrets: ring has %d members; at most %d", len(keks), maxRingMembers)
+		return fmt.Errorf("ring: %d members; at most %d", len(keks), maxRingMembers)
 	}
 	seen := map[string]bool{}
-	for _, k := range keks {
+	for i, k := range keks {
 		switch {
-		case r.err != nil:
 		case k.ID == "" || len(k.ID) > maxRingIDLen:
-			r.err = fmt.Errorf("secrets: ring member id %q must be 1 to %d bytes", k.ID, maxRingIDLen)
+			return fmt.Errorf("ring: member %d id %q must be 1 to %d bytes", i+1, k.ID, maxRingIDLen)
 		case k.Keeper == nil:
-			r.err = fmt.Errorf("secrets: ring member %q has no keeper", k.ID)
+			return fmt.Errorf("ring: member %q has no keeper", k.ID)
 		case seen[k.ID]:
-			r.err = fmt.Errorf("secrets: ring member id %q given twice", k.ID)
+			return fmt.Errorf("ring: member id %q given twice", k.ID)
 		}
 		seen[k.ID] = true
 	}
-	return r
+	return nil
 }
 
 type ring struct {
-	keks []KEK
+	keks []envelope.KEK
 	owns bool
-	err  error // invalid ring: every call fails with it
 }
 
 var _ driver.Keeper = (*ring)(nil)
@@ -85,7 +103,7 @@ var _ driver.Keeper = (*ring)(nil)
 type usedKey struct{}
 
 // DecryptWith decrypts ciphertext with keeper and, when keeper is a ring
-// (NewRing or a ring:// URL), also returns the id of the member that
+// (New, or a ring:// URL opened by civicport/secrets), also returns the id of the member that
 // decrypted it; for any other keeper usedID is "". When rings are nested,
 // usedID names the member of the outermost ring.
 func DecryptWith(ctx context.Context, keeper *gcsecrets.Keeper, ciphertext []byte) (plaintext []byte, usedID string, err error) {
@@ -98,9 +116,6 @@ func DecryptWith(ctx context.Context, keeper *gcsecrets.Keeper, ciphertext []byt
 }
 
 func (r *ring) Encrypt(ctx context.Context, plaintext []byte) ([]byte, error) {
-	if r.err != nil {
-		return nil, &ringError{code: gcerrors.FailedPrecondition, msg: r.err.Error()}
-	}
 	out := make([][]byte, len(r.keks))
 	errs := make([]error, len(r.keks))
 	var wg sync.WaitGroup
@@ -135,16 +150,13 @@ func (r *ring) Encrypt(ctx context.Context, plaintext []byte) ([]byte, error) {
 }
 
 func (r *ring) Decrypt(ctx context.Context, ciphertext []byte) ([]byte, error) {
-	if r.err != nil {
-		return nil, &ringError{code: gcerrors.FailedPrecondition, msg: r.err.Error()}
-	}
 	entries, err := parseRing(ciphertext)
 	if err != nil {
 		return nil, &ringError{code: gcerrors.InvalidArgument, msg: "not a ring ciphertext: " + err.Error()}
 	}
 	var failed []string
 	var causes []memberError
-	var unmatched []KEK // members with no entry of their id
+	var unmatched []envelope.KEK // members with no entry of their id
 	for i, k := range r.keks {
 		w, ok := entries[k.ID]
 		if !ok {
