@@ -1,7 +1,6 @@
 package blob
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"sort"
 	"sync"
 	"time"
@@ -18,11 +16,9 @@ import (
 	gcblob "gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
-)
 
-// MetadataSHA256 is the user-metadata key under which civicport records the
-// hex SHA-256 of an object's content wherever it writes one.
-const MetadataSHA256 = "civicport-sha256"
+	"github.com/civicport/civicport/blob/digest"
+)
 
 // Entry is one line of a manifest (JSON lines): what an object is, so that a
 // copy can be checked against it later, offline.
@@ -125,14 +121,14 @@ func (l *Limits) check(key string, md map[string]string) error {
 		return fmt.Errorf("destination cannot hold it: key is %d bytes, the limit is %d", len(key), l.MaxKeyBytes)
 	}
 	if l.MaxMetadataBytes > 0 {
-		n := len(MetadataSHA256) + 64
+		n := len(digest.MetadataKey) + 64
 		for k, v := range md {
-			if k != MetadataSHA256 {
+			if k != digest.MetadataKey {
 				n += len(k) + len(v)
 			}
 		}
 		if n > l.MaxMetadataBytes {
-			return fmt.Errorf("destination cannot hold it: metadata is %d bytes with %s, the limit is %d", n, MetadataSHA256, l.MaxMetadataBytes)
+			return fmt.Errorf("destination cannot hold it: metadata is %d bytes with %s, the limit is %d", n, digest.MetadataKey, l.MaxMetadataBytes)
 		}
 	}
 	return nil
@@ -170,7 +166,7 @@ func (s *MigrateSummary) Err() error {
 // Migrate copies every object under opts.Prefix from src to dst, streaming,
 // with content type, cache control, content disposition, encoding, language
 // and all user metadata, and records the content's SHA-256 in the
-// destination's metadata (MetadataSHA256).
+// destination's metadata (digest.MetadataKey).
 //
 // The hash is never taken from the provider (ETags are not MD5s for
 // multipart or encrypted objects): it is computed from the bytes read, and a
@@ -276,7 +272,7 @@ func Migrate(ctx context.Context, src, dst *gcblob.Bucket, opts *MigrateOptions)
 // and SHA-256 (metadata only: the content is re-read by Verify).
 func stillThere(ctx context.Context, dst *gcblob.Bucket, d Entry) bool {
 	a, err := dst.Attributes(ctx, d.Key)
-	return err == nil && a.Size == d.Size && a.Metadata[MetadataSHA256] == d.SHA256
+	return err == nil && a.Size == d.Size && a.Metadata[digest.MetadataKey] == d.SHA256
 }
 
 // permanentError marks a failure that retrying cannot fix (an integrity or
@@ -368,24 +364,27 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 	if err := o.Limits.check(key, a.Metadata); err != nil {
 		return nil, false, permanentError{err}
 	}
-	want := a.Metadata[MetadataSHA256]
+	want := a.Metadata[digest.MetadataKey]
 	var staged io.Reader // the content, already read and hashed
 	if want == "" {
 		if o.DryRun {
-			want, _, err = HashObject(ctx, src, key)
+			want, _, err = digest.HashObject(ctx, src, key)
 		} else {
 			if sr == nil {
 				if sr, err = src.NewReader(ctx, key, nil); err != nil {
 					return nil, false, err
 				}
 			}
-			var st io.ReadCloser
-			st, want, err = Stage(sr, a.Size, o.BufferLimit, o.SpoolDir)
+			var st *digest.Stager
+			st, err = digest.Stage(sr, o.BufferLimit, o.SpoolDir)
 			sr.Close()
 			sr = nil
+			if errors.Is(err, digest.ErrSpool) {
+				err = permanentError{err} // a local fault: retrying the source will not cure it
+			}
 			if err == nil {
 				defer st.Close()
-				staged = st
+				staged, want = st.NewReader(), st.Sum()
 			}
 		}
 		if err != nil {
@@ -396,13 +395,13 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 	if md == nil {
 		md = map[string]string{}
 	}
-	md[MetadataSHA256] = want
+	md[digest.MetadataKey] = want
 	e := &Entry{Key: key, Size: a.Size, SHA256: want, ContentType: a.ContentType, Metadata: a.Metadata}
 
 	// Only an object the destination lists with the same size can already
 	// be identical.
 	if maybeThere {
-		if da, err := dst.Attributes(ctx, key); err == nil && da.Size == a.Size && da.Metadata[MetadataSHA256] == want {
+		if da, err := dst.Attributes(ctx, key); err == nil && da.Size == a.Size && da.Metadata[digest.MetadataKey] == want {
 			return e, false, nil
 		}
 	}
@@ -470,61 +469,4 @@ func attributesOf(r *gcblob.Reader) *gcblob.Attributes {
 		ContentLanguage: da.ContentLanguage, ContentType: da.ContentType, Metadata: da.Metadata,
 		CreateTime: da.CreateTime, ModTime: da.ModTime, Size: da.Size, MD5: da.MD5, ETag: da.ETag,
 	}
-}
-
-// Stage reads r to its end once, computing its SHA-256, and returns a
-// reader over what it read: held in memory up to memLimit bytes (size is the
-// expected length), else spooled to a temporary file in spoolDir (os.TempDir
-// when empty), so memory stays bounded. Closing the reader removes the file.
-// civicport stages content whose hash must be known before it is written
-// (it goes into metadata, which is sent before the body) or before it is
-// handed out (verified reads).
-func Stage(r io.Reader, size, memLimit int64, spoolDir string) (io.ReadCloser, string, error) {
-	h := sha256.New()
-	if size <= memLimit {
-		buf := bytes.NewBuffer(make([]byte, 0, max(size, 0)))
-		if _, err := io.Copy(buf, io.TeeReader(r, h)); err != nil {
-			return nil, "", err
-		}
-		return io.NopCloser(buf), hex.EncodeToString(h.Sum(nil)), nil
-	}
-	f, err := os.CreateTemp(spoolDir, "civicport-spool-*")
-	if err != nil {
-		return nil, "", permanentError{fmt.Errorf("spool: %w", err)}
-	}
-	sp := &spool{f}
-	if _, err := io.Copy(f, io.TeeReader(r, h)); err != nil {
-		sp.Close()
-		return nil, "", err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		sp.Close()
-		return nil, "", err
-	}
-	return sp, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// spool is a temporary file removed on Close.
-type spool struct{ *os.File }
-
-func (s *spool) Close() error {
-	err := s.File.Close()
-	os.Remove(s.File.Name())
-	return err
-}
-
-// HashObject streams the object at key and returns the hex SHA-256 of its
-// content and its size.
-func HashObject(ctx context.Context, b *gcblob.Bucket, key string) (string, int64, error) {
-	r, err := b.NewReader(ctx, key, nil)
-	if err != nil {
-		return "", 0, err
-	}
-	defer r.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, r)
-	if err != nil {
-		return "", n, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }

@@ -15,6 +15,7 @@ import (
 	"gocloud.dev/blob/driver"
 
 	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/digest"
 	"github.com/civicport/civicport/internal/testenv"
 )
 
@@ -63,7 +64,7 @@ func TestMigrateThenVerify(t *testing.T) {
 		assert.Equal(t, "no-cache", a.CacheControl, k)
 		assert.Equal(t, "en", a.ContentLanguage, k)
 		assert.Equal(t, "Adams", a.Metadata["county"], k)
-		assert.Len(t, a.Metadata[blob.MetadataSHA256], 64, k)
+		assert.Len(t, a.Metadata[digest.MetadataKey], 64, k)
 	}
 	lines := 0
 	sc := bufio.NewScanner(&manifest)
@@ -139,7 +140,7 @@ func TestMigrateRefusesSourceThatDoesNotMatchItsHash(t *testing.T) {
 	src, dst := open(t, "mem://"), open(t, "mem://")
 	big := bytes.Repeat([]byte("ballot"), 50000)
 	require.NoError(t, src.WriteAll(ctx, "tampered", big, &gcblob.WriterOptions{
-		Metadata: map[string]string{blob.MetadataSHA256: strings.Repeat("0", 64)}}))
+		Metadata: map[string]string{digest.MetadataKey: strings.Repeat("0", 64)}}))
 	sum, err := blob.Migrate(ctx, src, dst, &blob.MigrateOptions{BufferLimit: 1024})
 	require.NoError(t, err)
 	require.Equal(t, int64(1), sum.Failed)

@@ -9,6 +9,8 @@ import (
 
 	gcblob "gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/civicport/civicport/blob/digest"
 )
 
 // Kinds of Problem found by Verify.
@@ -80,7 +82,7 @@ func (opts *VerifyOptions) withDefaults() VerifyOptions {
 
 // Verify re-reads every object under opts.Prefix on both sides, computes
 // SHA-256 of each while streaming, and compares content, size, content type
-// and user metadata (the destination may add MetadataSHA256; where either
+// and user metadata (the destination may add digest.MetadataKey; where either
 // side records one it must match the content). Objects on one side only are
 // reported as Missing or Extra. One flipped byte anywhere is a Mismatch.
 func Verify(ctx context.Context, src, dst *gcblob.Bucket, opts *VerifyOptions) (*VerifyReport, error) {
@@ -167,20 +169,20 @@ func compareObject(ctx context.Context, src, dst *gcblob.Bucket, key string) *Pr
 		p.Detail = "source: " + p.Detail
 		return p
 	}
-	if rec := want.Metadata[MetadataSHA256]; rec != "" && rec != want.SHA256 {
+	if rec := want.Metadata[digest.MetadataKey]; rec != "" && rec != want.SHA256 {
 		return &Problem{Key: key, Kind: Mismatch, Detail: "source content does not match its recorded sha256 " + rec}
 	}
 	return checkObject(ctx, dst, want)
 }
 
 // entryOf reads key's attributes and streams its content to describe it as
-// a manifest Entry (Metadata as stored, MetadataSHA256 included).
+// a manifest Entry (Metadata as stored, digest.MetadataKey included).
 func entryOf(ctx context.Context, b *gcblob.Bucket, key string) (Entry, *Problem) {
 	a, err := b.Attributes(ctx, key)
 	if err != nil {
 		return Entry{}, readProblem(key, err)
 	}
-	sum, n, err := HashObject(ctx, b, key)
+	sum, n, err := digest.HashObject(ctx, b, key)
 	if err != nil {
 		return Entry{}, readProblem(key, err)
 	}
@@ -195,7 +197,7 @@ func readProblem(key string, err error) *Problem {
 }
 
 // checkObject re-reads want.Key in b and returns nil when its content, size,
-// content type and user metadata match want (MetadataSHA256 aside, which
+// content type and user metadata match want (digest.MetadataKey aside, which
 // must match the content wherever it is recorded).
 func checkObject(ctx context.Context, b *gcblob.Bucket, want Entry) *Problem {
 	got, p := entryOf(ctx, b, want.Key)
@@ -210,14 +212,14 @@ func checkObject(ctx context.Context, b *gcblob.Bucket, want Entry) *Problem {
 		return mismatch("size: want %d bytes, found %d bytes", want.Size, got.Size)
 	case got.SHA256 != want.SHA256:
 		return mismatch("sha256: want %s, found %s", want.SHA256, got.SHA256)
-	case got.Metadata[MetadataSHA256] != "" && got.Metadata[MetadataSHA256] != got.SHA256:
-		return mismatch("content does not match its recorded sha256 %s", got.Metadata[MetadataSHA256])
+	case got.Metadata[digest.MetadataKey] != "" && got.Metadata[digest.MetadataKey] != got.SHA256:
+		return mismatch("content does not match its recorded sha256 %s", got.Metadata[digest.MetadataKey])
 	case got.ContentType != want.ContentType:
 		return mismatch("content type: want %q, found %q", want.ContentType, got.ContentType)
 	}
 	wm, gm := maps.Clone(want.Metadata), maps.Clone(got.Metadata)
-	delete(wm, MetadataSHA256)
-	delete(gm, MetadataSHA256)
+	delete(wm, digest.MetadataKey)
+	delete(gm, digest.MetadataKey)
 	if len(wm) == 0 && len(gm) == 0 {
 		return nil
 	}

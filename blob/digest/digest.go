@@ -2,7 +2,7 @@
 //
 // Wrap returns a *blob.Bucket (gocloud's own portable type) that, on every
 // write, computes the SHA-256 of the content while it streams and stores it
-// in the object's metadata under civicport-sha256 (blob.MetadataSHA256, the
+// in the object's metadata under civicport-sha256 (MetadataKey, the
 // record blob.Migrate, blob.Verify and the manifests already use), and, on
 // every full read, recomputes it and fails the read if the content does not
 // match. Why: provider hashes cannot be trusted across providers (S3 ETags are
@@ -75,10 +75,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
-	"net"
-	"os"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
@@ -87,8 +84,10 @@ import (
 	"github.com/civicport/civicport/internal/driveradapter"
 )
 
-// MetadataKey is the metadata key of the recorded hash (lower-case hex
-// SHA-256 of the content); the same as blob.MetadataSHA256.
+// MetadataKey is the user-metadata key under which civicport records the
+// lower-case hex SHA-256 of an object's content: written by Wrap, by
+// blob.Migrate and by blob/mirror, checked by verified reads, Verify and
+// scrubs.
 const MetadataKey = "civicport-sha256"
 
 // DefaultBufferLimit is the default Options.BufferLimit.
@@ -267,8 +266,10 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	w := &writer{b: b, ctx: ctx, cancel: cancel, key: key, contentType: contentType, opts: *opts, want: want, h: sha256.New()}
-	if want != "" {
+	w := &writer{b: b, ctx: ctx, cancel: cancel, key: key, contentType: contentType, opts: *opts, want: want}
+	if want == "" {
+		w.stage = NewStager(b.o.BufferLimit, b.o.SpoolDir)
+	} else {
 		if w.inner, err = b.Bucket.NewTypedWriter(ctx, key, contentType, opts); err != nil {
 			cancel()
 			return nil, err
@@ -280,7 +281,7 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 }
 
 // writer streams to inner when the hash was supplied (want != ""), and
-// otherwise holds the content (buf, then spool) until Close.
+// otherwise stages the content until Close.
 type writer struct {
 	b           *bucket
 	ctx         context.Context
@@ -289,12 +290,9 @@ type writer struct {
 	contentType string
 	opts        driver.WriterOptions
 	want        string
-	h           hash.Hash  // when holding the content
+	stage       *Stager    // when holding the content
 	async       *asyncHash // when streaming
 	inner       driver.Writer
-	buf         [][]byte // held content, in blocks of up to holdBlock bytes
-	held        int64
-	spool       *os.File
 	err         error
 }
 
@@ -306,26 +304,9 @@ func (w *writer) Write(p []byte) (int, error) {
 	var err error
 	if w.async != nil {
 		w.async.write(p)
-	} else {
-		w.h.Write(p)
-	}
-	switch {
-	case w.inner != nil:
 		n, err = w.inner.Write(p)
-	case w.spool != nil:
-		n, err = w.spool.Write(p)
-	case w.held+int64(len(p)) <= w.b.o.BufferLimit:
-		w.hold(p)
-		n = len(p)
-	default:
-		if w.spool, err = os.CreateTemp(w.b.o.SpoolDir, "civicport-digest-*"); err != nil {
-			err = fmt.Errorf("digest: spool file: %w", err)
-			break
-		}
-		if _, err = w.held0().WriteTo(w.spool); err == nil {
-			n, err = w.spool.Write(p)
-		}
-		w.buf = nil
+	} else {
+		n, err = w.stage.Write(p)
 	}
 	if err != nil {
 		w.fail(err)
@@ -343,38 +324,9 @@ func (w *writer) fail(err error) {
 	if w.inner != nil {
 		_ = w.inner.Close()
 	}
-	w.removeSpool()
-}
-
-func (w *writer) removeSpool() {
-	if w.spool != nil {
-		w.spool.Close()
-		os.Remove(w.spool.Name())
-		w.spool = nil
+	if w.stage != nil {
+		w.stage.Close()
 	}
-}
-
-// holdBlock is the size of the blocks in which content is held in memory:
-// growing one slice would copy it again at every doubling.
-const holdBlock = 1 << 20
-
-func (w *writer) hold(p []byte) {
-	w.held += int64(len(p))
-	for len(p) > 0 {
-		if len(w.buf) == 0 || len(w.buf[len(w.buf)-1]) == cap(w.buf[len(w.buf)-1]) {
-			w.buf = append(w.buf, make([]byte, 0, min(holdBlock, max(len(p), 4<<10))))
-		}
-		last := &w.buf[len(w.buf)-1]
-		m := min(len(p), cap(*last)-len(*last))
-		*last = append(*last, p[:m]...)
-		p = p[m:]
-	}
-}
-
-// held0 returns a reader of the held content.
-func (w *writer) held0() *net.Buffers {
-	b := net.Buffers(w.buf)
-	return &b
 }
 
 func (w *writer) Close() error {
@@ -393,8 +345,7 @@ func (w *writer) Close() error {
 		w.err = errors.New("digest: writer closed")
 		return err
 	}
-	sum := hex.EncodeToString(w.h.Sum(nil))
-	defer w.removeSpool()
+	defer w.stage.Close()
 	if err := w.ctx.Err(); err != nil {
 		w.fail(err)
 		return err
@@ -404,7 +355,7 @@ func (w *writer) Close() error {
 	for k, v := range opts.Metadata {
 		md[k] = v
 	}
-	md[MetadataKey] = sum
+	md[MetadataKey] = w.stage.Sum()
 	opts.Metadata = md
 	inner, err := w.b.Bucket.NewTypedWriter(w.ctx, w.key, w.contentType, &opts)
 	if err != nil {
@@ -412,21 +363,12 @@ func (w *writer) Close() error {
 		return err
 	}
 	w.inner = inner
-	var src io.Reader = w.held0()
-	if w.spool != nil {
-		if _, err := w.spool.Seek(0, io.SeekStart); err != nil {
-			w.fail(err)
-			return err
-		}
-		src = w.spool
-	}
-	if _, err := io.Copy(inner, src); err != nil {
+	if _, err := io.Copy(inner, w.stage.NewReader()); err != nil {
 		w.fail(err)
 		return err
 	}
 	defer w.cancel()
 	err = inner.Close()
 	w.err = errors.New("digest: writer closed")
-	w.buf = nil
 	return err
 }

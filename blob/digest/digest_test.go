@@ -19,7 +19,6 @@ import (
 	"gocloud.dev/blob/memblob"
 	"gocloud.dev/gcerrors"
 
-	cpblob "github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/digest"
 )
 
@@ -43,10 +42,6 @@ func fileBuckets(t *testing.T, opts *digest.Options) (wrapped, raw *blob.Bucket,
 	wrapped, raw = digest.Wrap(open(), opts), open()
 	t.Cleanup(func() { wrapped.Close(); raw.Close() })
 	return wrapped, raw, dir
-}
-
-func TestMetadataKeyIsMigratesRecord(t *testing.T) {
-	assert.Equal(t, cpblob.MetadataSHA256, digest.MetadataKey)
 }
 
 func TestRecordsHash(t *testing.T) {

@@ -26,15 +26,11 @@
 package mirror
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 
 	"sync"
 
@@ -42,7 +38,7 @@ import (
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
 
-	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/digest"
 )
 
 // Options tunes a mirror. The zero value is usable.
@@ -203,7 +199,7 @@ func (m *mirror) verifiedReader(ctx context.Context, c *gcblob.Bucket, key strin
 		return nil, err
 	}
 	attrs := driver.ReaderAttributes{ContentType: a.ContentType, ModTime: a.ModTime, Size: a.Size}
-	want := a.Metadata[blob.MetadataSHA256]
+	want := a.Metadata[digest.MetadataKey]
 	r, err := c.NewReader(ctx, key, nil)
 	if err != nil {
 		return nil, err
@@ -212,15 +208,18 @@ func (m *mirror) verifiedReader(ctx context.Context, c *gcblob.Bucket, key strin
 		return &reader{r: r, attrs: attrs}, nil
 	}
 	defer r.Close()
-	st, got, err := blob.Stage(r, a.Size, m.o.BufferLimit, m.o.SpoolDir)
+	st, err := digest.Stage(r, m.o.BufferLimit, m.o.SpoolDir)
 	if err != nil {
 		return nil, err
 	}
-	if got != want {
+	if got := st.Sum(); got != want {
 		st.Close()
 		return nil, fmt.Errorf("%w: %q: content sha256 %s, recorded %s", ErrCorrupt, key, got, want)
 	}
-	return &reader{r: st, attrs: attrs}, nil
+	return &reader{r: struct {
+		io.Reader
+		io.Closer
+	}{st.NewReader(), st}, attrs: attrs}, nil
 }
 
 func (m *mirror) NewTypedWriter(ctx context.Context, key, contentType string, opts *driver.WriterOptions) (driver.Writer, error) {
@@ -229,8 +228,7 @@ func (m *mirror) NewTypedWriter(ctx context.Context, key, contentType string, op
 		CacheControl: opts.CacheControl, ContentDisposition: opts.ContentDisposition,
 		ContentEncoding: opts.ContentEncoding, ContentLanguage: opts.ContentLanguage,
 		ContentMD5: opts.ContentMD5, Metadata: maps.Clone(opts.Metadata), IfNotExist: opts.IfNotExist,
-	}, h: sha256.New()}
-	w.buf = &bytes.Buffer{}
+	}, stage: digest.NewStager(m.o.BufferLimit, m.o.SpoolDir)}
 	return w, nil
 }
 
@@ -299,62 +297,33 @@ func (r *reader) As(any) bool                          { return false }
 // writer stages the content while hashing it, then uploads it to every copy
 // on Close.
 type writer struct {
-	m    *mirror
-	ctx  context.Context
-	key  string
-	wo   gcblob.WriterOptions
-	h    hashWriter
-	buf  *bytes.Buffer
-	file *os.File
-	n    int64
-}
-
-type hashWriter interface {
-	io.Writer
-	Sum([]byte) []byte
+	m     *mirror
+	ctx   context.Context
+	key   string
+	wo    gcblob.WriterOptions
+	stage *digest.Stager
 }
 
 func (w *writer) Write(p []byte) (int, error) {
 	if err := w.ctx.Err(); err != nil {
 		return 0, err
 	}
-	w.h.Write(p)
-	w.n += int64(len(p))
-	if w.file == nil && int64(w.buf.Len()+len(p)) > w.m.o.BufferLimit {
-		f, err := os.CreateTemp(w.m.o.SpoolDir, "civicport-mirror-*")
-		if err != nil {
-			return 0, err
-		}
-		w.file = f
-		if _, err := w.buf.WriteTo(f); err != nil {
-			return 0, err
-		}
-	}
-	if w.file != nil {
-		return w.file.Write(p)
-	}
-	return w.buf.Write(p)
+	return w.stage.Write(p)
 }
 
 func (w *writer) Close() error {
-	if w.file != nil {
-		defer func() { w.file.Close(); os.Remove(w.file.Name()) }()
-	}
+	defer w.stage.Close()
 	if err := w.ctx.Err(); err != nil {
 		return err // cancelled: nothing is uploaded
 	}
 	if w.wo.Metadata == nil {
 		w.wo.Metadata = map[string]string{}
 	}
-	w.wo.Metadata[blob.MetadataSHA256] = hex.EncodeToString(w.h.Sum(nil))
+	w.wo.Metadata[digest.MetadataKey] = w.stage.Sum()
 	upload := func(c *gcblob.Bucket, ifNotExist bool) error {
-		var r io.Reader = bytes.NewReader(w.buf.Bytes())
-		if w.file != nil {
-			r = io.NewSectionReader(w.file, 0, w.n)
-		}
 		wo := w.wo
 		wo.IfNotExist = ifNotExist
-		return c.Upload(w.ctx, w.key, r, &wo)
+		return c.Upload(w.ctx, w.key, w.stage.NewReader(), &wo)
 	}
 	if !w.wo.IfNotExist {
 		return w.m.quorum(fmt.Sprintf("write %q", w.key), func(c *gcblob.Bucket) error { return upload(c, false) })
@@ -371,8 +340,3 @@ func (w *writer) Close() error {
 		return upload(c, false)
 	})
 }
-
-type hasher struct{ hashWriter }
-
-func newHash() *hasher        { return &hasher{sha256.New()} }
-func (h *hasher) hex() string { return hex.EncodeToString(h.Sum(nil)) }

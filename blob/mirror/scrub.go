@@ -2,6 +2,8 @@ package mirror
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"maps"
@@ -10,7 +12,7 @@ import (
 
 	gcblob "gocloud.dev/blob"
 
-	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/digest"
 )
 
 // ScrubOptions tunes Scrub. The zero value is usable.
@@ -181,8 +183,8 @@ func (m *mirror) scrubOne(ctx context.Context, key string, present []bool, dryRu
 			st[i].err = err
 			continue
 		}
-		st[i].recorded, st[i].size = a.Metadata[blob.MetadataSHA256], a.Size
-		st[i].sum, _, st[i].err = blob.HashObject(ctx, c, key)
+		st[i].recorded, st[i].size = a.Metadata[digest.MetadataKey], a.Size
+		st[i].sum, _, st[i].err = digest.HashObject(ctx, c, key)
 	}
 	good, why := goodSum(st)
 	if good == "" {
@@ -265,7 +267,7 @@ func copyOne(ctx context.Context, src, dst *gcblob.Bucket, key, good string) err
 	if md == nil {
 		md = map[string]string{}
 	}
-	md[blob.MetadataSHA256] = good
+	md[digest.MetadataKey] = good
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w, err := dst.NewWriter(wctx, key, &gcblob.WriterOptions{
@@ -276,13 +278,13 @@ func copyOne(ctx context.Context, src, dst *gcblob.Bucket, key, good string) err
 	if err != nil {
 		return err
 	}
-	h := newHash()
+	h := sha256.New()
 	if _, err := io.Copy(w, io.TeeReader(r, h)); err != nil {
 		cancel()
 		w.Close()
 		return err
 	}
-	if got := h.hex(); got != good {
+	if got := hex.EncodeToString(h.Sum(nil)); got != good {
 		cancel()
 		w.Close()
 		return fmt.Errorf("source changed while repairing: read sha256 %s, want %s", got, good)

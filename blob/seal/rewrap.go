@@ -13,12 +13,9 @@ import (
 
 	"gocloud.dev/blob"
 
+	"github.com/civicport/civicport/blob/digest"
 	"github.com/civicport/civicport/secrets/envelope"
 )
-
-// storedSHA256 is blob.MetadataSHA256 (not imported: blob/seal stays free of
-// civicport/blob's drivers); a test checks the two agree.
-const storedSHA256 = "civicport-sha256"
 
 // RewrapOptions tune Rewrap. A nil *RewrapOptions means the defaults.
 type RewrapOptions struct {
@@ -193,7 +190,7 @@ func rewrapOne(ctx context.Context, inner *blob.Bucket, key string, using, add [
 	// A SHA-256 of the stored bytes (recorded by blob.Migrate) no longer
 	// holds once the header changes; a stale one would make the next
 	// migration refuse the object as corrupt.
-	delete(md, storedSHA256)
+	delete(md, digest.MetadataKey)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w, err := inner.NewWriter(wctx, key, &blob.WriterOptions{

@@ -21,6 +21,7 @@ import (
 	"gocloud.dev/secrets/localsecrets"
 
 	cpblob "github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/digest"
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/secrets/envelope"
 )
@@ -436,13 +437,13 @@ func TestRewrapThenMigrateAgain(t *testing.T) {
 	require.Equal(t, 1, int(sum.Copied))
 	attrs, err := b.Attributes(ctx, "results/precinct-1.json")
 	require.NoError(t, err)
-	require.NotEmpty(t, attrs.Metadata[cpblob.MetadataSHA256], "migrate recorded the stored bytes' SHA-256")
+	require.NotEmpty(t, attrs.Metadata[digest.MetadataKey], "migrate recorded the stored bytes' SHA-256")
 
 	_, err = seal.Rewrap(ctx, b, []envelope.KEK{oldK}, []envelope.KEK{newK}, []string{"old"}, nil)
 	require.NoError(t, err)
 	attrs, err = b.Attributes(ctx, "results/precinct-1.json")
 	require.NoError(t, err)
-	assert.NotContains(t, attrs.Metadata, cpblob.MetadataSHA256, "a stale stored-bytes hash survived the rewrap")
+	assert.NotContains(t, attrs.Metadata, digest.MetadataKey, "a stale stored-bytes hash survived the rewrap")
 
 	c := memblob.OpenBucket(nil)
 	defer c.Close()

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/civicport/civicport/blob/digest"
 	"github.com/civicport/civicport/conformance/internal/verdict"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -351,10 +352,10 @@ func isUnimplemented(err error) bool { return gcerrors.Code(err) == gcerrors.Uni
 // decorators keep beside user metadata ("civicport-sha256", written by
 // mirrors and migrations): it is not the user's and not a difference.
 func userMetadata(md map[string]string) map[string]string {
-	if _, ok := md["civicport-sha256"]; !ok {
+	if _, ok := md[digest.MetadataKey]; !ok {
 		return md
 	}
 	out := maps.Clone(md)
-	delete(out, "civicport-sha256")
+	delete(out, digest.MetadataKey)
 	return out
 }

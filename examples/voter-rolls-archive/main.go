@@ -47,6 +47,7 @@ import (
 	"github.com/civicport/civicport/adapters/profile"
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/audit"
+	"github.com/civicport/civicport/blob/digest"
 	"github.com/civicport/civicport/blob/retention"
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/secrets"
@@ -343,7 +344,7 @@ func (a *archive) export(ctx context.Context) error {
 	defer sealed.Close()
 	err = sealed.WriteAll(ctx, key, data, &gcblob.WriterOptions{
 		ContentType: "text/csv",
-		Metadata:    map[string]string{blob.MetadataSHA256: sha, "voters": strconv.Itoa(voters)},
+		Metadata:    map[string]string{digest.MetadataKey: sha, "voters": strconv.Itoa(voters)},
 	})
 	if err != nil {
 		return fmt.Errorf("write %s: %w", key, err)
@@ -512,7 +513,7 @@ func (a *archive) verify(ctx context.Context) error {
 				return err
 			}
 			alone := seal.Wrap(inner, []envelope.KEK{kek}, nil)
-			sha, size, err := blob.HashObject(ctx, alone, a.recordKey())
+			sha, size, err := digest.HashObject(ctx, alone, a.recordKey())
 			alone.Close()
 			if err == nil && sha != entries[0].SHA256 {
 				err = fmt.Errorf("read sha256 %.16s, the manifest says %.16s", sha, entries[0].SHA256)
