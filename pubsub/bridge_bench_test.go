@@ -13,6 +13,8 @@ import (
 
 	"github.com/civicport/civicport/internal/testenv"
 	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/bridge"
+	"github.com/civicport/civicport/pubsub/meta"
 )
 
 // BenchmarkBridge measures Bridge throughput (messages/s from the first
@@ -37,7 +39,7 @@ func BenchmarkBridge(b *testing.B) {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				require.NoError(b, topic.Send(ctx, &gcpubsub.Message{Body: body, Metadata: map[string]string{pubsub.MetadataID: fmt.Sprint(i)}}))
+				require.NoError(b, topic.Send(ctx, &gcpubsub.Message{Body: body, Metadata: map[string]string{meta.ID: fmt.Sprint(i)}}))
 			})
 		}
 		wg.Wait()
@@ -69,7 +71,7 @@ func BenchmarkBridge(b *testing.B) {
 					first, last time.Time
 				)
 				b.StartTimer()
-				st, err := pubsub.Bridge(ctx, sub, to, &pubsub.BridgeOptions{UntilIdle: time.Second, Workers: 32, Progress: func(pubsub.BridgeStats) {
+				st, err := bridge.Run(ctx, sub, to, &bridge.Options{UntilIdle: time.Second, Workers: 32, Progress: func(bridge.Stats) {
 					mu.Lock()
 					if first.IsZero() {
 						first = time.Now()

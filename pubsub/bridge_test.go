@@ -12,7 +12,9 @@ import (
 	gcpubsub "gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/mempubsub"
 
-	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/bridge"
+	"github.com/civicport/civicport/pubsub/dedup"
+	"github.com/civicport/civicport/pubsub/meta"
 )
 
 // send publishes n messages numbered from first, each with a MetadataID.
@@ -24,7 +26,7 @@ func send(t *testing.T, topic *gcpubsub.Topic, first, n int) {
 		wg.Go(func() {
 			errs <- topic.Send(context.Background(), &gcpubsub.Message{
 				Body:     fmt.Appendf(nil, `{"precinct":%d}`, i),
-				Metadata: map[string]string{pubsub.MetadataID: fmt.Sprint("result-", i), "county": "Doña Ana"},
+				Metadata: map[string]string{meta.ID: fmt.Sprint("result-", i), "county": "Doña Ana"},
 			})
 		})
 	}
@@ -50,8 +52,8 @@ func drain(t *testing.T, sub *gcpubsub.Subscription, idle time.Duration) map[str
 		}
 		m.Ack()
 		assert.Equal(t, "Doña Ana", m.Metadata["county"], "metadata lost")
-		assert.Equal(t, fmt.Sprintf(`{"precinct":%s}`, m.Metadata[pubsub.MetadataID][len("result-"):]), string(m.Body))
-		seen[m.Metadata[pubsub.MetadataID]]++
+		assert.Equal(t, fmt.Sprintf(`{"precinct":%s}`, m.Metadata[meta.ID][len("result-"):]), string(m.Body))
+		seen[m.Metadata[meta.ID]]++
 	}
 }
 
@@ -73,9 +75,9 @@ func TestBridgeForwardsEverythingAndStopsWhenIdle(t *testing.T) {
 	send(t, aTopic, 0, 300)
 
 	var calls sync.Map
-	stats, err := pubsub.Bridge(context.Background(), aSub, bTopic, &pubsub.BridgeOptions{
+	stats, err := bridge.Run(context.Background(), aSub, bTopic, &bridge.Options{
 		UntilIdle: 300 * time.Millisecond,
-		Progress:  func(s pubsub.BridgeStats) { calls.Store(s.Forwarded, true) },
+		Progress:  func(s bridge.Stats) { calls.Store(s.Forwarded, true) },
 	})
 	require.NoError(t, err)
 	assert.Equal(t, int64(300), stats.Forwarded)
@@ -103,14 +105,14 @@ func TestBridgeRefusedMessageStaysOnSource(t *testing.T) {
 
 	broken := mempubsub.NewTopic()
 	require.NoError(t, broken.Shutdown(context.Background()))
-	stats, err := pubsub.Bridge(context.Background(), aSub, broken, &pubsub.BridgeOptions{UntilIdle: time.Second, Workers: 1})
+	stats, err := bridge.Run(context.Background(), aSub, broken, &bridge.Options{UntilIdle: time.Second, Workers: 1})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "forward message")
 	assert.Equal(t, int64(0), stats.Forwarded)
 	assert.Equal(t, int64(1), stats.Failed)
 
 	bTopic, bSub := memPair(t, 5*time.Second)
-	stats, err = pubsub.Bridge(context.Background(), aSub, bTopic, &pubsub.BridgeOptions{UntilIdle: 2 * time.Second})
+	stats, err = bridge.Run(context.Background(), aSub, bTopic, &bridge.Options{UntilIdle: 2 * time.Second})
 	require.NoError(t, err)
 	assert.Equal(t, int64(50), stats.Forwarded)
 	assert.Len(t, drain(t, bSub, 300*time.Millisecond), 50)
@@ -122,7 +124,7 @@ func TestBridgeCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := pubsub.Bridge(ctx, aSub, bTopic, nil)
+		_, err := bridge.Run(ctx, aSub, bTopic, nil)
 		done <- err
 	}()
 	time.Sleep(100 * time.Millisecond)
@@ -138,7 +140,7 @@ func TestBridgeCancel(t *testing.T) {
 func TestBridgeBadOptions(t *testing.T) {
 	_, aSub := memPair(t, time.Second)
 	bTopic, _ := memPair(t, time.Second)
-	_, err := pubsub.Bridge(context.Background(), aSub, bTopic, &pubsub.BridgeOptions{UntilIdle: -time.Second})
+	_, err := bridge.Run(context.Background(), aSub, bTopic, &bridge.Options{UntilIdle: -time.Second})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "UntilIdle -1s is negative")
 }
@@ -159,17 +161,17 @@ func TestBridgeCopiesAreRecognisedByDedup(t *testing.T) {
 	defer cancel()
 	m, err := aSub.Receive(rctx)
 	require.NoError(t, err)
-	first := &gcpubsub.Message{Body: m.Body, Metadata: map[string]string{pubsub.MetadataID: pubsub.MessageKey(m.LoggableID, m.Body, m.Metadata, false)}}
+	first := &gcpubsub.Message{Body: m.Body, Metadata: map[string]string{meta.ID: meta.DedupKey(m.LoggableID, m.Body, m.Metadata, false)}}
 	require.NoError(t, bTopic.Send(ctx, first))
-	_, err = pubsub.Bridge(ctx, aSub, bTopic, &pubsub.BridgeOptions{UntilIdle: time.Second})
+	_, err = bridge.Run(ctx, aSub, bTopic, &bridge.Options{UntilIdle: time.Second})
 	require.NoError(t, err)
 	m.Ack() // too late: already redelivered and bridged
 
-	dedup := pubsub.Dedup(bSub, nil)
+	deduped := dedup.Wrap(bSub, nil)
 	n := 0
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		m, err := dedup.Receive(rctx)
+		m, err := deduped.Receive(rctx)
 		cancel()
 		if err != nil {
 			break
@@ -178,7 +180,7 @@ func TestBridgeCopiesAreRecognisedByDedup(t *testing.T) {
 		n++
 	}
 	assert.Equal(t, 1, n, "the copy from the restart reached the consumer")
-	var st *pubsub.DedupStats
-	require.True(t, dedup.As(&st))
+	var st *dedup.Stats
+	require.True(t, deduped.As(&st))
 	assert.Equal(t, int64(1), st.Duplicates())
 }

@@ -14,7 +14,9 @@ import (
 	"gocloud.dev/pubsub/mempubsub"
 
 	"github.com/civicport/civicport/internal/decoratortest"
-	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/dedup"
+	"github.com/civicport/civicport/pubsub/fanout"
+	"github.com/civicport/civicport/pubsub/sign"
 )
 
 func runDecoratorConformance(t *testing.T, sign func(*gcpubsub.Topic) *gcpubsub.Topic, subscribe func(*gcpubsub.Subscription) *gcpubsub.Subscription, as []drivertest.AsTest) {
@@ -24,27 +26,27 @@ func runDecoratorConformance(t *testing.T, sign func(*gcpubsub.Topic) *gcpubsub.
 func TestDrivertestDedup(t *testing.T) {
 	runDecoratorConformance(t,
 		func(t *gcpubsub.Topic) *gcpubsub.Topic { return t },
-		func(s *gcpubsub.Subscription) *gcpubsub.Subscription { return pubsub.Dedup(s, nil) },
+		func(s *gcpubsub.Subscription) *gcpubsub.Subscription { return dedup.Wrap(s, nil) },
 		[]drivertest.AsTest{statsAs{dedup: true}})
 }
 
 func TestDrivertestSignVerifyDedup(t *testing.T) {
 	pub, priv := edKey(t)
-	v := pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub})
+	v := sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub})
 	var quarantines []*gcpubsub.Subscription
 	var mu sync.Mutex
 	runDecoratorConformance(t,
-		func(t *gcpubsub.Topic) *gcpubsub.Topic { return pubsub.Sign(t, pubsub.NewEd25519Signer("ed-1", priv)) },
+		func(t *gcpubsub.Topic) *gcpubsub.Topic { return mustSign(t, sign.NewEd25519Signer("ed-1", priv)) },
 		func(s *gcpubsub.Subscription) *gcpubsub.Subscription {
 			q := mempubsub.NewTopic()
 			mu.Lock()
 			quarantines = append(quarantines, mempubsub.NewSubscription(q, time.Minute))
 			mu.Unlock()
-			vs, err := pubsub.Verify(s, v, q, nil)
+			vs, err := sign.Verify(s, v, q, nil)
 			if err != nil {
 				panic(err)
 			}
-			return pubsub.Dedup(vs, nil)
+			return dedup.Wrap(vs, nil)
 		},
 		[]drivertest.AsTest{statsAs{dedup: true, verify: true}})
 	// Nothing the suite sent was quarantined.
@@ -64,11 +66,11 @@ type statsAs struct{ dedup, verify bool }
 func (s statsAs) Name() string                   { return fmt.Sprintf("stats dedup=%v verify=%v", s.dedup, s.verify) }
 func (statsAs) TopicCheck(*gcpubsub.Topic) error { return nil }
 func (s statsAs) SubscriptionCheck(sub *gcpubsub.Subscription) error {
-	var d *pubsub.DedupStats
+	var d *dedup.Stats
 	if s.dedup && (!sub.As(&d) || d == nil) {
 		return errors.New("As(**DedupStats) failed")
 	}
-	var v *pubsub.VerifyStats
+	var v *sign.VerifyStats
 	if s.verify && (!sub.As(&v) || v == nil) {
 		return errors.New("As(**VerifyStats) failed")
 	}
@@ -87,7 +89,7 @@ func (statsAs) AfterSend(func(any) bool) error                             { ret
 func TestDrivertestFanout(t *testing.T) {
 	runDecoratorConformance(t,
 		func(t *gcpubsub.Topic) *gcpubsub.Topic {
-			f, err := pubsub.Fanout([]*gcpubsub.Topic{t, mempubsub.NewTopic()}, &pubsub.FanoutOptions{KeepMetadata: true})
+			f, err := fanout.New([]*gcpubsub.Topic{t, mempubsub.NewTopic()}, &fanout.Options{KeepMetadata: true})
 			if err != nil {
 				panic(err)
 			}

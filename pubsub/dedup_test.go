@@ -17,7 +17,8 @@ import (
 	"gocloud.dev/pubsub/driver"
 	"gocloud.dev/pubsub/mempubsub"
 
-	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/dedup"
+	"github.com/civicport/civicport/pubsub/meta"
 )
 
 // ddPair is a mem topic and a subscription to it, shut down with the test.
@@ -33,7 +34,7 @@ func ddSend(t *testing.T, topic *gcpubsub.Topic, body, id string) {
 	t.Helper()
 	var md map[string]string
 	if id != "" {
-		md = map[string]string{pubsub.MetadataID: id}
+		md = map[string]string{meta.ID: id}
 	}
 	require.NoError(t, topic.Send(context.Background(), &gcpubsub.Message{Body: []byte(body), Metadata: md}))
 }
@@ -61,9 +62,9 @@ func ddNone(t *testing.T, sub *gcpubsub.Subscription, d time.Duration) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
-func dedupStats(t *testing.T, sub *gcpubsub.Subscription) *pubsub.DedupStats {
+func dedupStats(t *testing.T, sub *gcpubsub.Subscription) *dedup.Stats {
 	t.Helper()
-	var st *pubsub.DedupStats
+	var st *dedup.Stats
 	require.True(t, sub.As(&st), "As(**DedupStats)")
 	return st
 }
@@ -76,7 +77,7 @@ func TestDedupSameIDDeliveredOnceCountedOnce(t *testing.T) {
 	topic, raw := ddPair(t, 10*time.Second)
 	var mu sync.Mutex
 	var dups []string
-	sub := pubsub.Dedup(raw, &pubsub.DedupOptions{OnDuplicate: func(k string) {
+	sub := dedup.Wrap(raw, &dedup.Options{OnDuplicate: func(k string) {
 		mu.Lock()
 		dups = append(dups, k)
 		mu.Unlock()
@@ -85,7 +86,7 @@ func TestDedupSameIDDeliveredOnceCountedOnce(t *testing.T) {
 	ddSend(t, topic, "precinct 12: 340 ballots", "result-12")
 	m := ddRecv(t, sub)
 	assert.Equal(t, "precinct 12: 340 ballots", string(m.Body))
-	assert.Equal(t, "result-12", m.Metadata[pubsub.MetadataID], "metadata passes through")
+	assert.Equal(t, "result-12", m.Metadata[meta.ID], "metadata passes through")
 	m.Ack()
 	// The same id again (a publisher retry, say), later.
 	ddSend(t, topic, "precinct 12: 340 ballots", "result-12")
@@ -100,7 +101,7 @@ func TestDedupSameIDDeliveredOnceCountedOnce(t *testing.T) {
 
 func TestDedupRedeliveryAfterNackIsDelivered(t *testing.T) {
 	topic, raw := ddPair(t, 10*time.Second)
-	sub := pubsub.Dedup(raw, nil)
+	sub := dedup.Wrap(raw, nil)
 	shutdown(t, sub)
 	ddSend(t, topic, "registration update 7", "reg-7")
 	m := ddRecv(t, sub)
@@ -116,7 +117,7 @@ func TestDedupRedeliveryAfterNackIsDelivered(t *testing.T) {
 
 func TestDedupInFlightDuplicateNotDeliveredTwice(t *testing.T) {
 	topic, raw := ddPair(t, 10*time.Second)
-	sub := pubsub.Dedup(raw, nil)
+	sub := dedup.Wrap(raw, nil)
 	shutdown(t, sub)
 	ddSend(t, topic, "copy A", "batch-3")
 	ddSend(t, topic, "copy B", "batch-3")
@@ -134,7 +135,7 @@ func TestDedupInFlightDuplicateNotDeliveredTwice(t *testing.T) {
 
 func TestDedupInFlightDuplicateDeliveredAfterNackOfFirst(t *testing.T) {
 	topic, raw := ddPair(t, 10*time.Second)
-	sub := pubsub.Dedup(raw, nil)
+	sub := dedup.Wrap(raw, nil)
 	shutdown(t, sub)
 	ddSend(t, topic, "copy A", "batch-4")
 	ddSend(t, topic, "copy B", "batch-4")
@@ -184,7 +185,7 @@ func (r *replaySub) Close() error                                    { return ni
 
 func TestDedupFallbackKeyDropsRedeliveryWithoutID(t *testing.T) {
 	r := &replaySub{ch: make(chan *driver.Message, 4)}
-	sub := pubsub.Dedup(gcpubsub.NewSubscription(r, nil, nil), nil)
+	sub := dedup.Wrap(gcpubsub.NewSubscription(r, nil, nil), nil)
 	shutdown(t, sub)
 	msg := func(ack int) *driver.Message {
 		return &driver.Message{LoggableID: "sqs-7f3a", Body: []byte("tally"), Metadata: map[string]string{"precinct": "12"}, AckID: ack}
@@ -213,7 +214,7 @@ func TestDedupFallbackKeyIdenticalPublishes(t *testing.T) {
 	// By default two separate publishes of the same content are two
 	// messages: the backend ids differ.
 	topic, raw := ddPair(t, 10*time.Second)
-	sub := pubsub.Dedup(raw, nil)
+	sub := dedup.Wrap(raw, nil)
 	shutdown(t, sub)
 	ddSend(t, topic, "+1 ballot", "")
 	ddSend(t, topic, "+1 ballot", "")
@@ -223,7 +224,7 @@ func TestDedupFallbackKeyIdenticalPublishes(t *testing.T) {
 
 	// With ContentKey they are one.
 	topic2, raw2 := ddPair(t, 10*time.Second)
-	sub2 := pubsub.Dedup(raw2, &pubsub.DedupOptions{ContentKey: true})
+	sub2 := dedup.Wrap(raw2, &dedup.Options{ContentKey: true})
 	shutdown(t, sub2)
 	ddSend(t, topic2, "+1 ballot", "")
 	ddRecv(t, sub2).Ack()
@@ -234,24 +235,24 @@ func TestDedupFallbackKeyIdenticalPublishes(t *testing.T) {
 
 func TestMessageKey(t *testing.T) {
 	md := map[string]string{"a": "1", "b": "2"}
-	assert.Equal(t, "id:x", pubsub.MessageKey("l1", []byte("b"), map[string]string{pubsub.MetadataID: "x"}, false))
-	k := pubsub.MessageKey("l1", []byte("body"), md, false)
+	assert.Equal(t, "id:x", meta.DedupKey("l1", []byte("b"), map[string]string{meta.ID: "x"}, false))
+	k := meta.DedupKey("l1", []byte("body"), md, false)
 	assert.Regexp(t, "^sha256:[0-9a-f]{64}$", k)
-	assert.Equal(t, k, pubsub.MessageKey("l1", []byte("body"), map[string]string{"b": "2", "a": "1"}, false))
-	assert.NotEqual(t, k, pubsub.MessageKey("l2", []byte("body"), md, false))
-	assert.Equal(t, pubsub.MessageKey("l1", []byte("body"), md, true), pubsub.MessageKey("l2", []byte("body"), md, true))
+	assert.Equal(t, k, meta.DedupKey("l1", []byte("body"), map[string]string{"b": "2", "a": "1"}, false))
+	assert.NotEqual(t, k, meta.DedupKey("l2", []byte("body"), md, false))
+	assert.Equal(t, meta.DedupKey("l1", []byte("body"), md, true), meta.DedupKey("l2", []byte("body"), md, true))
 	// Length prefixes: moving bytes between fields changes the key.
 	assert.NotEqual(t,
-		pubsub.MessageKey("", []byte("b"), map[string]string{"a": "1b"}, true),
-		pubsub.MessageKey("", []byte("1b"), map[string]string{"a": ""}, true))
+		meta.DedupKey("", []byte("b"), map[string]string{"a": "1b"}, true),
+		meta.DedupKey("", []byte("1b"), map[string]string{"a": ""}, true))
 	// A signature does not make a message another message.
-	signed := map[string]string{"a": "1", "b": "2", pubsub.MetadataSignature: "ed25519:k:AAAA"}
-	assert.Equal(t, k, pubsub.MessageKey("l1", []byte("body"), signed, false))
+	signed := map[string]string{"a": "1", "b": "2", meta.Signature: "ed25519:k:AAAA"}
+	assert.Equal(t, k, meta.DedupKey("l1", []byte("body"), signed, false))
 }
 
 func TestMemoryStoreWindow(t *testing.T) {
 	ctx := context.Background()
-	s := pubsub.NewMemoryStore(2)
+	s := dedup.NewMemoryStore(2)
 	for _, k := range []string{"a", "b", "c"} {
 		require.NoError(t, s.Add(ctx, k))
 	}
@@ -267,12 +268,12 @@ func TestMemoryStoreWindow(t *testing.T) {
 	assert.True(t, seen)
 	seen, _ = s.Seen(ctx, "c")
 	assert.False(t, seen, "c was the oldest")
-	assert.Equal(t, pubsub.DefaultDedupWindow, 100000)
+	assert.Equal(t, dedup.DefaultWindow, 100000)
 }
 
 func TestDedupWindowEviction(t *testing.T) {
 	topic, raw := ddPair(t, 10*time.Second)
-	sub := pubsub.Dedup(raw, &pubsub.DedupOptions{Store: pubsub.NewMemoryStore(1)})
+	sub := dedup.Wrap(raw, &dedup.Options{Store: dedup.NewMemoryStore(1)})
 	shutdown(t, sub)
 	ddSend(t, topic, "one", "k1")
 	ddRecv(t, sub).Ack()
@@ -293,7 +294,7 @@ func TestDedupBucketStoreSurvivesRestart(t *testing.T) {
 	defer bucket.Close()
 
 	topic, raw := ddPair(t, 10*time.Second)
-	sub := pubsub.Dedup(raw, &pubsub.DedupOptions{Store: pubsub.NewBucketStore(bucket, "dedup/results/")})
+	sub := dedup.Wrap(raw, &dedup.Options{Store: dedup.NewBucketStore(bucket, "dedup/results/")})
 	ddSend(t, topic, "county 4 final", "final-4")
 	ddRecv(t, sub).Ack()
 	require.NoError(t, sub.Shutdown(ctx))
@@ -305,7 +306,7 @@ func TestDedupBucketStoreSurvivesRestart(t *testing.T) {
 
 	// "Restart": a new process, a new subscription, the same bucket.
 	topic2, raw2 := ddPair(t, 10*time.Second)
-	sub2 := pubsub.Dedup(raw2, &pubsub.DedupOptions{Store: pubsub.NewBucketStore(bucket, "dedup/results/")})
+	sub2 := dedup.Wrap(raw2, &dedup.Options{Store: dedup.NewBucketStore(bucket, "dedup/results/")})
 	shutdown(t, sub2)
 	ddSend(t, topic2, "county 4 final", "final-4")
 	ddSend(t, topic2, "county 5 final", "final-5")
@@ -316,7 +317,7 @@ func TestDedupBucketStoreSurvivesRestart(t *testing.T) {
 	assert.EqualValues(t, 1, dedupStats(t, sub2).Duplicates())
 
 	// Adding a key twice is fine (IfNotExist refusal is not an error).
-	require.NoError(t, pubsub.NewBucketStore(bucket, "dedup/results/").Add(ctx, "id:final-4"))
+	require.NoError(t, dedup.NewBucketStore(bucket, "dedup/results/").Add(ctx, "id:final-4"))
 }
 
 // Prune bounds a BucketStore by time: keys added before the cut are
@@ -327,7 +328,7 @@ func TestBucketStorePrune(t *testing.T) {
 	bucket := memblob.OpenBucket(nil)
 	defer bucket.Close()
 	require.NoError(t, bucket.WriteAll(ctx, "records/keep-me", []byte("x"), nil))
-	store := pubsub.NewBucketStore(bucket, "dedup/results/")
+	store := dedup.NewBucketStore(bucket, "dedup/results/")
 	for _, k := range []string{"id:old-1", "id:old-2"} {
 		require.NoError(t, store.Add(ctx, k))
 	}
@@ -374,7 +375,7 @@ func TestDedupStoreErrorDeliversNotDrops(t *testing.T) {
 	topic, raw := ddPair(t, 10*time.Second)
 	var mu sync.Mutex
 	var errs []error
-	sub := pubsub.Dedup(raw, &pubsub.DedupOptions{Store: brokenStore{}, OnError: func(key string, err error) {
+	sub := dedup.Wrap(raw, &dedup.Options{Store: brokenStore{}, OnError: func(key string, err error) {
 		mu.Lock()
 		errs = append(errs, err)
 		mu.Unlock()

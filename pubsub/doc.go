@@ -1,14 +1,16 @@
 // Package pubsub opens any topic or subscription civicport supports by URL
-// and returns gocloud.dev's portable *pubsub.Topic and *pubsub.Subscription,
-// and adds what a provider switch needs on top of them: deduplication
-// (Dedup), signed messages with a quarantine (Sign, Verify), a bridge that
-// drains one provider's subscription into another's topic (Bridge) and
-// dual publishing (Fanout).
+// and returns gocloud.dev's portable *pubsub.Topic and *pubsub.Subscription.
 //
 // Results reporting and registration updates move as messages; during a
 // cutover they must not be lost, counted twice, forged or left behind on the
-// old provider. Every function here takes and returns gocloud's own types,
-// so code written against gocloud.dev works unchanged.
+// old provider. What a provider switch needs on top of the portable types
+// lives in packages that import no provider, so that a program using one of
+// them does not link every broker's SDK: pubsub/dedup (deduplication),
+// pubsub/sign (signed messages with a quarantine), pubsub/bridge (drain one
+// provider's subscription into another's topic), pubsub/fanout (dual
+// publishing) and pubsub/meta (the metadata keys they share). They take and
+// return gocloud's own types, so code written against gocloud.dev works
+// unchanged; the examples show opening here and decorating there.
 //
 // Schemes registered by importing this package:
 //
@@ -32,7 +34,7 @@
 // Decorators stacked on each other, or on civicport's own JetStream driver,
 // talk to the driver underneath directly rather than through one more
 // gocloud portable layer each (see internal/driveradapter.TopicDriver), so
-// a Dedup(Verify(sub)) on JetStream costs little more than the checks
+// a dedup.Wrap(sign.Verify(sub)) on JetStream costs little more than the checks
 // themselves (BenchmarkDecorated).
 //
 // Open is lazy, like gocloud.dev: most backends contact the server only on

@@ -9,12 +9,15 @@ import (
 	gcpubsub "gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/bridge"
+	"github.com/civicport/civicport/pubsub/fanout"
+	"github.com/civicport/civicport/pubsub/meta"
 )
 
 // During a cutover, the old provider's queue is drained into the new one.
 // Real programs open both ends by URL (awssqs://, gcppubsub://, ...); the
 // example uses in-process topics.
-func ExampleBridge() {
+func Example_bridge() {
 	ctx := context.Background()
 	oldTopic, _ := pubsub.OpenTopic(ctx, "mem://example-bridge-old")
 	oldSub, _ := pubsub.OpenSubscription(ctx, "mem://example-bridge-old")
@@ -27,7 +30,7 @@ func ExampleBridge() {
 		}
 	}
 
-	st, err := pubsub.Bridge(ctx, oldSub, newTopic, &pubsub.BridgeOptions{UntilIdle: 200 * time.Millisecond, Workers: 1})
+	st, err := bridge.Run(ctx, oldSub, newTopic, &bridge.Options{UntilIdle: 200 * time.Millisecond, Workers: 1})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -39,7 +42,7 @@ func ExampleBridge() {
 			log.Fatal(err)
 		}
 		m.Ack()
-		fmt.Println(string(m.Body), "has an id:", m.Metadata[pubsub.MetadataID] != "")
+		fmt.Println(string(m.Body), "has an id:", m.Metadata[meta.ID] != "")
 	}
 	// Unordered output:
 	// forwarded 3 messages
@@ -50,7 +53,7 @@ func ExampleBridge() {
 
 // Dual publishing while consumers move: the old provider stays the source of
 // truth, a refusal by the new one is reported but does not fail the send.
-func ExampleFanout() {
+func Example_fanout() {
 	ctx := context.Background()
 	oldTopic, _ := pubsub.OpenTopic(ctx, "mem://example-fanout-old")
 	oldSub, _ := pubsub.OpenSubscription(ctx, "mem://example-fanout-old")
@@ -59,8 +62,8 @@ func ExampleFanout() {
 	newSub, _ := pubsub.OpenSubscription(ctx, "mem://example-fanout-new")
 	defer newSub.Shutdown(ctx)
 
-	dual, err := pubsub.Fanout([]*gcpubsub.Topic{oldTopic, newTopic}, &pubsub.FanoutOptions{
-		Policy:  pubsub.RequirePrimary,
+	dual, err := fanout.New([]*gcpubsub.Topic{oldTopic, newTopic}, &fanout.Options{
+		Policy:  fanout.RequirePrimary,
 		Names:   []string{"old provider", "new provider"},
 		OnError: func(i int, err error) { log.Printf("topic %d refused: %v", i, err) },
 	})
@@ -75,7 +78,7 @@ func ExampleFanout() {
 	a.Ack()
 	b.Ack()
 	fmt.Println(string(a.Body), "|", string(b.Body))
-	fmt.Println("same id on both:", a.Metadata[pubsub.MetadataID] == b.Metadata[pubsub.MetadataID])
+	fmt.Println("same id on both:", a.Metadata[meta.ID] == b.Metadata[meta.ID])
 	// Output:
 	// precinct 0042: 312 votes | precinct 0042: 312 votes
 	// same id on both: true

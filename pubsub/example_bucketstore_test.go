@@ -8,16 +8,16 @@ import (
 
 	"gocloud.dev/blob/memblob"
 
-	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/dedup"
 )
 
 // Dedup's keys kept in a bucket survive a restart of the consumer; a
 // nightly Prune keeps a window of time (here: what was added before now).
-func ExampleBucketStore_Prune() {
+func Example_dedupPrune() {
 	ctx := context.Background()
 	bucket := memblob.OpenBucket(nil) // in production: the agency's bucket URL, opened with blob.Open
 	defer bucket.Close()
-	store := pubsub.NewBucketStore(bucket, "dedup/results/")
+	store := dedup.NewBucketStore(bucket, "dedup/results/")
 
 	if err := store.Add(ctx, "id:result-12"); err != nil {
 		log.Fatal(err)

@@ -11,7 +11,9 @@ import (
 	gcpubsub "gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/mempubsub"
 
-	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/dedup"
+	"github.com/civicport/civicport/pubsub/meta"
+	"github.com/civicport/civicport/pubsub/sign"
 )
 
 // A publisher retried: the same result arrives twice. Dedup delivers it
@@ -20,7 +22,7 @@ func Example_dedup() {
 	ctx := context.Background()
 	topic := mempubsub.NewTopic()
 	defer topic.Shutdown(ctx)
-	sub := pubsub.Dedup(mempubsub.NewSubscription(topic, time.Minute), &pubsub.DedupOptions{
+	sub := dedup.Wrap(mempubsub.NewSubscription(topic, time.Minute), &dedup.Options{
 		OnDuplicate: func(key string) { fmt.Println("dropped duplicate", key) },
 	})
 	defer sub.Shutdown(ctx)
@@ -28,7 +30,7 @@ func Example_dedup() {
 	for range 2 {
 		err := topic.Send(ctx, &gcpubsub.Message{
 			Body:     []byte("precinct 12: 340 ballots"),
-			Metadata: map[string]string{pubsub.MetadataID: "result-12"},
+			Metadata: map[string]string{meta.ID: "result-12"},
 		})
 		if err != nil {
 			log.Fatal(err)
@@ -44,7 +46,7 @@ func Example_dedup() {
 		fmt.Printf("received %q\n", m.Body)
 		m.Ack()
 	}
-	var st *pubsub.DedupStats
+	var st *dedup.Stats
 	if sub.As(&st) {
 		fmt.Println("delivered", st.Delivered(), "duplicates", st.Duplicates())
 	}
@@ -69,14 +71,17 @@ func Example_sign() {
 	held := mempubsub.NewSubscription(quarantine, time.Minute)
 	defer held.Shutdown(ctx)
 
-	sub, err := pubsub.Verify(mempubsub.NewSubscription(topic, time.Minute),
-		pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"county-4": pub}), quarantine, nil)
+	sub, err := sign.Verify(mempubsub.NewSubscription(topic, time.Minute),
+		sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"county-4": pub}), quarantine, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer sub.Shutdown(ctx)
 
-	signed := pubsub.Sign(topic, pubsub.NewEd25519Signer("county-4", priv))
+	signed, err := sign.Wrap(topic, sign.NewEd25519Signer("county-4", priv))
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer signed.Shutdown(ctx)
 	if err := signed.Send(ctx, &gcpubsub.Message{Body: []byte("340 ballots"), Metadata: map[string]string{"precinct": "12"}}); err != nil {
 		log.Fatal(err)
@@ -100,7 +105,7 @@ func Example_sign() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("quarantined %q: %s\n", q.Body, q.Metadata[pubsub.MetadataQuarantineReason])
+	fmt.Printf("quarantined %q: %s\n", q.Body, q.Metadata[meta.QuarantineReason])
 	q.Ack()
 	// Output:
 	// verified "340 ballots" map[precinct:12]

@@ -11,13 +11,14 @@ import (
 	gcpubsub "gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/mempubsub"
 
-	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/fanout"
+	"github.com/civicport/civicport/pubsub/meta"
 )
 
 func TestFanoutPublishesToEveryTopic(t *testing.T) {
 	oldTopic, oldSub := memPair(t, 5*time.Second)
 	newTopic, newSub := memPair(t, 5*time.Second)
-	f, err := pubsub.Fanout([]*gcpubsub.Topic{oldTopic, newTopic}, nil)
+	f, err := fanout.New([]*gcpubsub.Topic{oldTopic, newTopic}, nil)
 	require.NoError(t, err)
 	send(t, f, 0, 100)
 
@@ -35,7 +36,7 @@ func TestFanoutRequireAllNamesTheRefusingTopic(t *testing.T) {
 	broken := mempubsub.NewTopic()
 	require.NoError(t, broken.Shutdown(context.Background()))
 	var reported atomic.Int64
-	f, err := pubsub.Fanout([]*gcpubsub.Topic{okTopic, broken}, &pubsub.FanoutOptions{
+	f, err := fanout.New([]*gcpubsub.Topic{okTopic, broken}, &fanout.Options{
 		Names:   []string{"awssqs://old", "gcppubsub://new"},
 		OnError: func(i int, err error) { reported.Add(int64(i)) },
 	})
@@ -61,8 +62,8 @@ func TestFanoutRequirePrimary(t *testing.T) {
 	broken := mempubsub.NewTopic()
 	require.NoError(t, broken.Shutdown(context.Background()))
 	var failures atomic.Int64
-	f, err := pubsub.Fanout([]*gcpubsub.Topic{primary, broken}, &pubsub.FanoutOptions{
-		Policy:  pubsub.RequirePrimary,
+	f, err := fanout.New([]*gcpubsub.Topic{primary, broken}, &fanout.Options{
+		Policy:  fanout.RequirePrimary,
 		OnError: func(i int, err error) { failures.Add(1); assert.Equal(t, 1, i) },
 	})
 	require.NoError(t, err)
@@ -72,7 +73,7 @@ func TestFanoutRequirePrimary(t *testing.T) {
 	assert.Positive(t, failures.Load(), "secondary refusals must be reported")
 
 	// A refusal by the primary fails the send.
-	g, err := pubsub.Fanout([]*gcpubsub.Topic{broken, primary}, &pubsub.FanoutOptions{Policy: pubsub.RequirePrimary})
+	g, err := fanout.New([]*gcpubsub.Topic{broken, primary}, &fanout.Options{Policy: fanout.RequirePrimary})
 	require.NoError(t, err)
 	defer g.Shutdown(context.Background())
 	assert.Error(t, g.Send(context.Background(), &gcpubsub.Message{Body: []byte("x")}))
@@ -82,15 +83,15 @@ func TestFanoutBadOptions(t *testing.T) {
 	topic, _ := memPair(t, time.Second)
 	for _, tc := range []struct {
 		topics []*gcpubsub.Topic
-		opts   *pubsub.FanoutOptions
+		opts   *fanout.Options
 		want   string
 	}{
 		{nil, nil, "no topics"},
 		{[]*gcpubsub.Topic{topic, nil}, nil, "topic 1 is nil"},
-		{[]*gcpubsub.Topic{topic}, &pubsub.FanoutOptions{Policy: 7}, "unknown policy FanoutPolicy(7)"},
-		{[]*gcpubsub.Topic{topic}, &pubsub.FanoutOptions{Names: []string{"a", "b"}}, "2 names for 1 topics"},
+		{[]*gcpubsub.Topic{topic}, &fanout.Options{Policy: 7}, "unknown policy FanoutPolicy(7)"},
+		{[]*gcpubsub.Topic{topic}, &fanout.Options{Names: []string{"a", "b"}}, "2 names for 1 topics"},
 	} {
-		_, err := pubsub.Fanout(tc.topics, tc.opts)
+		_, err := fanout.New(tc.topics, tc.opts)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), tc.want)
 	}
@@ -99,7 +100,7 @@ func TestFanoutBadOptions(t *testing.T) {
 func TestFanoutGivesCopiesOneID(t *testing.T) {
 	aTopic, aSub := memPair(t, 5*time.Second)
 	bTopic, bSub := memPair(t, 5*time.Second)
-	f, err := pubsub.Fanout([]*gcpubsub.Topic{aTopic, bTopic}, nil)
+	f, err := fanout.New([]*gcpubsub.Topic{aTopic, bTopic}, nil)
 	require.NoError(t, err)
 	md := map[string]string{"county": "Doña Ana"}
 	require.NoError(t, f.Send(context.Background(), &gcpubsub.Message{Body: []byte("x"), Metadata: md}))
@@ -111,8 +112,8 @@ func TestFanoutGivesCopiesOneID(t *testing.T) {
 		cancel()
 		require.NoError(t, err)
 		m.Ack()
-		require.NotEmpty(t, m.Metadata[pubsub.MetadataID])
-		ids[m.Metadata[pubsub.MetadataID]] = true
+		require.NotEmpty(t, m.Metadata[meta.ID])
+		ids[m.Metadata[meta.ID]] = true
 	}
 	assert.Len(t, ids, 1)
 }

@@ -25,6 +25,9 @@ import (
 	"github.com/civicport/civicport/internal/driveradapter"
 	"github.com/civicport/civicport/internal/testenv"
 	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/dedup"
+	"github.com/civicport/civicport/pubsub/meta"
+	"github.com/civicport/civicport/pubsub/sign"
 )
 
 func edKey(t testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
@@ -43,7 +46,7 @@ type signPipe struct {
 	errs   chan error
 }
 
-func newSignPipe(t *testing.T, s pubsub.Signer, v pubsub.Verifier, quarantine func(*gcpubsub.Topic) *gcpubsub.Topic) *signPipe {
+func newSignPipe(t *testing.T, s sign.Signer, v sign.Verifier, quarantine func(*gcpubsub.Topic) *gcpubsub.Topic) *signPipe {
 	t.Helper()
 	ctx := context.Background()
 	raw, rawSub := ddPair(t, 500*time.Millisecond) // short: a missing ack shows
@@ -54,7 +57,7 @@ func newSignPipe(t *testing.T, s pubsub.Signer, v pubsub.Verifier, quarantine fu
 	}
 	p := &signPipe{raw: raw, qsub: qsub, errs: make(chan error, 100)}
 	var err error
-	p.sub, err = pubsub.Verify(rawSub, v, q, &pubsub.VerifyOptions{OnError: func(_ string, err error) {
+	p.sub, err = sign.Verify(rawSub, v, q, &sign.VerifyOptions{OnError: func(_ string, err error) {
 		select {
 		case p.errs <- err:
 		default:
@@ -64,15 +67,15 @@ func newSignPipe(t *testing.T, s pubsub.Signer, v pubsub.Verifier, quarantine fu
 	shutdown(t, p.sub)
 	shutdown(t, qsub)
 	if s != nil {
-		p.signed = pubsub.Sign(raw, s)
+		p.signed = mustSign(raw, s)
 		t.Cleanup(func() { _ = p.signed.Shutdown(ctx) })
 	}
 	return p
 }
 
-func verifyStats(t *testing.T, sub *gcpubsub.Subscription) *pubsub.VerifyStats {
+func verifyStats(t *testing.T, sub *gcpubsub.Subscription) *sign.VerifyStats {
 	t.Helper()
-	var st *pubsub.VerifyStats
+	var st *sign.VerifyStats
 	require.True(t, sub.As(&st), "As(**VerifyStats)")
 	return st
 }
@@ -82,32 +85,32 @@ func TestSignVerifyGoodMessages(t *testing.T) {
 	pub, priv := edKey(t)
 	skey, vkey, err := note.GenerateKey(rand.Reader, "civicport-test")
 	require.NoError(t, err)
-	noteSigner, err := pubsub.NewNoteSigner(skey)
+	noteSigner, err := sign.NewNoteSigner(skey)
 	require.NoError(t, err)
-	noteVerifier, err := pubsub.NewNoteVerifier(vkey)
+	noteVerifier, err := sign.NewNoteVerifier(vkey)
 	require.NoError(t, err)
 	keeper := localsecrets.NewKeeper(mustRandomKey(t))
 	defer keeper.Close()
-	wrapped, err := pubsub.GenerateHMACKey(ctx, keeper)
+	wrapped, err := sign.GenerateHMACKey(ctx, keeper)
 	require.NoError(t, err)
-	hs, err := pubsub.NewHMACSigner(ctx, "hmac-1", keeper, wrapped)
+	hs, err := sign.NewHMACSigner(ctx, "hmac-1", keeper, wrapped)
 	require.NoError(t, err)
-	hv, err := pubsub.NewHMACVerifier(ctx, "hmac-1", keeper, wrapped)
+	hv, err := sign.NewHMACVerifier(ctx, "hmac-1", keeper, wrapped)
 	require.NoError(t, err)
 
 	cases := map[string]struct {
-		s pubsub.Signer
-		v pubsub.Verifier
+		s sign.Signer
+		v sign.Verifier
 	}{
-		"ed25519": {pubsub.NewEd25519Signer("ed-1", priv), pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub})},
+		"ed25519": {sign.NewEd25519Signer("ed-1", priv), sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub})},
 		"note":    {noteSigner, noteVerifier},
 		"hmac":    {hs, hv},
-		"list":    {hs, pubsub.Verifiers(noteVerifier, hv)},
+		"list":    {hs, sign.Verifiers(noteVerifier, hv)},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			p := newSignPipe(t, c.s, c.v, nil)
-			md := map[string]string{"precinct": "12", "kind": "tally", pubsub.MetadataID: "r-12"}
+			md := map[string]string{"precinct": "12", "kind": "tally", meta.ID: "r-12"}
 			orig := maps.Clone(md)
 			require.NoError(t, p.signed.Send(ctx, &gcpubsub.Message{Body: []byte("340 ballots"), Metadata: md}))
 			assert.Equal(t, orig, md, "the caller's metadata is not changed")
@@ -135,14 +138,14 @@ func mustRandomKey(t testing.TB) [32]byte {
 }
 
 // signedMessage returns body and metadata as Sign sends them.
-func signedMessage(t *testing.T, s pubsub.Signer, body string, md map[string]string) map[string]string {
+func signedMessage(t *testing.T, s sign.Signer, body string, md map[string]string) map[string]string {
 	t.Helper()
 	topic, sub := ddPair(t, 10*time.Second)
-	st := pubsub.Sign(topic, s)
+	st := mustSign(topic, s)
 	require.NoError(t, st.Send(context.Background(), &gcpubsub.Message{Body: []byte(body), Metadata: md}))
 	m := ddRecv(t, sub)
 	m.Ack()
-	require.Contains(t, m.Metadata, pubsub.MetadataSignature)
+	require.Contains(t, m.Metadata, meta.Signature)
 	return m.Metadata
 }
 
@@ -150,13 +153,13 @@ func TestVerifyQuarantinesBadMessages(t *testing.T) {
 	ctx := context.Background()
 	pub, priv := edKey(t)
 	_, otherPriv := edKey(t)
-	signer := pubsub.NewEd25519Signer("ed-1", priv)
-	v := pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub})
+	signer := sign.NewEd25519Signer("ed-1", priv)
+	v := sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub})
 	var mu sync.Mutex
 	reasons := map[string]string{}
 	raw, rawSub := ddPair(t, 500*time.Millisecond)
 	qt, qsub := ddPair(t, 10*time.Second)
-	sub, err := pubsub.Verify(rawSub, v, qt, &pubsub.VerifyOptions{OnQuarantine: func(id, reason string) {
+	sub, err := sign.Verify(rawSub, v, qt, &sign.VerifyOptions{OnQuarantine: func(id, reason string) {
 		mu.Lock()
 		reasons[id] = reason
 		mu.Unlock()
@@ -167,7 +170,7 @@ func TestVerifyQuarantinesBadMessages(t *testing.T) {
 
 	// fresh returns the metadata of a message signed by s; "case" tells
 	// the cases apart in quarantine.
-	fresh := func(s pubsub.Signer, i int) map[string]string {
+	fresh := func(s sign.Signer, i int) map[string]string {
 		return signedMessage(t, s, "tally 12", map[string]string{"precinct": "12", "case": fmt.Sprint(i)})
 	}
 	change := func(md map[string]string, k, v string) map[string]string { md[k] = v; return md }
@@ -181,10 +184,10 @@ func TestVerifyQuarantinesBadMessages(t *testing.T) {
 		{"tally 13", fresh(signer, 0), "bad signature"}, // body changed
 		{"tally 12", change(fresh(signer, 1), "precinct", "13"), "bad signature"},
 		{"tally 12", change(fresh(signer, 2), "extra", "1"), "bad signature"},
-		{"tally 12", drop(fresh(signer, 3), pubsub.MetadataSignature), "missing signature"},
-		{"tally 12", change(fresh(signer, 4), pubsub.MetadataSignature, "garbage"), "malformed signature"},
-		{"tally 12", fresh(pubsub.NewEd25519Signer("ed-2", priv), 5), `unknown key: no ed25519 key "ed-2"`},
-		{"tally 12", fresh(pubsub.NewEd25519Signer("ed-1", otherPriv), 6), "bad signature"},
+		{"tally 12", drop(fresh(signer, 3), meta.Signature), "missing signature"},
+		{"tally 12", change(fresh(signer, 4), meta.Signature, "garbage"), "malformed signature"},
+		{"tally 12", fresh(sign.NewEd25519Signer("ed-2", priv), 5), `unknown key: no ed25519 key "ed-2"`},
+		{"tally 12", fresh(sign.NewEd25519Signer("ed-1", otherPriv), 6), "bad signature"},
 		{"tally 12", fresh(hmacSigner(t, "ed-1"), 7), `unknown key: no hmac-sha256 key "ed-1"`},
 	}
 	for _, b := range bads {
@@ -213,8 +216,8 @@ func TestVerifyQuarantinesBadMessages(t *testing.T) {
 		require.NotNil(t, q, "case %d not quarantined", i)
 		assert.Equal(t, b.body, string(q.Body), "case %d: original body", i)
 		want := maps.Clone(b.md)
-		assert.Contains(t, q.Metadata[pubsub.MetadataQuarantineReason], b.reason, "case %d", i)
-		want[pubsub.MetadataQuarantineReason] = q.Metadata[pubsub.MetadataQuarantineReason]
+		assert.Contains(t, q.Metadata[meta.QuarantineReason], b.reason, "case %d", i)
+		want[meta.QuarantineReason] = q.Metadata[meta.QuarantineReason]
 		assert.Equal(t, want, q.Metadata, "case %d: original metadata plus the reason", i)
 	}
 	st := verifyStats(t, sub)
@@ -226,13 +229,13 @@ func TestVerifyQuarantinesBadMessages(t *testing.T) {
 	mu.Unlock()
 }
 
-func hmacSigner(t *testing.T, keyID string) pubsub.Signer {
+func hmacSigner(t *testing.T, keyID string) sign.Signer {
 	ctx := context.Background()
 	keeper := localsecrets.NewKeeper(mustRandomKey(t))
 	t.Cleanup(func() { keeper.Close() })
-	wrapped, err := pubsub.GenerateHMACKey(ctx, keeper)
+	wrapped, err := sign.GenerateHMACKey(ctx, keeper)
 	require.NoError(t, err)
-	s, err := pubsub.NewHMACSigner(ctx, keyID, keeper, wrapped)
+	s, err := sign.NewHMACSigner(ctx, keyID, keeper, wrapped)
 	require.NoError(t, err)
 	return s
 }
@@ -264,7 +267,7 @@ func TestVerifyQuarantineFailureNacksSource(t *testing.T) {
 	_, otherPriv := edKey(t)
 	flaky := &flakyTopic{}
 	flaky.down.Store(true)
-	p := newSignPipe(t, pubsub.NewEd25519Signer("ed-1", otherPriv), pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub}),
+	p := newSignPipe(t, sign.NewEd25519Signer("ed-1", otherPriv), sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub}),
 		func(q *gcpubsub.Topic) *gcpubsub.Topic {
 			flaky.Topic = driveradapter.Topic(q)
 			qt := gcpubsub.NewTopic(flaky, nil)
@@ -297,7 +300,7 @@ func TestVerifyQuarantineFailureNacksSource(t *testing.T) {
 func TestVerifyShutdownQuarantineTopicNacks(t *testing.T) {
 	ctx := context.Background()
 	pub, _ := edKey(t)
-	p := newSignPipe(t, nil, pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub}),
+	p := newSignPipe(t, nil, sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub}),
 		func(q *gcpubsub.Topic) *gcpubsub.Topic {
 			qt := mempubsub.NewTopic()
 			require.NoError(t, qt.Shutdown(ctx))
@@ -316,40 +319,61 @@ func TestVerifyHMACOtherKeeper(t *testing.T) {
 	defer k1.Close()
 	k2 := localsecrets.NewKeeper(mustRandomKey(t))
 	defer k2.Close()
-	w1, err := pubsub.GenerateHMACKey(ctx, k1)
+	w1, err := sign.GenerateHMACKey(ctx, k1)
 	require.NoError(t, err)
-	w2, err := pubsub.GenerateHMACKey(ctx, k2)
+	w2, err := sign.GenerateHMACKey(ctx, k2)
 	require.NoError(t, err)
 
-	_, err = pubsub.NewHMACVerifier(ctx, "h", k2, w1)
+	_, err = sign.NewHMACVerifier(ctx, "h", k2, w1)
 	require.Error(t, err, "another keeper cannot unwrap the key")
 	assert.Contains(t, err.Error(), `unwrap HMAC key "h"`)
-	_, err = pubsub.NewHMACSigner(ctx, "h", k2, w1)
+	_, err = sign.NewHMACSigner(ctx, "h", k2, w1)
 	require.Error(t, err)
 
-	s1, err := pubsub.NewHMACSigner(ctx, "h", k1, w1)
+	s1, err := sign.NewHMACSigner(ctx, "h", k1, w1)
 	require.NoError(t, err)
-	v2, err := pubsub.NewHMACVerifier(ctx, "h", k2, w2)
+	v2, err := sign.NewHMACVerifier(ctx, "h", k2, w2)
 	require.NoError(t, err)
 	p := newSignPipe(t, s1, v2, nil)
 	require.NoError(t, p.signed.Send(ctx, &gcpubsub.Message{Body: []byte("b")}))
 	ddNone(t, p.sub, time.Second) // receiving is what quarantines
 	q := ddRecv(t, p.qsub)
 	q.Ack()
-	assert.Contains(t, q.Metadata[pubsub.MetadataQuarantineReason], "bad signature")
-	assert.True(t, strings.HasPrefix(q.Metadata[pubsub.MetadataSignature], "hmac-sha256:h:"))
+	assert.Contains(t, q.Metadata[meta.QuarantineReason], "bad signature")
+	assert.True(t, strings.HasPrefix(q.Metadata[meta.Signature], "hmac-sha256:h:"))
 }
 
 func TestVerifyNeedsQuarantine(t *testing.T) {
 	_, raw := ddPair(t, time.Second)
 	pub, _ := edKey(t)
-	v := pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub})
-	_, err := pubsub.Verify(raw, v, nil, nil)
+	v := sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub})
+	_, err := sign.Verify(raw, v, nil, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "quarantine topic is required")
-	_, err = pubsub.Verify(raw, nil, mempubsub.NewTopic(), nil)
+	_, err = sign.Verify(raw, nil, mempubsub.NewTopic(), nil)
 	require.Error(t, err)
-	assert.Panics(t, func() { pubsub.Sign(mempubsub.NewTopic(), nil) })
+	for _, c := range []struct {
+		topic *gcpubsub.Topic
+		s     sign.Signer
+		want  string
+	}{
+		{mempubsub.NewTopic(), nil, "sign: Wrap: nil Signer"},
+		{nil, sign.NewEd25519Signer("k", nil), "sign: Wrap: nil topic"},
+		{mempubsub.NewTopic(), sign.NewEd25519Signer("", nil), "sign: Wrap: signer (ed25519) has an empty key id; verifiers find keys by it"},
+	} {
+		signed, err := sign.Wrap(c.topic, c.s)
+		assert.Nil(t, signed)
+		assert.EqualError(t, err, c.want)
+	}
+}
+
+// mustSign is sign.Wrap for a signer known to be good.
+func mustSign(topic *gcpubsub.Topic, s sign.Signer) *gcpubsub.Topic {
+	signed, err := sign.Wrap(topic, s)
+	if err != nil {
+		panic(err)
+	}
+	return signed
 }
 
 // A forged message carrying a real message's MetadataID must not make Dedup
@@ -361,15 +385,15 @@ func TestForgeryCannotSuppressTheRealMessage(t *testing.T) {
 	pub, priv := edKey(t)
 	topic, raw := ddPair(t, 10*time.Second)
 	qt, qs := ddPair(t, 10*time.Second)
-	vs, err := pubsub.Verify(raw, pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub}), qt, nil)
+	vs, err := sign.Verify(raw, sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub}), qt, nil)
 	require.NoError(t, err)
-	sub := pubsub.Dedup(vs, nil)
+	sub := dedup.Wrap(vs, nil)
 	shutdown(t, sub)
 	// The forgery goes first, with the real message's id.
-	require.NoError(t, topic.Send(ctx, &gcpubsub.Message{Body: []byte("precinct 7: 9999 votes"), Metadata: map[string]string{pubsub.MetadataID: "precinct-7", pubsub.MetadataSignature: "ed25519:k:AAAA"}}))
-	signed := pubsub.Sign(topic, pubsub.NewEd25519Signer("k", priv))
+	require.NoError(t, topic.Send(ctx, &gcpubsub.Message{Body: []byte("precinct 7: 9999 votes"), Metadata: map[string]string{meta.ID: "precinct-7", meta.Signature: "ed25519:k:AAAA"}}))
+	signed := mustSign(topic, sign.NewEd25519Signer("k", priv))
 	defer signed.Shutdown(ctx)
-	require.NoError(t, signed.Send(ctx, &gcpubsub.Message{Body: []byte("precinct 7: 212 votes"), Metadata: map[string]string{pubsub.MetadataID: "precinct-7"}}))
+	require.NoError(t, signed.Send(ctx, &gcpubsub.Message{Body: []byte("precinct 7: 212 votes"), Metadata: map[string]string{meta.ID: "precinct-7"}}))
 	m := ddRecv(t, sub)
 	m.Ack()
 	assert.Equal(t, "precinct 7: 212 votes", string(m.Body))
@@ -383,14 +407,14 @@ func TestVerifyDedupStatsThroughAs(t *testing.T) {
 	pub, priv := edKey(t)
 	topic, raw := ddPair(t, 10*time.Second)
 	qt, _ := ddPair(t, 10*time.Second)
-	vs, err := pubsub.Verify(raw, pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub}), qt, nil)
+	vs, err := sign.Verify(raw, sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub}), qt, nil)
 	require.NoError(t, err)
-	sub := pubsub.Dedup(vs, nil)
+	sub := dedup.Wrap(vs, nil)
 	shutdown(t, sub)
-	signed := pubsub.Sign(topic, pubsub.NewEd25519Signer("k", priv))
+	signed := mustSign(topic, sign.NewEd25519Signer("k", priv))
 	defer signed.Shutdown(ctx)
 	for range 2 {
-		require.NoError(t, signed.Send(ctx, &gcpubsub.Message{Body: []byte("x"), Metadata: map[string]string{pubsub.MetadataID: "one"}}))
+		require.NoError(t, signed.Send(ctx, &gcpubsub.Message{Body: []byte("x"), Metadata: map[string]string{meta.ID: "one"}}))
 	}
 	ddRecv(t, sub).Ack()
 	ddNone(t, sub, 1500*time.Millisecond)
@@ -433,19 +457,19 @@ func benchDecorated(b *testing.B, pair func(b *testing.B) (*gcpubsub.Topic, *gcp
 	pub, priv := edKey(b)
 	keeper := localsecrets.NewKeeper(mustRandomKey(b))
 	defer keeper.Close()
-	wrapped, err := pubsub.GenerateHMACKey(ctx, keeper)
+	wrapped, err := sign.GenerateHMACKey(ctx, keeper)
 	require.NoError(b, err)
-	hs, err := pubsub.NewHMACSigner(ctx, "h", keeper, wrapped)
+	hs, err := sign.NewHMACSigner(ctx, "h", keeper, wrapped)
 	require.NoError(b, err)
-	hv, err := pubsub.NewHMACVerifier(ctx, "h", keeper, wrapped)
+	hv, err := sign.NewHMACVerifier(ctx, "h", keeper, wrapped)
 	require.NoError(b, err)
 	modes := []struct {
 		name string
-		s    pubsub.Signer
-		v    pubsub.Verifier
+		s    sign.Signer
+		v    sign.Verifier
 	}{
 		{"raw", nil, nil},
-		{"ed25519", pubsub.NewEd25519Signer("k", priv), pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub})},
+		{"ed25519", sign.NewEd25519Signer("k", priv), sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub})},
 		{"hmac", hs, hv},
 	}
 	for _, mode := range modes {
@@ -454,13 +478,13 @@ func benchDecorated(b *testing.B, pair func(b *testing.B) (*gcpubsub.Topic, *gcp
 			defer raw.Shutdown(ctx)
 			var topic *gcpubsub.Topic = raw
 			if mode.s != nil {
-				topic = pubsub.Sign(raw, mode.s)
+				topic = mustSign(raw, mode.s)
 				defer topic.Shutdown(ctx)
 				q := mempubsub.NewTopic()
 				defer q.Shutdown(ctx)
-				vs, err := pubsub.Verify(sub, mode.v, q, nil)
+				vs, err := sign.Verify(sub, mode.v, q, nil)
 				require.NoError(b, err)
-				sub = pubsub.Dedup(vs, nil)
+				sub = dedup.Wrap(vs, nil)
 			}
 			defer sub.Shutdown(ctx)
 			body := make([]byte, 512)
@@ -472,7 +496,7 @@ func benchDecorated(b *testing.B, pair func(b *testing.B) (*gcpubsub.Topic, *gcp
 				sem := make(chan struct{}, 100)
 				for range n {
 					seq++
-					md := map[string]string{pubsub.MetadataID: fmt.Sprint(seq), "precinct": "12"}
+					md := map[string]string{meta.ID: fmt.Sprint(seq), "precinct": "12"}
 					sem <- struct{}{}
 					wg.Go(func() {
 						defer func() { <-sem }()
@@ -530,16 +554,16 @@ func benchDecorated(b *testing.B, pair func(b *testing.B) (*gcpubsub.Topic, *gcp
 func TestSignMessage(t *testing.T) {
 	ctx := context.Background()
 	pub, priv := edKey(t)
-	signer := pubsub.NewEd25519Signer("clerk", priv)
-	m := &gcpubsub.Message{Body: []byte("precinct 4: 77"), Metadata: map[string]string{pubsub.MetadataID: "p4"}}
-	md, err := pubsub.SignMessage(ctx, signer, m)
+	signer := sign.NewEd25519Signer("clerk", priv)
+	m := &gcpubsub.Message{Body: []byte("precinct 4: 77"), Metadata: map[string]string{meta.ID: "p4"}}
+	md, err := sign.Message(ctx, signer, m)
 	require.NoError(t, err)
 	assert.Len(t, m.Metadata, 1, "m changed")
-	require.NotEmpty(t, md[pubsub.MetadataSignature])
+	require.NotEmpty(t, md[meta.Signature])
 
 	topic, raw := ddPair(t, 10*time.Second)
 	qt, qs := ddPair(t, 10*time.Second)
-	sub, err := pubsub.Verify(raw, pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{"clerk": pub}), qt, nil)
+	sub, err := sign.Verify(raw, sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"clerk": pub}), qt, nil)
 	require.NoError(t, err)
 	shutdown(t, sub)
 	require.NoError(t, topic.Send(ctx, &gcpubsub.Message{Body: []byte("precinct 4: 7700"), Metadata: md}))
@@ -550,7 +574,7 @@ func TestSignMessage(t *testing.T) {
 	q := recvQuarantined(t, sub, qs)
 	assert.Equal(t, "precinct 4: 7700", string(q.Body))
 
-	_, err = pubsub.SignMessage(ctx, nil, m)
+	_, err = sign.Message(ctx, nil, m)
 	assert.Error(t, err)
 }
 

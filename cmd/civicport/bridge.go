@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/bridge"
 )
 
 func newBridgeCmd() *cobra.Command {
@@ -27,7 +28,7 @@ and metadata unchanged, to --to-topic. A message is acked on the source only
 after the destination accepted it, so a bridge that is killed loses nothing:
 run it again and what was not acked is forwarded then. A message can reach the
 destination twice that way; consumers that must not count it twice read
-through civicport's Dedup (pubsub.Dedup), which knows the copy by its
+through civicport's Dedup (dedup.Wrap), which knows the copy by its
 civicport-id metadata or body hash.
 
 Without --until-idle the bridge runs until interrupted (SIGINT or SIGTERM),
@@ -61,7 +62,7 @@ message (it stays on the source), 2 bad usage or a URL that cannot be opened.`,
 			fmt.Fprintf(out, "bridge: %s -> %s\n", pubsub.Redact(from), pubsub.Redact(to))
 			start := time.Now()
 			p := newBridgeProgress(cmd.ErrOrStderr())
-			stats, err := pubsub.Bridge(ctx, sub, topic, &pubsub.BridgeOptions{UntilIdle: untilIdle, Workers: workers, Progress: p.update})
+			stats, err := bridge.Run(ctx, sub, topic, &bridge.Options{UntilIdle: untilIdle, Workers: workers, Progress: p.update})
 			p.stop()
 			// Send the last acks (and let the topic flush) even after a signal.
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -104,7 +105,7 @@ func newBridgeProgress(w io.Writer) *bridgeProgress {
 	return &bridgeProgress{w: w, on: isTerminal(w)}
 }
 
-func (p *bridgeProgress) update(s pubsub.BridgeStats) {
+func (p *bridgeProgress) update(s bridge.Stats) {
 	if !p.on {
 		return
 	}

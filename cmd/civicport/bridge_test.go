@@ -18,6 +18,8 @@ import (
 
 	"github.com/civicport/civicport/internal/testenv"
 	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/dedup"
+	"github.com/civicport/civicport/pubsub/meta"
 )
 
 // publishResults sends n results messages, each with a civicport-id.
@@ -32,7 +34,7 @@ func publishResults(t *testing.T, topicURL string, n int) {
 		wg.Go(func() {
 			errs[i] = topic.Send(ctx, &gcpubsub.Message{
 				Body:     fmt.Appendf(nil, `{"precinct":%d,"votes":%d}`, i, 1000+i),
-				Metadata: map[string]string{pubsub.MetadataID: strconv.Itoa(i), "county": "Doña Ana"},
+				Metadata: map[string]string{meta.ID: strconv.Itoa(i), "county": "Doña Ana"},
 			})
 		})
 	}
@@ -57,7 +59,7 @@ func drainSub(t *testing.T, sub *gcpubsub.Subscription, idle time.Duration) map[
 			return seen
 		}
 		m.Ack()
-		id := m.Metadata[pubsub.MetadataID]
+		id := m.Metadata[meta.ID]
 		assert.Equal(t, fmt.Sprintf(`{"precinct":%s,"votes":%d}`, id, 1000+atoi(t, id)), string(m.Body), "body changed")
 		assert.Equal(t, "Doña Ana", m.Metadata["county"], "metadata lost")
 		seen[id]++
@@ -115,8 +117,8 @@ func TestBridgeKilledMidDrainLosesNothing(t *testing.T) {
 	// the copies are counted, not delivered.
 	sub, err = pubsub.OpenSubscription(testenv.Context(t), sqsSrv.SubscriptionURL(queue))
 	require.NoError(t, err)
-	deduped := pubsub.Dedup(sub, nil)
-	var st *pubsub.DedupStats
+	deduped := dedup.Wrap(sub, nil)
+	var st *dedup.Stats
 	require.True(t, deduped.As(&st))
 	seen := drainSub(t, deduped, 3*time.Second)
 	for i := range n {

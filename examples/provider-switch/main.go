@@ -16,14 +16,14 @@
 //  3. rewrap: seal.Rewrap moves every record's data key from the old
 //     stack's key service to the new one's, then every record is read back
 //     with the new key alone and the old key is shown to be refused;
-//  4. bridge: pubsub.Bridge drains the old stack's subscription into the
+//  4. bridge: bridge.Run drains the old stack's subscription into the
 //     new stack's topic until idle;
 //  5. audit: the hop's operations go into the audit log kept in the
 //     destination bucket under audit/ (the log moved with the records), a
 //     checkpoint is signed and audit.Verify checks the whole log.
 //
 // On the last stack, the results consumer reads the queue through
-// pubsub.Dedup over pubsub.Verify. The report lists, per hop, the
+// dedup.Wrap over sign.Verify. The report lists, per hop, the
 // capabilities kept and lost, what was moved, each check and its time.
 package main
 

@@ -12,7 +12,8 @@ import (
 	gcblob "gocloud.dev/blob"
 	gcpubsub "gocloud.dev/pubsub"
 
-	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/meta"
+	"github.com/civicport/civicport/pubsub/sign"
 )
 
 // recordsPrefix holds the archive; audit/ holds its audit log.
@@ -73,14 +74,16 @@ func writeArchive(ctx context.Context, b *gcblob.Bucket) (objects, bytes int64, 
 // one forgery (the body changed after signing) to exercise the consumer.
 // Sign takes ownership of the topic it wraps, so the caller shuts the
 // returned signed topic down instead of topic.
-func publishResults(ctx context.Context, topic *gcpubsub.Topic, signer pubsub.Signer) (signed *gcpubsub.Topic, ids []string, err error) {
-	signed = pubsub.Sign(topic, signer)
+func publishResults(ctx context.Context, topic *gcpubsub.Topic, signer sign.Signer) (signed *gcpubsub.Topic, ids []string, err error) {
+	if signed, err = sign.Wrap(topic, signer); err != nil {
+		return nil, nil, err
+	}
 	var last *gcpubsub.Message
 	for _, r := range archive() {
 		if r.ContentType != "application/json" {
 			continue
 		}
-		m := &gcpubsub.Message{Body: r.Body, Metadata: map[string]string{pubsub.MetadataID: r.Key, "content-type": r.ContentType}}
+		m := &gcpubsub.Message{Body: r.Body, Metadata: map[string]string{meta.ID: r.Key, "content-type": r.ContentType}}
 		if err := signed.Send(ctx, m); err != nil {
 			return signed, ids, fmt.Errorf("publish %s: %w", r.Key, err)
 		}
@@ -92,7 +95,7 @@ func publishResults(ctx context.Context, topic *gcpubsub.Topic, signer pubsub.Si
 	if err := signed.Send(ctx, &gcpubsub.Message{Body: last.Body, Metadata: maps.Clone(last.Metadata)}); err != nil {
 		return signed, ids, fmt.Errorf("publish the replay: %w", err)
 	}
-	md, err := pubsub.SignMessage(ctx, signer, last)
+	md, err := sign.Message(ctx, signer, last)
 	if err != nil {
 		return signed, ids, err
 	}

@@ -25,6 +25,10 @@ import (
 	"github.com/civicport/civicport/conformance/blobtest"
 	"github.com/civicport/civicport/conformance/report"
 	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/bridge"
+	"github.com/civicport/civicport/pubsub/dedup"
+	"github.com/civicport/civicport/pubsub/meta"
+	"github.com/civicport/civicport/pubsub/sign"
 	"github.com/civicport/civicport/secrets"
 	"github.com/civicport/civicport/secrets/envelope"
 )
@@ -145,8 +149,8 @@ type switcher struct {
 	stacks      []*stack
 	logSigner   note.Signer
 	logVerifier note.Verifier
-	msgSigner   pubsub.Signer
-	msgVerifier pubsub.Verifier
+	msgSigner   sign.Signer
+	msgVerifier sign.Verifier
 	ids         []string // MetadataIDs of the published results
 	plans       map[int]report.Backend
 	// shutdown: decorators that took ownership of a stack's topic or
@@ -218,8 +222,8 @@ func (sw *switcher) keys() error {
 		return err
 	}
 	const keyID = "county-clerk-2026"
-	sw.msgSigner = pubsub.NewEd25519Signer(keyID, priv)
-	sw.msgVerifier = pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{keyID: pub})
+	sw.msgSigner = sign.NewEd25519Signer(keyID, priv)
+	sw.msgVerifier = sign.NewEd25519Verifier(map[string]ed25519.PublicKey{keyID: pub})
 	return nil
 }
 
@@ -472,7 +476,7 @@ func (sw *switcher) hop(ctx context.Context, i int, src, dst *stack) *Hop {
 		return sw.rewrap(ctx, h, log, src, dst)
 	})
 	ok = ok && step("bridge the results queue", func() (string, error) {
-		st, err := pubsub.Bridge(ctx, src.Subscription, dst.Topic, &pubsub.BridgeOptions{UntilIdle: sw.opts.UntilIdle})
+		st, err := bridge.Run(ctx, src.Subscription, dst.Topic, &bridge.Options{UntilIdle: sw.opts.UntilIdle})
 		h.Messages = st.Forwarded
 		if err != nil {
 			return "", err
@@ -659,11 +663,11 @@ func (sw *switcher) consume(ctx context.Context, s *stack) (string, error) {
 	defer quarantine.Shutdown(context.Background())
 	quarantined := mempubsub.NewSubscription(quarantine, time.Minute)
 	defer quarantined.Shutdown(context.Background())
-	verified, err := pubsub.Verify(s.Subscription, sw.msgVerifier, quarantine, nil)
+	verified, err := sign.Verify(s.Subscription, sw.msgVerifier, quarantine, nil)
 	if err != nil {
 		return "", err
 	}
-	feed := pubsub.Dedup(verified, nil)
+	feed := dedup.Wrap(verified, nil)
 	sw.shutdown = append(sw.shutdown, feed.Shutdown) // feed owns the stack's subscription now
 	want := map[string]bool{}
 	for _, id := range sw.ids {
@@ -678,14 +682,14 @@ func (sw *switcher) consume(ctx context.Context, s *stack) (string, error) {
 			return "", fmt.Errorf("after %d of %d results: %w", len(got), len(want), err)
 		}
 		m.Ack()
-		id := m.Metadata[pubsub.MetadataID]
+		id := m.Metadata[meta.ID]
 		if !want[id] {
 			return "", fmt.Errorf("delivered a message never published: %q", id)
 		}
 		got[id]++
 	}
-	var ds *pubsub.DedupStats
-	var vs *pubsub.VerifyStats
+	var ds *dedup.Stats
+	var vs *sign.VerifyStats
 	if !feed.As(&ds) || !feed.As(&vs) {
 		return "", errors.New("decorator stats not reachable")
 	}
@@ -697,7 +701,7 @@ func (sw *switcher) consume(ctx context.Context, s *stack) (string, error) {
 		cancel()
 		if err == nil {
 			m.Ack()
-			return "", fmt.Errorf("an extra message was delivered: %q", m.Metadata[pubsub.MetadataID])
+			return "", fmt.Errorf("an extra message was delivered: %q", m.Metadata[meta.ID])
 		}
 		if ctx.Err() != nil {
 			return "", ctx.Err()
@@ -715,5 +719,5 @@ func (sw *switcher) consume(ctx context.Context, s *stack) (string, error) {
 	}
 	q.Ack()
 	return fmt.Sprintf("%d results delivered once each, signatures good; the replay dropped; the forgery quarantined (%s)",
-		len(got), q.Metadata[pubsub.MetadataQuarantineReason]), nil
+		len(got), q.Metadata[meta.QuarantineReason]), nil
 }

@@ -2,7 +2,7 @@
 // and the state, on whatever messaging the provider profile names:
 //
 //   - the county publishes one message per precinct result on the profile's
-//     topic, signed (Ed25519, pubsub.Sign) and idempotent (a civicport-id
+//     topic, signed (Ed25519, sign.Wrap) and idempotent (a civicport-id
 //     naming the report, so a retried publish is recognised);
 //   - the state's aggregator reads the profile's subscription through
 //     Dedup(Verify(sub, verifier, quarantine)) and totals the votes per
@@ -44,6 +44,9 @@ import (
 
 	"github.com/civicport/civicport/adapters/profile"
 	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/dedup"
+	"github.com/civicport/civicport/pubsub/meta"
+	"github.com/civicport/civicport/pubsub/sign"
 )
 
 func main() {
@@ -146,12 +149,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	keyID := strings.ToLower(strings.ReplaceAll(o.county, " ", "-")) + "-clerk"
-	signer := pubsub.NewEd25519Signer(keyID, priv)
-	verifier := pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{keyID: pub})
+	signer := sign.NewEd25519Signer(keyID, priv)
+	verifier := sign.NewEd25519Verifier(map[string]ed25519.PublicKey{keyID: pub})
 
 	// The county publishes.
 	results := syntheticResults(o.county, o.round, o.precincts, o.seed)
-	signed := pubsub.Sign(stack.Topic, signer) // owns stack.Topic: shutting it down shuts that down
+	signed, err := sign.Wrap(stack.Topic, signer) // owns stack.Topic: shutting it down shuts that down
+	if err != nil {
+		return err
+	}
 	defer signed.Shutdown(context.Background())
 	for _, r := range results {
 		if err := signed.Send(ctx, message(r)); err != nil {
@@ -193,7 +199,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	ds, vs := agg.stats()
 	dup0, q0 := ds.Duplicates(), vs.Quarantined()
-	fmt.Fprintf(stdout, "attack      replay %s unchanged; forge it with %s +5000 (signature kept)\n", wire.Metadata[pubsub.MetadataID], candidates[1])
+	fmt.Fprintf(stdout, "attack      replay %s unchanged; forge it with %s +5000 (signature kept)\n", wire.Metadata[meta.ID], candidates[1])
 	for _, m := range []*gcpubsub.Message{wire, forged} {
 		if err := stack.Topic.Send(ctx, m); err != nil { // straight onto the queue, not through Sign
 			return fmt.Errorf("attacker's send: %w", err)
@@ -203,7 +209,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("the replay and the forgery were not both handled (dropped %d, quarantined %d): %w",
 			ds.Duplicates()-dup0, vs.Quarantined()-q0, err)
 	}
-	fmt.Fprintf(stdout, "replay      dropped by Dedup as a duplicate of %s (counted once)\n", wire.Metadata[pubsub.MetadataID])
+	fmt.Fprintf(stdout, "replay      dropped by Dedup as a duplicate of %s (counted once)\n", wire.Metadata[meta.ID])
 	for _, reason := range agg.reasons() {
 		fmt.Fprintf(stdout, "forgery     quarantined by Verify: %s\n", reason)
 	}
@@ -218,7 +224,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		var qr Result
 		_ = json.Unmarshal(q.Body, &qr)
 		fmt.Fprintf(stdout, "quarantine  holds %s (%s %d votes) for review, with its reason\n",
-			q.Metadata[pubsub.MetadataID], candidates[1], qr.Votes[candidates[1]])
+			q.Metadata[meta.ID], candidates[1], qr.Votes[candidates[1]])
 	}
 	after := agg.snapshot()
 	fmt.Fprintf(stdout, "totals      %s\n", formatTotals(after))
@@ -275,8 +281,8 @@ func loadConfig(o options) (profile.Config, func(), error) {
 func message(r Result) *gcpubsub.Message {
 	body, _ := json.Marshal(r)
 	return &gcpubsub.Message{Body: body, Metadata: map[string]string{
-		pubsub.MetadataID: messageID(r.County, r.Round, r.Precinct),
-		"content-type":    "application/json",
+		meta.ID:        messageID(r.County, r.Round, r.Precinct),
+		"content-type": "application/json",
 	}}
 }
 
@@ -285,8 +291,8 @@ func messageID(county, round, precinct string) string {
 }
 
 // capture returns m as Sign sends it: what an eavesdropper on the queue sees.
-func capture(ctx context.Context, s pubsub.Signer, m *gcpubsub.Message) (*gcpubsub.Message, error) {
-	md, err := pubsub.SignMessage(ctx, s, m)
+func capture(ctx context.Context, s sign.Signer, m *gcpubsub.Message) (*gcpubsub.Message, error) {
+	md, err := sign.Message(ctx, s, m)
 	if err != nil {
 		return nil, err
 	}
@@ -304,11 +310,11 @@ type aggregator struct {
 	ignored       int
 }
 
-func newAggregator(sub *gcpubsub.Subscription, v pubsub.Verifier, quarantine *gcpubsub.Topic, county, round string) (*aggregator, error) {
+func newAggregator(sub *gcpubsub.Subscription, v sign.Verifier, quarantine *gcpubsub.Topic, county, round string) (*aggregator, error) {
 	a := &aggregator{county: county, round: round, totals: map[string]int{}, seen: map[string]bool{}}
 	// Verify under Dedup: a forgery is quarantined before Dedup records its
 	// id, so a forged copy can never make Dedup drop the real message.
-	verified, err := pubsub.Verify(sub, v, quarantine, &pubsub.VerifyOptions{
+	verified, err := sign.Verify(sub, v, quarantine, &sign.VerifyOptions{
 		OnQuarantine: func(_, reason string) {
 			a.mu.Lock()
 			a.quarantined = append(a.quarantined, reason)
@@ -319,14 +325,14 @@ func newAggregator(sub *gcpubsub.Subscription, v pubsub.Verifier, quarantine *gc
 		return nil, err
 	}
 	// The memory store forgets on restart; a production aggregator uses
-	// pubsub.NewBucketStore(bucket, "dedup/results/") to remember ids.
-	a.feed = pubsub.Dedup(verified, nil)
+	// dedup.NewBucketStore(bucket, "dedup/results/") to remember ids.
+	a.feed = dedup.Wrap(verified, nil)
 	return a, nil
 }
 
-func (a *aggregator) stats() (*pubsub.DedupStats, *pubsub.VerifyStats) {
-	var ds *pubsub.DedupStats
-	var vs *pubsub.VerifyStats
+func (a *aggregator) stats() (*dedup.Stats, *sign.VerifyStats) {
+	var ds *dedup.Stats
+	var vs *sign.VerifyStats
 	a.feed.As(&ds)
 	a.feed.As(&vs) // As reaches Verify under Dedup
 	return ds, vs
@@ -346,7 +352,7 @@ func (a *aggregator) receiveUntil(ctx context.Context, done func() bool) error {
 		}
 		var r Result
 		if err := json.Unmarshal(m.Body, &r); err != nil || r.County != a.county || r.Round != a.round ||
-			m.Metadata[pubsub.MetadataID] != messageID(r.County, r.Round, r.Precinct) {
+			m.Metadata[meta.ID] != messageID(r.County, r.Round, r.Precinct) {
 			a.mu.Lock()
 			a.ignored++ // signed, but not a result of this round (an earlier run's, another county's)
 			a.mu.Unlock()

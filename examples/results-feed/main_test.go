@@ -16,6 +16,7 @@ import (
 	"github.com/civicport/civicport/adapters/profile"
 	"github.com/civicport/civicport/internal/testenv"
 	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/meta"
 )
 
 func runFeed(t *testing.T, args ...string) (string, error) {
@@ -117,8 +118,8 @@ func TestAWSProfileSQS(t *testing.T) {
 	m, err := held.Receive(ctx)
 	require.NoError(t, err, "the forged message is in the quarantine queue")
 	m.Ack()
-	assert.Equal(t, "results/example-county/sqs/P-0012", m.Metadata[pubsub.MetadataID])
-	assert.Contains(t, m.Metadata[pubsub.MetadataQuarantineReason], "bad signature")
+	assert.Equal(t, "results/example-county/sqs/P-0012", m.Metadata[meta.ID])
+	assert.Contains(t, m.Metadata[meta.QuarantineReason], "bad signature")
 	var got Result
 	require.NoError(t, json.Unmarshal(m.Body, &got))
 	want := syntheticResults("Example County", "sqs", 12, 3)[11]

@@ -13,7 +13,10 @@ import (
 
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/seal"
-	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/bridge"
+	"github.com/civicport/civicport/pubsub/dedup"
+	"github.com/civicport/civicport/pubsub/meta"
+	"github.com/civicport/civicport/pubsub/sign"
 	"github.com/civicport/civicport/secrets/envelope"
 )
 
@@ -22,14 +25,14 @@ import (
 // queue is bridged to provider B, where the state's aggregator reads it
 // through Verify and Dedup.
 type events struct {
-	signer   pubsub.Signer
-	verifier pubsub.Verifier
+	signer   sign.Signer
+	verifier sign.Verifier
 	// What was published on A.
 	published int
 	ids       map[string]bool
 	// Set by the checks.
 	delivered, duplicates, quarantined int64
-	bridged                            pubsub.BridgeStats
+	bridged                            bridge.Stats
 }
 
 func newEvents() (*events, error) {
@@ -39,8 +42,8 @@ func newEvents() (*events, error) {
 	}
 	const keyID = "county-clerk-2026"
 	return &events{
-		signer:   pubsub.NewEd25519Signer(keyID, priv),
-		verifier: pubsub.NewEd25519Verifier(map[string]ed25519.PublicKey{keyID: pub}),
+		signer:   sign.NewEd25519Signer(keyID, priv),
+		verifier: sign.NewEd25519Verifier(map[string]ed25519.PublicKey{keyID: pub}),
 		ids:      map[string]bool{},
 	}, nil
 }
@@ -62,7 +65,7 @@ func (e *events) publish(ctx context.Context, topic *gcpubsub.Topic, bucketURL s
 		if err != nil {
 			return err
 		}
-		md, err := pubsub.SignMessage(ctx, e.signer, &gcpubsub.Message{Body: body, Metadata: map[string]string{pubsub.MetadataID: key, "content-type": "application/json"}})
+		md, err := sign.Message(ctx, e.signer, &gcpubsub.Message{Body: body, Metadata: map[string]string{meta.ID: key, "content-type": "application/json"}})
 		if err != nil {
 			return err
 		}
@@ -93,7 +96,7 @@ func (e *events) publish(ctx context.Context, topic *gcpubsub.Topic, bucketURL s
 
 // bridge drains A's subscription into B's topic.
 func (e *events) bridge(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic) (string, error) {
-	st, err := pubsub.Bridge(ctx, from, to, &pubsub.BridgeOptions{UntilIdle: time.Second})
+	st, err := bridge.Run(ctx, from, to, &bridge.Options{UntilIdle: time.Second})
 	e.bridged = st
 	if err != nil {
 		return "", err
@@ -109,11 +112,11 @@ func (e *events) bridge(ctx context.Context, from *gcpubsub.Subscription, to *gc
 // arrived exactly once.
 func (e *events) consume(ctx context.Context, sub *gcpubsub.Subscription, quarantine *gcpubsub.Topic, quarantined *gcpubsub.Subscription) (string, error) {
 	// Verify under Dedup: a forgery is quarantined before Dedup sees its id.
-	verified, err := pubsub.Verify(sub, e.verifier, quarantine, nil)
+	verified, err := sign.Verify(sub, e.verifier, quarantine, nil)
 	if err != nil {
 		return "", err
 	}
-	feed := pubsub.Dedup(verified, nil)
+	feed := dedup.Wrap(verified, nil)
 	defer feed.Shutdown(context.Background())
 	got := map[string]int{}
 	for len(got) < e.published {
@@ -124,15 +127,15 @@ func (e *events) consume(ctx context.Context, sub *gcpubsub.Subscription, quaran
 			return "", fmt.Errorf("after %d of %d results: %w", len(got), e.published, err)
 		}
 		m.Ack()
-		id := m.Metadata[pubsub.MetadataID]
+		id := m.Metadata[meta.ID]
 		if !e.ids[id] {
 			return "", fmt.Errorf("delivered a message that was never published: %q", id)
 		}
 		got[id]++
 	}
 	// Wait for the attack messages to be handled (they are never delivered).
-	var ds *pubsub.DedupStats
-	var vs *pubsub.VerifyStats
+	var ds *dedup.Stats
+	var vs *sign.VerifyStats
 	if !feed.As(&ds) || !feed.As(&vs) {
 		return "", errors.New("decorator stats not reachable")
 	}
@@ -143,7 +146,7 @@ func (e *events) consume(ctx context.Context, sub *gcpubsub.Subscription, quaran
 		cancel()
 		if err == nil {
 			m.Ack()
-			return "", fmt.Errorf("an extra message was delivered: %q", m.Metadata[pubsub.MetadataID])
+			return "", fmt.Errorf("an extra message was delivered: %q", m.Metadata[meta.ID])
 		}
 	}
 	e.delivered, e.duplicates, e.quarantined = int64(len(got)), ds.Duplicates(), vs.Quarantined()
@@ -158,5 +161,5 @@ func (e *events) consume(ctx context.Context, sub *gcpubsub.Subscription, quaran
 	}
 	q.Ack()
 	return fmt.Sprintf("%d results delivered once each; the replay dropped by Dedup; the forgery quarantined (%s)",
-		len(got), q.Metadata[pubsub.MetadataQuarantineReason]), nil
+		len(got), q.Metadata[meta.QuarantineReason]), nil
 }

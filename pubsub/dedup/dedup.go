@@ -1,4 +1,4 @@
-package pubsub
+package dedup
 
 import (
 	"container/list"
@@ -17,26 +17,28 @@ import (
 	"gocloud.dev/pubsub/driver"
 
 	"github.com/civicport/civicport/internal/driveradapter"
+
+	"github.com/civicport/civicport/pubsub/meta"
 )
 
-// DedupStore remembers the idempotency keys of messages the application has
+// Store remembers the idempotency keys of messages the application has
 // acked. It must be safe for concurrent use.
-type DedupStore interface {
+type Store interface {
 	// Seen reports whether key was added.
 	Seen(ctx context.Context, key string) (bool, error)
 	// Add records key. Adding a key twice is not an error.
 	Add(ctx context.Context, key string) error
 }
 
-// DedupOptions configures Dedup. The zero value is ready to use.
-type DedupOptions struct {
+// Options configures Wrap. The zero value is ready to use.
+type Options struct {
 	// Store remembers acked keys. Default: NewMemoryStore(0), which forgets
 	// everything on restart; use NewBucketStore to survive one.
-	Store DedupStore
-	// ContentKey makes the fallback key of a message without MetadataID the
+	Store Store
+	// ContentKey makes the fallback key of a message without meta.ID the
 	// SHA-256 of its body and metadata alone, so that two publishes of the
 	// same content are one message. By default the fallback also covers the
-	// backend's message id (see Dedup), so that only redeliveries are
+	// backend's message id (see Wrap), so that only redeliveries are
 	// dropped and two identical messages published separately both arrive.
 	ContentKey bool
 	// OnDuplicate, if set, is called once for every message dropped as a
@@ -48,66 +50,66 @@ type DedupOptions struct {
 	OnError func(key string, err error)
 }
 
-// DedupStats counts what a Dedup subscription did. Get it with As:
+// Stats counts what a Wrap subscription did. Get it with As:
 //
-//	var st *pubsub.DedupStats
+//	var st *dedup.Stats
 //	if sub.As(&st) { fmt.Println(st.Duplicates()) }
 //
-// As works through other civicport decorators stacked above Dedup (Verify).
-type DedupStats struct {
+// As works through other civicport decorators stacked above Wrap (Verify).
+type Stats struct {
 	delivered, duplicates, deferred, storeErrors atomic.Int64
 }
 
 // Delivered is the number of messages handed to the application (a message
 // nacked and delivered again counts twice).
-func (s *DedupStats) Delivered() int64 { return s.delivered.Load() }
+func (s *Stats) Delivered() int64 { return s.delivered.Load() }
 
 // Duplicates is the number of messages dropped because their key was
 // already acked: each was acked on the source and not delivered.
-func (s *DedupStats) Duplicates() int64 { return s.duplicates.Load() }
+func (s *Stats) Duplicates() int64 { return s.duplicates.Load() }
 
 // Deferred is the number of times a message was held back and nacked on
 // the source because another message with its key was in flight.
-func (s *DedupStats) Deferred() int64 { return s.deferred.Load() }
+func (s *Stats) Deferred() int64 { return s.deferred.Load() }
 
 // StoreErrors is the number of failed store calls (see
-// DedupOptions.OnError).
-func (s *DedupStats) StoreErrors() int64 { return s.storeErrors.Load() }
+// Options.OnError).
+func (s *Stats) StoreErrors() int64 { return s.storeErrors.Load() }
 
-// Dedup returns a subscription that delivers each message of sub at most
+// Wrap returns a subscription that delivers each message of sub at most
 // once per idempotency key, as far as its store remembers, without ever
 // weakening at-least-once:
 //
-//   - The key is the message's MetadataID, set by the publisher. Without
+//   - The key is the message's meta.ID, set by the publisher. Without
 //     one, it is a SHA-256 of the backend's message id (LoggableID: the SQS
 //     or Pub/Sub message id, the JetStream sequence; empty on some backends),
-//     the body and the metadata (sorted, length-prefixed, MetadataSignature
+//     the body and the metadata (sorted, length-prefixed, meta.Signature
 //     left out): a redelivery of the same message has the same key, two
 //     publishes of the same content do not (unless ContentKey is set). Messages
-//     that must be deduplicated across providers (Bridge, Fanout) or across
-//     publisher retries need a MetadataID.
+//     that must be deduplicated across providers (bridge.Run, fanout.New) or across
+//     publisher retries need a meta.ID.
 //   - A key is recorded when the application acks the message, never when
 //     it is received. A later message with a recorded key is acked on the
-//     source and not delivered; it is counted (DedupStats.Duplicates) and
+//     source and not delivered; it is counted (Stats.Duplicates) and
 //     reported to OnDuplicate.
 //   - A message whose key is in flight (delivered, not yet acked or nacked)
 //     is not delivered: it is held until the first is settled (at most a
 //     second) and then nacked on the source, so it comes back and is
 //     checked again. A nack of the first delivery clears the mark, so a
 //     redelivery after a nack is delivered.
-//   - A store that fails never causes a drop: see DedupOptions.OnError.
+//   - A store that fails never causes a drop: see Options.OnError.
 //
-// With signed messages, put Verify under Dedup: Dedup(Verify(sub, ...)).
-// Then a forgery is quarantined before Dedup sees its MetadataID; the other
+// With signed messages, put sign.Verify under Wrap: Wrap(sign.Verify(sub, ...)).
+// Then a forgery is quarantined before Wrap sees its meta.ID; the other
 // way round, a forgery carrying a real message's id would be recorded as
-// seen when Verify acks it, and the real message dropped.
+// seen when sign.Verify acks it, and the real message dropped.
 //
 // Acks from the application reach sub after the key is recorded. Keys are
 // only as unique as the store's scope: share a store between subscriptions
-// to drop a message that arrives through both (with MetadataID).
-func Dedup(sub *gcpubsub.Subscription, opts *DedupOptions) *gcpubsub.Subscription {
+// to drop a message that arrives through both (with meta.ID).
+func Wrap(sub *gcpubsub.Subscription, opts *Options) *gcpubsub.Subscription {
 	if opts == nil {
-		opts = &DedupOptions{}
+		opts = &Options{}
 	}
 	d := &dedupSub{
 		inner:    driveradapter.SubscriptionDriver(sub),
@@ -128,9 +130,9 @@ const inFlightHold = time.Second
 
 type dedupSub struct {
 	inner driver.Subscription
-	opts  DedupOptions
+	opts  Options
 	hold  time.Duration
-	stats DedupStats
+	stats Stats
 
 	mu       sync.Mutex
 	inflight map[string]*inflightKey
@@ -156,21 +158,6 @@ type dedupAck struct {
 
 var _ driver.Subscription = (*dedupSub)(nil)
 
-// MessageKey returns the key Dedup uses for a message with this backend id
-// (LoggableID), body and metadata: "id:" + MetadataID when it is set, else
-// "sha256:" + a hex SHA-256 (see Dedup). With contentOnly the backend id
-// is left out.
-func MessageKey(loggableID string, body []byte, md map[string]string, contentOnly bool) string {
-	if id := md[MetadataID]; id != "" {
-		return "id:" + id
-	}
-	if contentOnly {
-		loggableID = ""
-	}
-	sum := canonicalSHA256("civicport dedup v1", loggableID, body, md)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
 func (d *dedupSub) report(key string, err error) {
 	d.stats.storeErrors.Add(1)
 	if d.opts.OnError != nil {
@@ -187,7 +174,7 @@ func (d *dedupSub) ReceiveBatch(ctx context.Context, maxMessages int) ([]*driver
 	var drop []driver.AckID
 	var dropKeys []string
 	for _, m := range ms {
-		key := MessageKey(m.LoggableID, m.Body, m.Metadata, d.opts.ContentKey)
+		key := meta.DedupKey(m.LoggableID, m.Body, m.Metadata, d.opts.ContentKey)
 		d.mu.Lock()
 		if e, ok := d.inflight[key]; ok && !d.closed {
 			d.holdLocked(e, m.AckID)
@@ -345,11 +332,11 @@ func (d *dedupSub) SendNacks(ctx context.Context, ids []driver.AckID) error {
 func (d *dedupSub) CanNack() bool              { return d.inner.CanNack() }
 func (d *dedupSub) IsRetryable(err error) bool { return d.inner.IsRetryable(err) }
 
-// As supports **DedupStats; anything else is passed to the wrapped
+// As supports **Stats; anything else is passed to the wrapped
 // subscription.
 func (d *dedupSub) As(i any) bool {
 	switch p := i.(type) {
-	case **DedupStats:
+	case **Stats:
 		*p = &d.stats
 		return true
 	case *driver.Subscription: // see driveradapter.SubscriptionDriver
@@ -374,10 +361,10 @@ func (d *dedupSub) Close() error {
 	return d.inner.Close()
 }
 
-// DefaultDedupWindow is the number of keys NewMemoryStore keeps by default.
-const DefaultDedupWindow = 100000
+// DefaultWindow is the number of keys NewMemoryStore keeps by default.
+const DefaultWindow = 100000
 
-// MemoryStore is a DedupStore in memory that keeps the most recently added
+// MemoryStore is a Store in memory that keeps the most recently added
 // keys (a key added again moves to the front); it forgets everything when
 // the process ends.
 type MemoryStore struct {
@@ -388,10 +375,10 @@ type MemoryStore struct {
 }
 
 // NewMemoryStore returns a store that keeps the last window keys
-// (DefaultDedupWindow if window <= 0).
+// (DefaultWindow if window <= 0).
 func NewMemoryStore(window int) *MemoryStore {
 	if window <= 0 {
-		window = DefaultDedupWindow
+		window = DefaultWindow
 	}
 	return &MemoryStore{window: window, keys: map[string]*list.Element{}, order: list.New()}
 }
@@ -429,7 +416,7 @@ func (s *MemoryStore) Len() int {
 	return s.order.Len()
 }
 
-// BucketStore is a DedupStore in a bucket: one small object per key, named
+// BucketStore is a Store in a bucket: one small object per key, named
 // by the hex SHA-256 of the key under a prefix and holding the key. It
 // survives restarts and can be shared by several consumers. It forgets
 // nothing by itself: bound it with Prune, run periodically (it works on
@@ -485,19 +472,19 @@ func (s *BucketStore) Prune(ctx context.Context, t time.Time) (int, error) {
 			return n, nil
 		}
 		if err != nil {
-			return n, fmt.Errorf("pubsub: dedup store: listing %q: %w", s.prefix, err)
+			return n, fmt.Errorf("dedup: store: listing %q: %w", s.prefix, err)
 		}
 		if obj.IsDir || !obj.ModTime.Before(t) {
 			continue
 		}
 		if err := s.b.Delete(ctx, obj.Key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-			return n, fmt.Errorf("pubsub: dedup store: pruning %q: %w", obj.Key, err)
+			return n, fmt.Errorf("dedup: store: pruning %q: %w", obj.Key, err)
 		}
 		n++
 	}
 }
 
 var (
-	_ DedupStore = (*MemoryStore)(nil)
-	_ DedupStore = (*BucketStore)(nil)
+	_ Store = (*MemoryStore)(nil)
+	_ Store = (*BucketStore)(nil)
 )

@@ -1,4 +1,4 @@
-package pubsub
+package fanout
 
 import (
 	"context"
@@ -13,25 +13,27 @@ import (
 	"gocloud.dev/pubsub/driver"
 
 	"github.com/civicport/civicport/internal/driveradapter"
+
+	"github.com/civicport/civicport/pubsub/meta"
 )
 
-// FanoutPolicy says when a send through a Fanout topic succeeds.
-type FanoutPolicy int
+// Policy says when a send through a New topic succeeds.
+type Policy int
 
 const (
 	// RequireAll: a send succeeds only when every topic accepted the
 	// message. The error names the topics that refused; the others have the
 	// message already, so a retry delivers it to them twice (read them
-	// through Dedup).
-	RequireAll FanoutPolicy = iota
+	// through dedup.Wrap).
+	RequireAll Policy = iota
 	// RequirePrimary: a send succeeds when the first topic accepted the
 	// message; a refusal by any other topic is passed to
-	// FanoutOptions.OnError and does not fail the send. For a cutover in
+	// Options.OnError and does not fail the send. For a cutover in
 	// which the old provider stays the source of truth.
 	RequirePrimary
 )
 
-func (p FanoutPolicy) String() string {
+func (p Policy) String() string {
 	switch p {
 	case RequireAll:
 		return "require-all"
@@ -41,45 +43,45 @@ func (p FanoutPolicy) String() string {
 	return fmt.Sprintf("FanoutPolicy(%d)", int(p))
 }
 
-// FanoutOptions tune Fanout. A nil *FanoutOptions is the zero value.
-type FanoutOptions struct {
+// Options tune New. A nil *Options is the zero value.
+type Options struct {
 	// Policy is RequireAll by default.
-	Policy FanoutPolicy
+	Policy Policy
 	// Names label the topics in errors (e.g. redacted URLs); by default
 	// "topic 0", "topic 1", ...
 	Names []string
 	// OnError, if set, is called for every refusal by a topic, under either
 	// policy, with the topic's index. It may be called concurrently.
 	OnError func(index int, err error)
-	// KeepMetadata sends messages without a MetadataID as they are, instead
+	// KeepMetadata sends messages without a meta.ID as they are, instead
 	// of giving each a random one (the same on every topic).
 	KeepMetadata bool
 }
 
-// Fanout returns a topic that publishes every message to each of topics,
+// New returns a topic that publishes every message to each of topics,
 // concurrently: dual publishing while consumers move from one provider to
-// another. A message without a MetadataID gets a random one, the same on
-// every topic, so that Dedup can recognise copies (unless KeepMetadata). opts.Policy says which refusals fail a send. Shutting the
+// another. A message without a meta.ID gets a random one, the same on
+// every topic, so that dedup.Wrap can recognise copies (unless KeepMetadata). opts.Policy says which refusals fail a send. Shutting the
 // returned topic down shuts down every topic in topics. As is answered by
 // the first topic.
-func Fanout(topics []*gcpubsub.Topic, opts *FanoutOptions) (*gcpubsub.Topic, error) {
-	var o FanoutOptions
+func New(topics []*gcpubsub.Topic, opts *Options) (*gcpubsub.Topic, error) {
+	var o Options
 	if opts != nil {
 		o = *opts
 	}
 	if len(topics) == 0 {
-		return nil, errors.New("pubsub: fanout: no topics; want at least one")
+		return nil, errors.New("fanout: no topics; want at least one")
 	}
 	if o.Policy != RequireAll && o.Policy != RequirePrimary {
-		return nil, fmt.Errorf("pubsub: fanout: unknown policy %v; want RequireAll or RequirePrimary", o.Policy)
+		return nil, fmt.Errorf("fanout: unknown policy %v; want RequireAll or RequirePrimary", o.Policy)
 	}
 	if o.Names != nil && len(o.Names) != len(topics) {
-		return nil, fmt.Errorf("pubsub: fanout: %d names for %d topics", len(o.Names), len(topics))
+		return nil, fmt.Errorf("fanout: %d names for %d topics", len(o.Names), len(topics))
 	}
 	f := &fanout{opts: o}
 	for i, t := range topics {
 		if t == nil {
-			return nil, fmt.Errorf("pubsub: fanout: topic %d is nil", i)
+			return nil, fmt.Errorf("fanout: topic %d is nil", i)
 		}
 		f.topics = append(f.topics, driveradapter.Topic(t))
 		if o.Names == nil {
@@ -91,20 +93,20 @@ func Fanout(topics []*gcpubsub.Topic, opts *FanoutOptions) (*gcpubsub.Topic, err
 
 type fanout struct {
 	topics []driver.Topic
-	opts   FanoutOptions
+	opts   Options
 }
 
 func (f *fanout) SendBatch(ctx context.Context, ms []*driver.Message) error {
 	for _, m := range ms {
-		// The same MetadataID on every copy, and on a retry of this batch,
-		// lets Dedup recognise copies. Signed messages are left alone (the
+		// The same meta.ID on every copy, and on a retry of this batch,
+		// lets dedup.Wrap recognise copies. Signed messages are left alone (the
 		// signature covers the metadata).
-		if !f.opts.KeepMetadata && m.Metadata[MetadataID] == "" && m.Metadata[MetadataSignature] == "" {
+		if !f.opts.KeepMetadata && m.Metadata[meta.ID] == "" && m.Metadata[meta.Signature] == "" {
 			md := maps.Clone(m.Metadata)
 			if md == nil {
 				md = map[string]string{}
 			}
-			md[MetadataID] = rand.Text()
+			md[meta.ID] = rand.Text()
 			m.Metadata = md
 		}
 	}

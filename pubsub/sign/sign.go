@@ -1,4 +1,4 @@
-package pubsub
+package sign
 
 import (
 	"context"
@@ -7,12 +7,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
 	"maps"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,16 +23,18 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/civicport/civicport/internal/driveradapter"
+
+	"github.com/civicport/civicport/pubsub/meta"
 )
 
-// Signature algorithms, the first field of MetadataSignature.
+// Signature algorithms, the first field of meta.Signature.
 const (
 	AlgEd25519    = "ed25519"
 	AlgHMACSHA256 = "hmac-sha256"
 )
 
 // A Signer signs messages for Sign. Sign is called with a 32-byte SHA-256
-// digest of the message (see Sign).
+// digest of the message (see Wrap).
 type Signer interface {
 	Algorithm() string // AlgEd25519, AlgHMACSHA256, ...
 	KeyID() string     // names the key to verifiers; must not be empty
@@ -56,58 +56,14 @@ var (
 	ErrBadSignature = errors.New("signature does not match")
 )
 
-// canonicalSHA256 is the SHA-256 of an unambiguous encoding of a message:
-// a domain string, an extra string, the metadata sorted by key with
-// MetadataSignature left out, then the body; every field is prefixed with
-// its length (8 bytes, big-endian), and the metadata with its number of
-// keys. The encoding is built in a pooled buffer and hashed at once: it runs
-// twice for every signed message (Sign and Verify).
-func canonicalSHA256(domain, extra string, body []byte, md map[string]string) [sha256.Size]byte {
-	bp := canonicalBufs.Get().(*[]byte)
-	b := (*bp)[:0]
-	b = appendField(b, domain)
-	b = appendField(b, extra)
-	var keysArr [16]string
-	keys := keysArr[:0]
-	for k := range md {
-		if k != MetadataSignature {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	b = binary.BigEndian.AppendUint64(b, uint64(len(keys)))
-	for _, k := range keys {
-		b = appendField(b, k)
-		b = appendField(b, md[k])
-	}
-	b = appendField(b, body)
-	sum := sha256.Sum256(b)
-	if cap(b) <= maxPooledCanonical {
-		*bp = b
-		canonicalBufs.Put(bp)
-	}
-	return sum
-}
-
-func appendField[T string | []byte](b []byte, s T) []byte {
-	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-// canonicalBufs holds encoding buffers; one grown past maxPooledCanonical
-// (a large message) is left to the garbage collector.
-var canonicalBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-const maxPooledCanonical = 1 << 20
-
 // signedDigest is what a signer signs: a SHA-256 over the algorithm, the
-// key id, the metadata (all but MetadataSignature) and the body.
+// key id, the metadata (all but meta.Signature) and the body.
 func signedDigest(alg, keyID string, body []byte, md map[string]string) []byte {
-	sum := canonicalSHA256("civicport pubsub signature v1", alg+":"+keyID, body, md)
+	sum := meta.CanonicalSHA256("civicport pubsub signature v1", alg+":"+keyID, body, md)
 	return sum[:]
 }
 
-// formatSignature returns the value of MetadataSignature:
+// formatSignature returns the value of meta.Signature:
 // "<alg>:<key id>:<base64 signature>".
 func formatSignature(alg, keyID string, sig []byte) string {
 	return alg + ":" + keyID + ":" + base64.StdEncoding.EncodeToString(sig)
@@ -125,18 +81,23 @@ func parseSignature(v string) (alg, keyID string, sig []byte, err error) {
 	return v[:i], v[i+1 : j], sig, nil
 }
 
-// Sign returns a topic that signs every message before sending it to t.
-// The signature covers the body and all metadata except MetadataSignature
+// Wrap returns a topic that signs every message before sending it to t.
+// The signature covers the body and all metadata except meta.Signature
 // (sorted by key, length-prefixed, with the algorithm and key id), and is
-// sent as MetadataSignature = "<algorithm>:<key id>:<base64 signature>",
-// the only metadata Sign adds. A MetadataSignature the message already
-// has is replaced. The caller's Message is not changed. Sign panics if s
-// is nil.
-func Sign(t *gcpubsub.Topic, s Signer) *gcpubsub.Topic {
-	if s == nil || s.KeyID() == "" {
-		panic("pubsub.Sign: nil Signer or empty key id")
+// sent as meta.Signature = "<algorithm>:<key id>:<base64 signature>",
+// the only metadata Wrap adds. A meta.Signature the message
+// already has is replaced. The caller's Message is not changed. Wrap fails
+// if t or s is nil or s has no key id.
+func Wrap(t *gcpubsub.Topic, s Signer) (*gcpubsub.Topic, error) {
+	switch {
+	case t == nil:
+		return nil, errors.New("sign: Wrap: nil topic")
+	case s == nil:
+		return nil, errors.New("sign: Wrap: nil Signer")
+	case s.KeyID() == "":
+		return nil, fmt.Errorf("sign: Wrap: signer (%s) has an empty key id; verifiers find keys by it", s.Algorithm())
 	}
-	return gcpubsub.NewTopic(&signTopic{inner: driveradapter.TopicDriver(t), s: s}, driveradapter.SendBatching())
+	return gcpubsub.NewTopic(&signTopic{inner: driveradapter.TopicDriver(t), s: s}, driveradapter.SendBatching()), nil
 }
 
 type signTopic struct {
@@ -156,12 +117,12 @@ func (t *signTopic) SendBatch(ctx context.Context, ms []*driver.Message) error {
 	return t.inner.SendBatch(ctx, out)
 }
 
-// SignMessage returns a copy of m's metadata with the MetadataSignature
+// Message returns a copy of m's metadata with the meta.Signature
 // Sign would send for it: for tools that hold a message in its wire form
 // (an outbox, a test of what a replay or a forgery does). m is not changed.
-func SignMessage(ctx context.Context, s Signer, m *gcpubsub.Message) (map[string]string, error) {
+func Message(ctx context.Context, s Signer, m *gcpubsub.Message) (map[string]string, error) {
 	if s == nil || s.KeyID() == "" {
-		return nil, errors.New("pubsub.SignMessage: nil Signer or empty key id")
+		return nil, errors.New("sign: Message: nil Signer or empty key id")
 	}
 	return signedMetadata(ctx, s, m.Body, m.Metadata)
 }
@@ -174,7 +135,7 @@ func signedMetadata(ctx context.Context, s Signer, body []byte, metadata map[str
 	}
 	md := make(map[string]string, len(metadata)+1)
 	maps.Copy(md, metadata)
-	md[MetadataSignature] = formatSignature(alg, keyID, sig)
+	md[meta.Signature] = formatSignature(alg, keyID, sig)
 	return md, nil
 }
 
@@ -204,7 +165,7 @@ type VerifyOptions struct {
 
 // VerifyStats counts what a Verify subscription did. Get it with As:
 //
-//	var st *pubsub.VerifyStats
+//	var st *sign.VerifyStats
 //	if sub.As(&st) { fmt.Println(st.Quarantined()) }
 type VerifyStats struct {
 	verified, quarantined, failed atomic.Int64
@@ -221,15 +182,15 @@ func (s *VerifyStats) Quarantined() int64 { return s.quarantined.Load() }
 // checked and was nacked on the source instead.
 func (s *VerifyStats) Failures() int64 { return s.failed.Load() }
 
-// Verify returns a subscription that checks the signature (see Sign) of
+// Verify returns a subscription that checks the signature (see Wrap) of
 // every message of sub before the application sees it.
 //
 // A message with a good signature is delivered with its body and metadata
-// as the publisher sent them: MetadataSignature is removed.
+// as the publisher sent them: meta.Signature is removed.
 //
 // A message with a bad, missing, malformed or unknown-key signature is never
 // delivered: it is sent to quarantine with its original body and metadata
-// plus MetadataQuarantineReason (the reason in words), and only after the
+// plus meta.QuarantineReason (the reason in words), and only after the
 // quarantine topic accepted it is it acked on the source. If the
 // quarantine topic fails (or the verifier fails to check), the message is
 // nacked on the source after a short delay, so that it comes back and is
@@ -241,11 +202,11 @@ func (s *VerifyStats) Failures() int64 { return s.failed.Load() }
 func Verify(sub *gcpubsub.Subscription, v Verifier, quarantine *gcpubsub.Topic, opts *VerifyOptions) (*gcpubsub.Subscription, error) {
 	switch {
 	case sub == nil:
-		return nil, errors.New("pubsub.Verify: nil subscription")
+		return nil, errors.New("sign: Verify: nil subscription")
 	case v == nil:
-		return nil, errors.New("pubsub.Verify: nil Verifier")
+		return nil, errors.New("sign: Verify: nil Verifier")
 	case quarantine == nil:
-		return nil, errors.New("pubsub.Verify: a quarantine topic is required: a message that fails verification must be kept somewhere")
+		return nil, errors.New("sign: Verify: a quarantine topic is required: a message that fails verification must be kept somewhere")
 	}
 	if opts == nil {
 		opts = &VerifyOptions{}
@@ -283,9 +244,9 @@ var _ driver.Subscription = (*verifySub)(nil)
 // check returns "" for a good signature, else the reason to quarantine; err
 // is a failure to check.
 func (s *verifySub) check(ctx context.Context, m *driver.Message) (reason string, err error) {
-	v, ok := m.Metadata[MetadataSignature]
+	v, ok := m.Metadata[meta.Signature]
 	if !ok {
-		return "missing signature: no " + MetadataSignature + " metadata", nil
+		return "missing signature: no " + meta.Signature + " metadata", nil
 	}
 	alg, keyID, sig, perr := parseSignature(v)
 	if perr != nil {
@@ -345,7 +306,7 @@ func (s *verifySub) ReceiveBatch(ctx context.Context, maxMessages int) ([]*drive
 			if len(m.Metadata) > 1 {
 				md = make(map[string]string, len(m.Metadata)-1)
 				for k, v := range m.Metadata {
-					if k != MetadataSignature {
+					if k != meta.Signature {
 						md[k] = v
 					}
 				}
@@ -355,7 +316,7 @@ func (s *verifySub) ReceiveBatch(ctx context.Context, maxMessages int) ([]*drive
 		}
 		md := make(map[string]string, len(m.Metadata)+1)
 		maps.Copy(md, m.Metadata)
-		md[MetadataQuarantineReason] = reason
+		md[meta.QuarantineReason] = reason
 		if err := s.q.Send(ctx, &gcpubsub.Message{Body: m.Body, Metadata: md}); err != nil {
 			s.fail(m, fmt.Errorf("quarantine message (%s): %w", reason, err))
 			continue
@@ -386,7 +347,7 @@ func (s *verifySub) CanNack() bool              { return s.inner.CanNack() }
 func (s *verifySub) IsRetryable(err error) bool { return s.inner.IsRetryable(err) }
 
 // As supports **VerifyStats; anything else is passed to the wrapped
-// subscription (so **DedupStats works on Verify(Dedup(...)) too).
+// subscription (so **dedup.Stats works on Verify(dedup.Wrap(...)) too).
 func (s *verifySub) As(i any) bool {
 	switch p := i.(type) {
 	case **VerifyStats:

@@ -1,4 +1,4 @@
-package pubsub
+package bridge
 
 import (
 	"context"
@@ -10,10 +10,12 @@ import (
 	"time"
 
 	gcpubsub "gocloud.dev/pubsub"
+
+	"github.com/civicport/civicport/pubsub/meta"
 )
 
-// BridgeOptions tune Bridge. A nil *BridgeOptions is the zero value.
-type BridgeOptions struct {
+// Options tune Run. A nil *Options is the zero value.
+type Options struct {
 	// UntilIdle, if positive, ends the bridge once no message has arrived
 	// for this long: the source is drained. Zero runs until ctx is done.
 	UntilIdle time.Duration
@@ -25,34 +27,34 @@ type BridgeOptions struct {
 	// Progress, if set, is called after each message is forwarded or fails,
 	// with the running totals. It may be called from several goroutines at
 	// once.
-	Progress func(BridgeStats)
+	Progress func(Stats)
 }
 
-// BridgeStats counts what a Bridge did.
-type BridgeStats struct {
+// Stats counts what a Run did.
+type Stats struct {
 	Forwarded int64 // accepted by the destination, then acked on the source
 	Bytes     int64 // body bytes forwarded
 	Failed    int64 // refused by the destination, nacked on the source
 }
 
-// Bridge drains from, a subscription on one provider, into to, a topic on
+// Run drains from, a subscription on one provider, into to, a topic on
 // another, keeping each message's body and metadata. A message is acked on
 // from only after to has accepted it, so a bridge that is killed at any
 // point loses nothing: what it had not acked comes back from the source and
 // is forwarded again when it restarts. That can deliver a message twice to
 // the destination; consumers that must not see duplicates read it through
-// Dedup, which recognises the copy by its MetadataID. A message without one
-// gets one on the way (the key Dedup uses on the source), except a signed
+// dedup.Wrap, which recognises the copy by its meta.ID. A message without one
+// gets one on the way (the key dedup.Wrap uses on the source), except a signed
 // message, whose signature covers its metadata: signed publishers should set
-// MetadataID themselves.
+// meta.ID themselves.
 //
-// Bridge returns when ctx is done (with ctx's error), when the source has
+// Run returns when ctx is done (with ctx's error), when the source has
 // been idle for opts.UntilIdle (with nil), or at the first message the
 // destination refuses (with that error; the message is nacked so it stays on
 // the source). It does not shut down from or to; shut down from after
-// Bridge returns so that its last acks are sent.
-func Bridge(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic, opts *BridgeOptions) (BridgeStats, error) {
-	var o BridgeOptions
+// Run returns so that its last acks are sent.
+func Run(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic, opts *Options) (Stats, error) {
+	var o Options
 	if opts != nil {
 		o = *opts
 	}
@@ -60,7 +62,7 @@ func Bridge(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic
 		o.Workers = 8
 	}
 	if o.UntilIdle < 0 {
-		return BridgeStats{}, fmt.Errorf("pubsub: bridge: UntilIdle %v is negative; want 0 (run until cancelled) or a positive duration", o.UntilIdle)
+		return Stats{}, fmt.Errorf("bridge: UntilIdle %v is negative; want 0 (run until cancelled) or a positive duration", o.UntilIdle)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -71,8 +73,8 @@ func Bridge(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic
 		errOnce                  sync.Once
 		wg                       sync.WaitGroup
 	)
-	stats := func() BridgeStats {
-		return BridgeStats{Forwarded: forwarded.Load(), Bytes: bytes.Load(), Failed: failed.Load()}
+	stats := func() Stats {
+		return Stats{Forwarded: forwarded.Load(), Bytes: bytes.Load(), Failed: failed.Load()}
 	}
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err; cancel(err) })
@@ -83,7 +85,7 @@ func Bridge(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic
 				m, err := receive(ctx, from, o.UntilIdle)
 				if err != nil {
 					if !errors.Is(err, errIdle) && ctx.Err() == nil {
-						fail(fmt.Errorf("pubsub: bridge: receive: %w", err))
+						fail(fmt.Errorf("bridge: receive: %w", err))
 					}
 					return
 				}
@@ -97,7 +99,7 @@ func Bridge(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic
 						o.Progress(stats())
 					}
 					if ctx.Err() == nil {
-						fail(fmt.Errorf("pubsub: bridge: forward message %s: %w", m.LoggableID, err))
+						fail(fmt.Errorf("bridge: forward message %s: %w", m.LoggableID, err))
 					}
 					return
 				}
@@ -120,20 +122,20 @@ func Bridge(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic
 	return stats(), nil
 }
 
-// bridgedMetadata is m's metadata, plus a MetadataID when it has none and
-// is not signed (adding a key would break its signature): the key Dedup
+// bridgedMetadata is m's metadata, plus a meta.ID when it has none and
+// is not signed (adding a key would break its signature): the key dedup.Wrap
 // would use for m on the source, so that a copy forwarded again after a
 // restart is recognised on the destination, where the backend's message id
 // differs.
 func bridgedMetadata(m *gcpubsub.Message) map[string]string {
 	md := maps.Clone(m.Metadata)
-	if md[MetadataID] != "" || md[MetadataSignature] != "" {
+	if md[meta.ID] != "" || md[meta.Signature] != "" {
 		return md
 	}
 	if md == nil {
 		md = map[string]string{}
 	}
-	md[MetadataID] = MessageKey(m.LoggableID, m.Body, m.Metadata, false)
+	md[meta.ID] = meta.DedupKey(m.LoggableID, m.Body, m.Metadata, false)
 	return md
 }
 

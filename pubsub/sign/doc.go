@@ -1,0 +1,19 @@
+// Package sign signs the messages of a gocloud.dev topic and checks them on
+// the subscription side, quarantining what does not verify: an insider at
+// one provider who can publish to a queue must not be able to inject or
+// alter a results message.
+//
+// Wrap signs every message sent through a topic with a Signer (Ed25519, a
+// golang.org/x/mod/sumdb/note key, or HMAC-SHA256 with a key wrapped by a
+// gocloud.dev secrets keeper); Verify checks every message received with a
+// Verifier and moves the forged, altered or unsigned ones to a quarantine
+// topic, with meta.QuarantineReason saying why. Signatures cover the body
+// and all metadata (meta.CanonicalSHA256). The package imports no provider.
+//
+// # As
+//
+// Verify's subscription supports **VerifyStats; anything else reaches the
+// subscription under it (so **dedup.Stats works through
+// dedup.Wrap(Verify(...)) and Verify(dedup.Wrap(...)) alike). Wrap's topic
+// passes every As to the topic under it.
+package sign
