@@ -15,7 +15,7 @@ import (
 	_ "gocloud.dev/blob/gcsblob"
 
 	"github.com/civicport/civicport/blob"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 func open(t *testing.T, url string) *gcblob.Bucket {

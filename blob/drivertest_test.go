@@ -10,7 +10,7 @@ import (
 
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/internal/driveradapter"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // urlHarness runs gocloud's blob drivertest over a bucket opened by

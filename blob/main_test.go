@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // knownDifferences are gocloud drivertest subtests that fail on a test server

@@ -20,7 +20,7 @@ import (
 
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/internal/driveradapter"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // flaky fails the first n writes with a transient (Unknown) error.

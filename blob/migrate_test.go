@@ -16,7 +16,7 @@ import (
 
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/digest"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // seed writes a small election-like dataset with every attribute Migrate

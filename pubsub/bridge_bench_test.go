@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	gcpubsub "gocloud.dev/pubsub"
 
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/pubsub/bridge"
 	"github.com/civicport/civicport/pubsub/meta"

@@ -13,7 +13,7 @@ import (
 	"gocloud.dev/pubsub/drivertest"
 	"gocloud.dev/pubsub/mempubsub"
 
-	"github.com/civicport/civicport/internal/decoratortest"
+	"github.com/civicport/civicport/internal/testing/decoratortest"
 	"github.com/civicport/civicport/pubsub/dedup"
 	"github.com/civicport/civicport/pubsub/fanout"
 	"github.com/civicport/civicport/pubsub/sign"

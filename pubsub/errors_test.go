@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	gcpubsub "gocloud.dev/pubsub"
 
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/pubsub"
 )
 

@@ -23,7 +23,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/civicport/civicport/internal/driveradapter"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/pubsub/dedup"
 	"github.com/civicport/civicport/pubsub/meta"

@@ -174,7 +174,7 @@ go_matrix secrets ./conformance/secretstest/ '^(TestBase64Key|TestRingOfLocalKey
 Measured live by \`conformance/secretstest\` (the suite \`civicport conform
 --secrets URL\` runs), from its tests: \`go test ./conformance/secretstest/\`,
 against local-kms (AWS KMS API), SoftHSM2 (PKCS#11) and civicport's in-repo
-fake of the Cloud KMS gRPC API (\`internal/gcpkmsfake\`), on $(date -u +%Y-%m-%d).
+fake of the Cloud KMS gRPC API (\`internal/testing/gcpkmsfake\`), on $(date -u +%Y-%m-%d).
 A pass may carry notes (what a backend refuses, e.g. AWS KMS's 4 KiB limit;
 deterministic encryption is a note, not a fail: the portable API does not
 promise randomness, and envelopes use a fresh data key each time). A ring

@@ -73,7 +73,7 @@ func (e *OpenError) Unwrap() error { return e.Err }
 //   - gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K (gocloud gcpkms).
 //     civicport adds endpoint=HOST:PORT for a KMS-compatible gRPC server:
 //     on a loopback address it is dialled in plaintext without credentials
-//     (the in-repo test fake, internal/gcpkmsfake), elsewhere with TLS and
+//     (the in-repo test fake, internal/testing/gcpkmsfake), elsewhere with TLS and
 //     the default Google credentials;
 //   - pkcs11://TOKEN/KEY?module=LIB (civicport/adapters/pkcs11; PIN from
 //     $PKCS11_PIN or pin_file=, never the URL);

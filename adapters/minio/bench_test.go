@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/minio/minio-go/v7"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/s3blob"

@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/minio/minio-go/v7"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"

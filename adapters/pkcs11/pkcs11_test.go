@@ -18,7 +18,7 @@ import (
 
 	"github.com/civicport/civicport/adapters/pkcs11"
 	"github.com/civicport/civicport/internal/driveradapter"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // newKey creates a fresh key on the test token and returns its label.

@@ -1,7 +1,7 @@
 package profile_test
 
 // Each profile against the test servers scripts/test-services.sh starts;
-// a test skips (through internal/testenv) when a server it needs is down.
+// a test skips (through internal/testing/testenv) when a server it needs is down.
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/civicport/civicport/adapters/profile"
-	"github.com/civicport/civicport/internal/gcpkmsfake"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/gcpkmsfake"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // TestAWSProfile: MinIO as the S3 endpoint, local-kms as the KMS endpoint,
@@ -135,7 +135,7 @@ func TestOnPremProfileVersitygwRabbit(t *testing.T) {
 }
 
 // TestGCPProfile: fake-gcs-server, the in-repo fake Cloud KMS
-// (internal/gcpkmsfake) through kms_endpoint, and the in-process Pub/Sub
+// (internal/testing/gcpkmsfake) through kms_endpoint, and the in-process Pub/Sub
 // fake (pstest).
 func TestGCPProfile(t *testing.T) {
 	g := testenv.FakeGCS(t)

@@ -16,7 +16,7 @@ import (
 	gcpubsub "gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/adapters/profile"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 func newKey(t testing.TB) string {

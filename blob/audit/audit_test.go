@@ -20,7 +20,7 @@ import (
 
 	cpblob "github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/audit"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 const sum = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"

@@ -11,7 +11,7 @@ import (
 
 	cpblob "github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/digest"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 const benchSize = 32 << 20

@@ -12,7 +12,7 @@ import (
 	"gocloud.dev/pubsub"
 
 	_ "github.com/civicport/civicport/adapters/jetstream"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // An item slower than the ack wait is not handed to a second receiver while

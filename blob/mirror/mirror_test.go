@@ -17,7 +17,7 @@ import (
 	"github.com/civicport/civicport/blob/mirror"
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/blobtest"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // fileCopies makes n file:// buckets and returns them with their directories.

@@ -10,7 +10,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	cpblob "github.com/civicport/civicport/blob"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 func openFakeGCS(t *testing.T) *blob.Bucket {

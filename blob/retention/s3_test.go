@@ -17,7 +17,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	cpblob "github.com/civicport/civicport/blob"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // lockedBackend opens buckets with object lock on one server, through one

@@ -10,7 +10,7 @@ import (
 
 	cpblob "github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/seal"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/secrets/envelope"
 )
 

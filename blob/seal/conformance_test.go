@@ -11,8 +11,8 @@ import (
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/blobtest"
-	"github.com/civicport/civicport/internal/decoratortest"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/decoratortest"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/secrets/envelope"
 )
 

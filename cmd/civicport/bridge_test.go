@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	gcpubsub "gocloud.dev/pubsub"
 
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/pubsub/dedup"
 	"github.com/civicport/civicport/pubsub/meta"

@@ -21,7 +21,7 @@ import (
 	cpjetstream "github.com/civicport/civicport/adapters/jetstream"
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/report"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/secrets"
 )
 

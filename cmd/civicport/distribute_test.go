@@ -17,7 +17,7 @@ import (
 	"gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/blob"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // distWorker starts a worker process (this test binary as the CLI).

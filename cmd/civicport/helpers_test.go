@@ -8,7 +8,7 @@ import (
 	gcblob "gocloud.dev/blob"
 
 	"github.com/civicport/civicport/blob"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 var listAll = minio.ListObjectsOptions{Recursive: true}

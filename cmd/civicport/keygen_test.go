@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // keygen's key signs a manifest that verify --pubkey accepts; the private

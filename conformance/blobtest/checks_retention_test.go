@@ -20,7 +20,7 @@ import (
 
 	cpminio "github.com/civicport/civicport/adapters/minio"
 	"github.com/civicport/civicport/conformance"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // unenforcedTransport answers S3 retention and legal-hold requests itself,

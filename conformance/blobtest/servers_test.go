@@ -25,7 +25,7 @@ import (
 
 	cpblob "github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/conformance"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // s3Opener opens a new bucket on s per call, through url (S3URL or MinioURL).

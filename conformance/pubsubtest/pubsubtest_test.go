@@ -12,7 +12,7 @@ import (
 
 	cpjetstream "github.com/civicport/civicport/adapters/jetstream"
 	"github.com/civicport/civicport/conformance"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // The capability names are a public contract (JSON output, CI scripts):

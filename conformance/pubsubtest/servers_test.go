@@ -33,7 +33,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/civicport/civicport/conformance"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // Delivery limits the servers are configured with. Pub/Sub's minimum is 5.

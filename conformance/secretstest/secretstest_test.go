@@ -25,8 +25,8 @@ import (
 
 	"github.com/civicport/civicport/adapters/pkcs11"
 	"github.com/civicport/civicport/conformance"
-	"github.com/civicport/civicport/internal/gcpkmsfake"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/gcpkmsfake"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/secrets"
 )
 

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/civicport/civicport/adapters/profile"
-	"github.com/civicport/civicport/internal/gcpkmsfake"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/gcpkmsfake"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // assertSwitched checks the report's real outcomes: every check passed, the

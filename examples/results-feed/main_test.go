@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/civicport/civicport/adapters/profile"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/pubsub/meta"
 )

@@ -19,7 +19,7 @@ import (
 	"github.com/civicport/civicport/blob/audit"
 	"github.com/civicport/civicport/blob/retention"
 	"github.com/civicport/civicport/blob/seal"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/secrets"
 	"github.com/civicport/civicport/secrets/envelope"
 )

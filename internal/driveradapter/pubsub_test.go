@@ -13,8 +13,8 @@ import (
 	"gocloud.dev/pubsub/driver"
 	"gocloud.dev/pubsub/mempubsub"
 
-	"github.com/civicport/civicport/internal/decoratortest"
 	"github.com/civicport/civicport/internal/driveradapter"
+	"github.com/civicport/civicport/internal/testing/decoratortest"
 )
 
 func TestPubSubConformanceMem(t *testing.T) {

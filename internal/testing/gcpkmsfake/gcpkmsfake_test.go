@@ -23,7 +23,7 @@ import (
 	kms "cloud.google.com/go/kms/apiv1"
 
 	"github.com/civicport/civicport/internal/driveradapter"
-	"github.com/civicport/civicport/internal/gcpkmsfake"
+	"github.com/civicport/civicport/internal/testing/gcpkmsfake"
 	"github.com/civicport/civicport/secrets/envelope"
 )
 

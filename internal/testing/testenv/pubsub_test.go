@@ -14,7 +14,7 @@ import (
 	_ "gocloud.dev/pubsub/gcppubsub"
 	_ "gocloud.dev/pubsub/rabbitpubsub"
 
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // roundTrip sends one message with a body and two metadata keys (one value
