@@ -18,13 +18,7 @@ import (
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
-func open(t *testing.T, url string) *gcblob.Bucket {
-	t.Helper()
-	b, err := blob.Open(testenv.Context(t), url)
-	require.NoError(t, err)
-	t.Cleanup(func() { b.Close() })
-	return b
-}
+func open(t *testing.T, url string) *gcblob.Bucket { return testenv.Bucket(t, blob.Open, url) }
 
 func TestMinIOExtraEmptyLastPage(t *testing.T) {
 	s := testenv.MinIO(t)

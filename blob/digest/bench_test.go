@@ -21,7 +21,7 @@ const benchSize = 32 << 20
 //	go test -run '^$' -bench . -benchtime 10x ./blob/digest
 //
 // Modes: raw (no Digest); supplied (the caller passes the SHA-256, as
-// blob.Migrate does: the content streams); memory (no hash given, held in
+// migrate.Run does: the content streams); memory (no hash given, held in
 // memory: BufferLimit 64 MiB); spool (no hash given, default BufferLimit:
 // spooled to a temporary file). Reads are full reads, verified.
 func BenchmarkDigest(b *testing.B) {

@@ -3,7 +3,7 @@
 // Wrap returns a *blob.Bucket (gocloud's own portable type) that, on every
 // write, computes the SHA-256 of the content while it streams and stores it
 // in the object's metadata under civicport-sha256 (MetadataKey, the
-// record blob.Migrate, blob.Verify and the manifests already use), and, on
+// record migrate.Run, migrate.Verify and the manifests already use), and, on
 // every full read, recomputes it and fails the read if the content does not
 // match. Why: provider hashes cannot be trusted across providers (S3 ETags are
 // not MD5s for multipart or KMS-encrypted objects, GCS composite objects have
@@ -15,7 +15,7 @@
 // Object metadata is sent before the body, so the hash of content not yet
 // seen cannot go with it. Two cases:
 //
-//   - The caller already knows the hash (as blob.Migrate does) and passes it
+//   - The caller already knows the hash (as migrate.Run does) and passes it
 //     as WriterOptions.Metadata["civicport-sha256"] (lower-case hex): the
 //     content streams straight to the backend while it is hashed, and Close
 //     fails with ErrMismatch, aborting the write (its context is cancelled,
@@ -46,7 +46,7 @@
 // request (the object's attributes, for the record).
 //
 // A range read of part of an object cannot be verified (the hash covers the
-// whole object) and passes through unchecked; use blob.Verify or a full read
+// whole object) and passes through unchecked; use migrate.Verify or a full read
 // to check an object.
 //
 // Objects without a record (written before the bucket was wrapped, or by
@@ -57,7 +57,7 @@
 // # What else changes
 //
 // Attributes.Metadata includes civicport-sha256: it is the integrity record,
-// shared with blob.Migrate and blob.Verify, so a migration from a wrapped
+// shared with migrate.Run and migrate.Verify, so a migration from a wrapped
 // bucket neither reads an object twice nor trusts a provider hash (blobtest
 // counts it as civicport's own, not as unexpected user metadata). A caller
 // that copies Attributes.Metadata onto a new write with different content
@@ -66,7 +66,7 @@
 // URL bypasses the check.
 //
 // Integrity errors have the gcerrors code FailedPrecondition (gocloud has no
-// DataLoss), which blob.Migrate does not retry.
+// DataLoss), which migrate.Run does not retry.
 package digest
 
 import (
@@ -86,7 +86,7 @@ import (
 
 // MetadataKey is the user-metadata key under which civicport records the
 // lower-case hex SHA-256 of an object's content: written by Wrap, by
-// blob.Migrate and by blob/mirror, checked by verified reads, Verify and
+// migrate.Run and by blob/mirror, checked by verified reads, Verify and
 // scrubs.
 const MetadataKey = "civicport-sha256"
 

@@ -1,7 +1,7 @@
 // Package distribute scales a migration out over many processes: a
 // coordinator lists the source and publishes work items (lists of keys) to a
 // queue (any gocloud pubsub topic, e.g. civicport's jetstream:// driver), and
-// any number of workers receive items, copy their objects with blob.Migrate,
+// any number of workers receive items, copy their objects with migrate.Run,
 // verify the copies by re-reading them (SHA-256) against the item's manifest,
 // write that manifest, and only then ack the item. Item manifests are merged
 // into one at the end.
@@ -35,7 +35,7 @@ import (
 	gcblob "gocloud.dev/blob"
 	"gocloud.dev/pubsub"
 
-	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/migrate"
 )
 
 // Item is one unit of work: copy Keys from the bucket at From to the bucket
@@ -133,7 +133,7 @@ type WorkOptions struct {
 	// Migrate is the template of the options each item is copied with
 	// (Workers, Retries, Limits, BufferLimit, ...). Prefix, Manifest, Done,
 	// DryRun and Progress are set by Work.
-	Migrate blob.MigrateOptions
+	Migrate migrate.Options
 	// Parallel is the number of items processed at once (default 1).
 	Parallel int
 	// IdleTimeout, if set, makes Work return nil once no item has arrived
@@ -169,9 +169,9 @@ func InProgress(m *pubsub.Message) error {
 // ItemResult is what Work did with one item.
 type ItemResult struct {
 	Item     Item
-	Manifest string               // the item manifest written, if Acked
-	Summary  *blob.MigrateSummary // nil if the copy did not run
-	Verify   *blob.VerifyReport   // nil if verification did not run
+	Manifest string                // the item manifest written, if Acked
+	Summary  *migrate.Summary      // nil if the copy did not run
+	Verify   *migrate.VerifyReport // nil if verification did not run
 	// Vanished lists keys of the item the source no longer holds; they
 	// are left out of the item's manifest.
 	Vanished []string
@@ -189,9 +189,9 @@ type WorkSummary struct {
 
 // Work receives items from sub until ctx is done (or IdleTimeout passes
 // without an item), and for each: opens its buckets with open (each URL
-// once, closed when Work returns), copies the item's keys with blob.Migrate,
+// once, closed when Work returns), copies the item's keys with migrate.Run,
 // re-reads the destination and compares it with the item's manifest
-// (blob.VerifyManifest: SHA-256, size, content type, metadata), writes the
+// (migrate.VerifyManifest: SHA-256, size, content type, metadata), writes the
 // manifest to manifestDir/item-<ID>.jsonl (temporary name, then rename), and
 // acks the message. On any failure it nacks the message (redelivery) and
 // writes no manifest. The caller shuts sub down afterwards, which flushes
@@ -383,7 +383,7 @@ func (w *worker) process(ctx context.Context, it Item, res *ItemResult) error {
 	var mf bytes.Buffer
 	mo := w.o.Migrate
 	mo.Prefix, mo.Manifest, mo.Done, mo.DryRun, mo.Progress = "", &mf, nil, false, nil
-	sum, err := blob.Migrate(ctx, fsrc, fdst, &mo)
+	sum, err := migrate.Run(ctx, fsrc, fdst, &mo)
 	res.Summary = sum
 	sort.Strings(vanished)
 	res.Vanished = vanished
@@ -393,7 +393,7 @@ func (w *worker) process(ctx context.Context, it Item, res *ItemResult) error {
 	if err := sum.Err(); err != nil {
 		return fmt.Errorf("copy: %w", err)
 	}
-	entries, err := blob.ReadManifest(&mf)
+	entries, err := migrate.ReadManifest(&mf)
 	if err != nil {
 		return err
 	}
@@ -410,7 +410,7 @@ func (w *worker) process(ctx context.Context, it Item, res *ItemResult) error {
 	}
 	vdst := onlyKeys(dst, recorded, nil)
 	defer vdst.Close()
-	rep, err := blob.VerifyManifest(ctx, vdst, entries, &blob.VerifyOptions{Workers: mo.Workers})
+	rep, err := migrate.VerifyManifest(ctx, vdst, entries, &migrate.VerifyOptions{Workers: mo.Workers})
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
@@ -428,7 +428,7 @@ func (w *worker) process(ctx context.Context, it Item, res *ItemResult) error {
 
 // writeManifest writes entries to dir/item-<id>.jsonl atomically: a
 // temporary file, synced, then renamed over any earlier one.
-func writeManifest(dir, id string, entries []blob.Entry) (string, error) {
+func writeManifest(dir, id string, entries []migrate.Entry) (string, error) {
 	path := filepath.Join(dir, ManifestName(id))
 	f, err := os.CreateTemp(dir, "."+ManifestName(id)+".*.tmp")
 	if err != nil {
@@ -529,7 +529,7 @@ func Merge(dir string, out io.Writer) (entries, files int, err error) {
 	}
 	sort.Strings(paths)
 	type seen struct {
-		e    blob.Entry
+		e    migrate.Entry
 		file string
 	}
 	all := map[string]seen{}
@@ -538,7 +538,7 @@ func Merge(dir string, out io.Writer) (entries, files int, err error) {
 		if err != nil {
 			return 0, 0, err
 		}
-		es, err := blob.ReadManifest(f)
+		es, err := migrate.ReadManifest(f)
 		f.Close()
 		if err != nil {
 			return 0, 0, fmt.Errorf("%s: %w", p, err)
@@ -567,6 +567,6 @@ func Merge(dir string, out io.Writer) (entries, files int, err error) {
 	return len(keys), len(paths), nil
 }
 
-func sameEntry(a, b blob.Entry) bool {
+func sameEntry(a, b migrate.Entry) bool {
 	return a.Key == b.Key && a.Size == b.Size && a.SHA256 == b.SHA256 && a.ContentType == b.ContentType && maps.Equal(a.Metadata, b.Metadata)
 }

@@ -19,6 +19,7 @@ import (
 	"gocloud.dev/pubsub/mempubsub"
 
 	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/migrate"
 )
 
 func fileBucket(t *testing.T, n int) (string, string) {
@@ -98,12 +99,12 @@ func TestPlanWorkMerge(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 94, n)
 	assert.Equal(t, 10, files)
-	entries, err := blob.ReadManifest(&out)
+	entries, err := migrate.ReadManifest(&out)
 	require.NoError(t, err)
 	db, err := blob.Open(ctx, dst)
 	require.NoError(t, err)
 	defer db.Close()
-	rep, err := blob.VerifyManifest(ctx, db, entries, nil)
+	rep, err := migrate.VerifyManifest(ctx, db, entries, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), "%v", rep.Problems)
 	assert.EqualValues(t, 94, rep.Verified)

@@ -187,7 +187,7 @@ func rewrapOne(ctx context.Context, inner *blob.Bucket, key string, using, add [
 	raw, _ := nh.MarshalBinary()
 	md := maps.Clone(a.Metadata)
 	md[MetadataHeaderSize] = strconv.Itoa(len(raw))
-	// A SHA-256 of the stored bytes (recorded by blob.Migrate) no longer
+	// A SHA-256 of the stored bytes (recorded by migrate.Run) no longer
 	// holds once the header changes; a stale one would make the next
 	// migration refuse the object as corrupt.
 	delete(md, digest.MetadataKey)

@@ -17,7 +17,7 @@
 //   - The key, the content type, the HTTP headers (Cache-Control,
 //     Content-Disposition, Content-Encoding, Content-Language) and the user
 //     metadata, as written: they are stored in clear, so never put a secret
-//     in them. (The SHA-256 that blob.Migrate records as civicport-sha256
+//     in them. (The SHA-256 that migrate.Run records as civicport-sha256
 //     is the plaintext's: it lets someone who guesses a record's exact
 //     content confirm the guess.)
 //   - Three metadata entries of Seal's own, hidden from Attributes:
@@ -62,7 +62,7 @@
 // envelope.ErrWrongKey (no KEK given can unwrap the data key; gcerrors code
 // PermissionDenied), envelope.ErrNotEnvelope / ErrNotSealed (an object not
 // written by Seal), ErrWrongObject. Integrity errors have the gcerrors code
-// FailedPrecondition, which blob.Migrate does not retry.
+// FailedPrecondition, which migrate.Run does not retry.
 //
 // Copy decrypts and re-encrypts the object under a new data key on the
 // client (the key record must name the new key), keeping content type,

@@ -22,6 +22,7 @@ import (
 
 	cpblob "github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/digest"
+	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/secrets/envelope"
 )
@@ -418,7 +419,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 	assert.True(t, errors.Is(err, gcerrors.ErrNotFound) || strings.Contains(err.Error(), "missing/object"))
 }
 
-// A rewrapped object can be migrated again: blob.Migrate records the SHA-256
+// A rewrapped object can be migrated again: migrate.Run records the SHA-256
 // of the stored bytes, which the new header changes, so Rewrap must not
 // carry the old one over (the next migration would refuse the object as
 // corrupt).
@@ -432,7 +433,7 @@ func TestRewrapThenMigrateAgain(t *testing.T) {
 	require.NoError(t, sealedA.WriteAll(ctx, "results/precinct-1.json", []byte(`{"votes":12}`), nil))
 	b := memblob.OpenBucket(nil)
 	defer b.Close()
-	sum, err := cpblob.Migrate(ctx, a, b, nil)
+	sum, err := migrate.Run(ctx, a, b, nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, int(sum.Copied))
 	attrs, err := b.Attributes(ctx, "results/precinct-1.json")
@@ -447,10 +448,10 @@ func TestRewrapThenMigrateAgain(t *testing.T) {
 
 	c := memblob.OpenBucket(nil)
 	defer c.Close()
-	sum, err = cpblob.Migrate(ctx, b, c, nil)
+	sum, err = migrate.Run(ctx, b, c, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 1, int(sum.Copied), "%s", sum)
-	vr, err := cpblob.Verify(ctx, b, c, nil)
+	vr, err := migrate.Verify(ctx, b, c, nil)
 	require.NoError(t, err)
 	assert.True(t, vr.OK(), "%s", vr)
 }

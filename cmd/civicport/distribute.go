@@ -19,6 +19,7 @@ import (
 	jsadapter "github.com/civicport/civicport/adapters/jetstream"
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/distribute"
+	"github.com/civicport/civicport/blob/migrate"
 )
 
 // distributeFlags are migrate's flags for scaling out over a queue.
@@ -191,7 +192,7 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 		_ = sub.Shutdown(sctx)
 	}()
 	opts := &distribute.WorkOptions{
-		Migrate:        blob.MigrateOptions{Workers: workers},
+		Migrate:        migrate.Options{Workers: workers},
 		IdleTimeout:    d.untilIdle,
 		KeepAlive:      distribute.InProgress,
 		KeepAliveEvery: d.keepAlive,

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gocloud.dev/pubsub"
 
-	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
@@ -124,7 +124,7 @@ func TestDistributedMigrateSurvivesKilledWorker(t *testing.T) {
 	assert.Contains(t, out, "signature: "+mf+".sig")
 	data, err := os.ReadFile(mf)
 	require.NoError(t, err)
-	entries, err := blob.ReadManifest(bytes.NewReader(data))
+	entries, err := migrate.ReadManifest(bytes.NewReader(data))
 	require.NoError(t, err, "no key twice")
 	assert.Len(t, entries, n)
 

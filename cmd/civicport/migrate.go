@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/migrate"
 )
 
 // defaultManifest is where migrate writes its manifest without --manifest.
@@ -71,7 +72,7 @@ Exit status: 0 every object copied or already there, 1 some object failed
 			defer src.Close()
 			defer dst.Close()
 
-			opts := &blob.MigrateOptions{Prefix: prefix, Workers: workers, DryRun: dryRun, Limits: limitsOf(to)}
+			opts := &migrate.Options{Prefix: prefix, Workers: workers, DryRun: dryRun, Limits: limitsOf(to)}
 			var mf *os.File
 			if !dryRun {
 				if mf, opts.Done, err = openManifest(manifest, resume); err != nil {
@@ -81,18 +82,18 @@ Exit status: 0 every object copied or already there, 1 some object failed
 				opts.Manifest = mf
 			}
 			prog := newProgress(ctx, errOut, src, prefix)
-			opts.Progress = func(key string, size int64, o blob.Outcome, err error) {
+			opts.Progress = func(key string, size int64, o migrate.Outcome, err error) {
 				if dryRun {
 					switch o {
-					case blob.Copied:
+					case migrate.Copied:
 						fmt.Fprintf(out, "would copy  %s (%d bytes)\n", key, size)
-					case blob.Skipped:
+					case migrate.Skipped:
 						fmt.Fprintf(out, "identical   %s\n", key)
 					}
 				}
 				prog.add(size)
 			}
-			sum, err := blob.Migrate(ctx, src, dst, opts)
+			sum, err := migrate.Run(ctx, src, dst, opts)
 			prog.stop()
 			if err != nil {
 				return fmt.Errorf("migrate stopped: %s (rerun with --resume to continue)", blob.Describe(err, from+" "+to))
@@ -182,19 +183,19 @@ func openChecked(ctx context.Context, u, flag string) (*gcblob.Bucket, error) {
 	return b, nil
 }
 
-func limitsOf(u string) *blob.Limits {
+func limitsOf(u string) *migrate.Limits {
 	p, err := url.Parse(u)
 	if err != nil {
 		return nil
 	}
-	return blob.LimitsFor(p.Scheme)
+	return migrate.LimitsFor(p.Scheme)
 }
 
 // openManifest creates the manifest (refusing to overwrite one), or with
 // resume reopens it for appending and returns what it recorded.
-func openManifest(path string, resume bool) (*os.File, map[string]blob.Entry, error) {
+func openManifest(path string, resume bool) (*os.File, map[string]migrate.Entry, error) {
 	if resume {
-		f, done, err := blob.ResumeManifest(path)
+		f, done, err := migrate.ResumeManifest(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, fmt.Errorf("--resume: manifest %s does not exist (give the --manifest of the interrupted run)", path)
 		}
@@ -218,7 +219,7 @@ func signManifestFile(path string, signer note.Signer) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sig, err := blob.SignManifest(data, signer)
+	sig, err := migrate.SignManifest(data, signer)
 	if err != nil {
 		return "", err
 	}

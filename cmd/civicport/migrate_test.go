@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
@@ -208,7 +208,7 @@ func TestMigrateKilledThenResumed(t *testing.T) {
 
 	data, err := os.ReadFile(mf)
 	require.NoError(t, err)
-	entries, err := blob.ReadManifest(bytes.NewReader(data))
+	entries, err := migrate.ReadManifest(bytes.NewReader(data))
 	require.NoError(t, err, "complete, no key twice")
 	assert.Len(t, entries, n)
 	code, out, _ = runCLI(t, "verify", "--from", src, "--to", dst)

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/migrate"
 )
 
 func newVerifyCmd() *cobra.Command {
@@ -42,8 +42,8 @@ Exit status: 0 identical, 1 a problem found (listed), 2 bad usage or input.`,
 			case workers < 1:
 				return fmt.Errorf("--workers %d: want 1 or more", workers)
 			}
-			opts := &blob.VerifyOptions{Prefix: prefix, Workers: workers}
-			var rep *blob.VerifyReport
+			opts := &migrate.VerifyOptions{Prefix: prefix, Workers: workers}
+			var rep *migrate.VerifyReport
 			if pair {
 				if err := distinctBuckets(from, to); err != nil {
 					return err
@@ -54,7 +54,7 @@ Exit status: 0 identical, 1 a problem found (listed), 2 bad usage or input.`,
 				}
 				defer src.Close()
 				defer dst.Close()
-				if rep, err = blob.Verify(ctx, src, dst, opts); err != nil {
+				if rep, err = migrate.Verify(ctx, src, dst, opts); err != nil {
 					return err
 				}
 			} else {
@@ -62,13 +62,13 @@ Exit status: 0 identical, 1 a problem found (listed), 2 bad usage or input.`,
 				if err != nil {
 					return fmt.Errorf("--manifest: %w", err)
 				}
-				entries, err := blob.ReadManifest(bytes.NewReader(data))
+				entries, err := migrate.ReadManifest(bytes.NewReader(data))
 				if err != nil {
 					return fmt.Errorf("--manifest %s: %w", manifest, err)
 				}
 				if pubkey != "" {
 					if err := checkSignature(manifest, data, pubkey); err != nil {
-						if errors.Is(err, blob.ErrManifestSignature) {
+						if errors.Is(err, migrate.ErrManifestSignature) {
 							fmt.Fprintf(out, "signature: %v\n", err)
 							return &problemError{msg: "the manifest's signature does not verify"}
 						}
@@ -81,7 +81,7 @@ Exit status: 0 identical, 1 a problem found (listed), 2 bad usage or input.`,
 					return err
 				}
 				defer b.Close()
-				if rep, err = blob.VerifyManifest(ctx, b, entries, opts); err != nil {
+				if rep, err = migrate.VerifyManifest(ctx, b, entries, opts); err != nil {
 					return err
 				}
 			}
@@ -112,7 +112,7 @@ Exit status: 0 identical, 1 a problem found (listed), 2 bad usage or input.`,
 
 // checkSignature checks manifestPath.sig against the verifier key in
 // pubkeyPath. A bad key file is a usage error; a signature that does not
-// verify wraps blob.ErrManifestSignature.
+// verify wraps migrate.ErrManifestSignature.
 func checkSignature(manifestPath string, manifest []byte, pubkeyPath string) error {
 	vkey, err := os.ReadFile(pubkeyPath)
 	if err != nil {
@@ -124,10 +124,10 @@ func checkSignature(manifestPath string, manifest []byte, pubkeyPath string) err
 	}
 	sig, err := os.ReadFile(manifestPath + ".sig")
 	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%w: %s.sig not found", blob.ErrManifestSignature, manifestPath)
+		return fmt.Errorf("%w: %s.sig not found", migrate.ErrManifestSignature, manifestPath)
 	}
 	if err != nil {
 		return err
 	}
-	return blob.CheckManifestSignature(manifest, sig, v)
+	return migrate.CheckManifestSignature(manifest, sig, v)
 }

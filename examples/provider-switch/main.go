@@ -11,8 +11,8 @@
 //
 //  1. plan: the blob conformance suite on both buckets, report.Compare
 //     (what the switch keeps and loses);
-//  2. migrate: blob.Migrate with a manifest, then blob.Verify (both sides
-//     re-read) and blob.VerifyManifest;
+//  2. migrate: migrate.Run with a manifest, then migrate.Verify (both sides
+//     re-read) and migrate.VerifyManifest;
 //  3. rewrap: seal.Rewrap moves every record's data key from the old
 //     stack's key service to the new one's, then every record is read back
 //     with the new key alone and the old key is shown to be refused;

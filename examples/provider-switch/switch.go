@@ -20,6 +20,7 @@ import (
 	"github.com/civicport/civicport/adapters/profile"
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/audit"
+	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/blobtest"
@@ -401,13 +402,13 @@ func (sw *switcher) hop(ctx context.Context, i int, src, dst *stack) *Hop {
 		h.Plan = report.Compare(sw.plans[i-1], sw.plans[i])
 		return fmt.Sprintf("kept %d, lost %d, gained %d", len(h.Plan.Kept), len(h.Plan.Lost), len(h.Plan.Gained)), nil
 	})
-	var entries []blob.Entry
+	var entries []migrate.Entry
 	ok := step("migrate (SHA-256 while streaming, manifest)", func() (string, error) {
 		f, err := os.Create(h.Manifest)
 		if err != nil {
 			return "", err
 		}
-		sum, err := blob.Migrate(ctx, src.Bucket, dst.Bucket, &blob.MigrateOptions{Manifest: f, Workers: sw.opts.Workers})
+		sum, err := migrate.Run(ctx, src.Bucket, dst.Bucket, &migrate.Options{Manifest: f, Workers: sw.opts.Workers})
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -423,20 +424,20 @@ func (sw *switcher) hop(ctx context.Context, i int, src, dst *stack) *Hop {
 			return "", err
 		}
 		defer f.Close()
-		if entries, err = blob.ReadManifest(f); err != nil {
+		if entries, err = migrate.ReadManifest(f); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("%d objects (%s) copied; manifest %s", sum.Copied, human(sum.CopiedBytes), filepath.Base(h.Manifest)), nil
 	})
 	ok = ok && step("verify (re-read both sides; manifest)", func() (string, error) {
-		vr, err := blob.Verify(ctx, src.Bucket, dst.Bucket, &blob.VerifyOptions{Workers: sw.opts.Workers})
+		vr, err := migrate.Verify(ctx, src.Bucket, dst.Bucket, &migrate.VerifyOptions{Workers: sw.opts.Workers})
 		if err != nil {
 			return "", err
 		}
 		if err := vr.Err(); err != nil {
 			return "", err
 		}
-		mr, err := blob.VerifyManifest(ctx, dst.Bucket, entries, &blob.VerifyOptions{Workers: sw.opts.Workers})
+		mr, err := migrate.VerifyManifest(ctx, dst.Bucket, entries, &migrate.VerifyOptions{Workers: sw.opts.Workers})
 		if err != nil {
 			return "", err
 		}

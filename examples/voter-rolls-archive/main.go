@@ -48,6 +48,7 @@ import (
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/audit"
 	"github.com/civicport/civicport/blob/digest"
+	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/blob/retention"
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/secrets"
@@ -357,13 +358,13 @@ func (a *archive) export(ctx context.Context) error {
 	a.printf("sealed      under 2 keys, either one reads it: %s (profile), %s (second)\n", a.keys.county.ID, a.keys.offline.ID)
 
 	// The manifest: what the archive is, signed by the clerk.
-	line, err := json.Marshal(blob.Entry{Key: key, Size: int64(len(data)), SHA256: sha,
+	line, err := json.Marshal(migrate.Entry{Key: key, Size: int64(len(data)), SHA256: sha,
 		ContentType: attrs.ContentType, Metadata: attrs.Metadata})
 	if err != nil {
 		return err
 	}
 	manifest := append(line, '\n')
-	sig, err := blob.SignManifest(manifest, a.keys.signer)
+	sig, err := migrate.SignManifest(manifest, a.keys.signer)
 	if err != nil {
 		return err
 	}
@@ -444,17 +445,17 @@ func (a *archive) verify(ctx context.Context) error {
 	}
 
 	// 2. The manifest is the one the clerk signed.
-	var entries []blob.Entry
+	var entries []migrate.Entry
 	manifest, err := a.stack.Bucket.ReadAll(ctx, a.manifestKey())
 	var sig []byte
 	if err == nil {
 		sig, err = a.stack.Bucket.ReadAll(ctx, a.sigKey())
 	}
 	if err == nil {
-		err = blob.CheckManifestSignature(manifest, sig, a.keys.verifier)
+		err = migrate.CheckManifestSignature(manifest, sig, a.keys.verifier)
 	}
 	if err == nil {
-		entries, err = blob.ReadManifest(bytes.NewReader(manifest))
+		entries, err = migrate.ReadManifest(bytes.NewReader(manifest))
 	}
 	add("manifest signature", "signed by "+a.keys.verifier.Name(), err)
 
@@ -487,7 +488,7 @@ func (a *archive) verify(ctx context.Context) error {
 			return err
 		}
 		both := seal.Wrap(inner, []envelope.KEK{a.keys.county, a.keys.offline}, nil)
-		vr, err := blob.VerifyManifest(ctx, both, entries, &blob.VerifyOptions{Prefix: recordsPrefix + a.o.date + "/"})
+		vr, err := migrate.VerifyManifest(ctx, both, entries, &migrate.VerifyOptions{Prefix: recordsPrefix + a.o.date + "/"})
 		both.Close()
 		if err == nil && !vr.OK() {
 			var ps []string

@@ -17,6 +17,7 @@ import (
 	"github.com/civicport/civicport/adapters/profile"
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/audit"
+	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/blob/retention"
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/internal/testing/testenv"
@@ -162,7 +163,7 @@ func TestLocalDir(t *testing.T) {
 			p := stored(dir, manifestPrefix+date+".jsonl")
 			data, err := os.ReadFile(p)
 			require.NoError(t, err)
-			var e blob.Entry
+			var e migrate.Entry
 			require.NoError(t, json.Unmarshal(data, &e))
 			e.SHA256 = strings.Repeat("0", 64)
 			line, err := json.Marshal(e)

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gocloud.dev/blob/memblob"
 
-	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/migrate"
 )
 
 func TestGenerateIsDeterministic(t *testing.T) {
@@ -21,7 +21,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, sa, sb)
 	assert.Equal(t, int64(7), sa.Objects)
-	rep, err := blob.Verify(ctx, a, b, nil)
+	rep, err := migrate.Verify(ctx, a, b, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), rep.Problems)
 
@@ -29,7 +29,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	opts.Seed = 7
 	_, err = Generate(ctx, c, opts)
 	require.NoError(t, err)
-	rep, err = blob.Verify(ctx, a, c, nil)
+	rep, err = migrate.Verify(ctx, a, c, nil)
 	require.NoError(t, err)
 	assert.False(t, rep.OK(), "another seed gives other data")
 

@@ -24,6 +24,7 @@ import (
 	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/blobtest"
 	"github.com/civicport/civicport/conformance/report"
@@ -277,7 +278,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return "", err
 		}
 		t0 := time.Now()
-		sum, err := blob.Migrate(ctx, a, b, &blob.MigrateOptions{Manifest: f, Workers: opts.Workers})
+		sum, err := migrate.Run(ctx, a, b, &migrate.Options{Manifest: f, Workers: opts.Workers})
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -291,7 +292,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return fmt.Sprintf("copied %d objects (records and audit log), %s, %s; manifest %s", sum.Copied, human(sum.CopiedBytes), rate(sum.CopiedBytes, time.Since(t0)), rep.Manifest), nil
 	})
 	ok = ok && step("verify B against A (re-read both sides)", func() (string, error) {
-		vr, err := blob.Verify(ctx, a, b, &blob.VerifyOptions{Workers: opts.Workers})
+		vr, err := migrate.Verify(ctx, a, b, &migrate.VerifyOptions{Workers: opts.Workers})
 		if err != nil {
 			return "", err
 		}
@@ -344,20 +345,20 @@ func tamperDrill(ctx context.Context, a, b *gcblob.Bucket) (string, error) {
 	if err := b.WriteAll(ctx, key, data, &gcblob.WriterOptions{ContentType: attrs.ContentType, Metadata: attrs.Metadata}); err != nil {
 		return "", err
 	}
-	vr, err := blob.Verify(ctx, a, b, nil)
+	vr, err := migrate.Verify(ctx, a, b, nil)
 	if err != nil {
 		return "", err
 	}
-	if len(vr.Problems) != 1 || vr.Problems[0].Key != key || vr.Problems[0].Kind != blob.Mismatch {
+	if len(vr.Problems) != 1 || vr.Problems[0].Key != key || vr.Problems[0].Kind != migrate.Mismatch {
 		return "", fmt.Errorf("verify after corrupting %s reported %v, want exactly one mismatch for it", key, vr.Problems)
 	}
 	if err := b.Delete(ctx, key); err != nil {
 		return "", err
 	}
-	if _, err := blob.Migrate(ctx, a, b, &blob.MigrateOptions{Prefix: key}); err != nil {
+	if _, err := migrate.Run(ctx, a, b, &migrate.Options{Prefix: key}); err != nil {
 		return "", err
 	}
-	vr, err = blob.Verify(ctx, a, b, nil)
+	vr, err = migrate.Verify(ctx, a, b, nil)
 	if err != nil {
 		return "", err
 	}

@@ -1,4 +1,4 @@
-package blob_test
+package migrate_test
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/digest"
+	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
@@ -48,7 +49,7 @@ func TestMigrateThenVerify(t *testing.T) {
 	objs := seed(t, src)
 
 	var manifest bytes.Buffer
-	sum, err := blob.Migrate(ctx, src, dst, &blob.MigrateOptions{Manifest: &manifest, BufferLimit: 64 << 10})
+	sum, err := migrate.Run(ctx, src, dst, &migrate.Options{Manifest: &manifest, BufferLimit: 64 << 10})
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(objs)), sum.Copied, sum.String())
 	assert.Zero(t, sum.Failed, sum.Failures)
@@ -69,21 +70,21 @@ func TestMigrateThenVerify(t *testing.T) {
 	lines := 0
 	sc := bufio.NewScanner(&manifest)
 	for sc.Scan() {
-		var e blob.Entry
+		var e migrate.Entry
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &e))
 		assert.Equal(t, int64(len(objs[e.Key])), e.Size)
 		lines++
 	}
 	assert.Equal(t, len(objs), lines)
 
-	rep, err := blob.Verify(ctx, src, dst, nil)
+	rep, err := migrate.Verify(ctx, src, dst, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), rep.Problems)
 	assert.NoError(t, rep.Err())
 	assert.Equal(t, int64(len(objs)), rep.Verified)
 
 	// A second run copies nothing: every object is already identical.
-	sum, err = blob.Migrate(ctx, src, dst, nil)
+	sum, err = migrate.Run(ctx, src, dst, nil)
 	require.NoError(t, err)
 	assert.Zero(t, sum.Copied)
 	assert.Equal(t, int64(len(objs)), sum.Skipped)
@@ -94,7 +95,7 @@ func TestVerifyFindsOneFlippedByte(t *testing.T) {
 	dir := t.TempDir()
 	src, dst := open(t, "mem://"), open(t, "file://"+dir)
 	seed(t, src)
-	_, err := blob.Migrate(ctx, src, dst, nil)
+	_, err := migrate.Run(ctx, src, dst, nil)
 	require.NoError(t, err)
 
 	// Flip one bit in the middle of one object, behind civicport's back.
@@ -104,10 +105,10 @@ func TestVerifyFindsOneFlippedByte(t *testing.T) {
 	data[len(data)/2] ^= 0x01
 	require.NoError(t, os.WriteFile(p, data, 0o600))
 
-	rep, err := blob.Verify(ctx, src, dst, nil)
+	rep, err := migrate.Verify(ctx, src, dst, nil)
 	require.NoError(t, err)
 	require.Len(t, rep.Problems, 1)
-	assert.Equal(t, blob.Problem{Key: "ballots/scan+0001.tif", Kind: blob.Mismatch}, blob.Problem{Key: rep.Problems[0].Key, Kind: rep.Problems[0].Kind})
+	assert.Equal(t, migrate.Problem{Key: "ballots/scan+0001.tif", Kind: migrate.Mismatch}, migrate.Problem{Key: rep.Problems[0].Key, Kind: rep.Problems[0].Kind})
 	assert.Contains(t, rep.Problems[0].Detail, "sha256")
 	assert.Equal(t, int64(1), rep.Mismatched)
 	require.Error(t, rep.Err())
@@ -118,20 +119,20 @@ func TestVerifyFindsMissingExtraAndMetadata(t *testing.T) {
 	ctx := testenv.Context(t)
 	src, dst := open(t, "mem://"), open(t, "mem://")
 	seed(t, src)
-	_, err := blob.Migrate(ctx, src, dst, nil)
+	_, err := migrate.Run(ctx, src, dst, nil)
 	require.NoError(t, err)
 	require.NoError(t, dst.Delete(ctx, "empty"))
 	require.NoError(t, dst.WriteAll(ctx, "stray.txt", []byte("x"), nil))
 	require.NoError(t, dst.WriteAll(ctx, "unicode/Ñandú-投票.txt", []byte("ok"), &gcblob.WriterOptions{
 		ContentType: "application/x-election", Metadata: map[string]string{"county": "Boone", "seq": "unicode/Ñandú-投票.txt"}}))
 
-	rep, err := blob.Verify(ctx, src, dst, nil)
+	rep, err := migrate.Verify(ctx, src, dst, nil)
 	require.NoError(t, err)
 	kinds := map[string]string{}
 	for _, p := range rep.Problems {
 		kinds[p.Key] = p.Kind
 	}
-	assert.Equal(t, map[string]string{"empty": blob.Missing, "stray.txt": blob.Extra, "unicode/Ñandú-投票.txt": blob.Mismatch}, kinds)
+	assert.Equal(t, map[string]string{"empty": migrate.Missing, "stray.txt": migrate.Extra, "unicode/Ñandú-投票.txt": migrate.Mismatch}, kinds)
 	assert.False(t, rep.OK())
 }
 
@@ -141,7 +142,7 @@ func TestMigrateRefusesSourceThatDoesNotMatchItsHash(t *testing.T) {
 	big := bytes.Repeat([]byte("ballot"), 50000)
 	require.NoError(t, src.WriteAll(ctx, "tampered", big, &gcblob.WriterOptions{
 		Metadata: map[string]string{digest.MetadataKey: strings.Repeat("0", 64)}}))
-	sum, err := blob.Migrate(ctx, src, dst, &blob.MigrateOptions{BufferLimit: 1024})
+	sum, err := migrate.Run(ctx, src, dst, &migrate.Options{BufferLimit: 1024})
 	require.NoError(t, err)
 	require.Equal(t, int64(1), sum.Failed)
 	assert.Contains(t, sum.Failures[0].Err, "does not match its SHA-256")
@@ -158,10 +159,10 @@ func TestMigrateMinIOToFakeGCS(t *testing.T) {
 	ctx := testenv.Context(t)
 	src, dst := open(t, s.S3URL(s.NewBucket(t))), open(t, g.GSURL(g.NewBucket(t)))
 	objs := seed(t, src)
-	sum, err := blob.Migrate(ctx, src, dst, nil)
+	sum, err := migrate.Run(ctx, src, dst, nil)
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(objs)), sum.Copied, sum.Failures)
-	rep, err := blob.Verify(ctx, src, dst, nil)
+	rep, err := migrate.Verify(ctx, src, dst, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), rep.Problems)
 }
@@ -187,10 +188,12 @@ func TestMigrateFromMinioAdapterKeepsAttributes(t *testing.T) {
 	assert.Equal(t, stat.CacheControl, da.CacheControl)
 	assert.Equal(t, stat.ContentLanguage, da.ContentLanguage)
 
-	sum, err := blob.Migrate(ctx, src, dst, nil)
+	sum, err := migrate.Run(ctx, src, dst, nil)
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(objs)), sum.Copied, sum.Failures)
-	rep, err := blob.Verify(ctx, src, dst, nil)
+	rep, err := migrate.Verify(ctx, src, dst, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), rep.Problems)
 }
+
+func open(t *testing.T, url string) *gcblob.Bucket { return testenv.Bucket(t, blob.Open, url) }

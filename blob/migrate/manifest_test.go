@@ -1,4 +1,4 @@
-package blob_test
+package migrate_test
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
@@ -23,13 +23,13 @@ func TestVerifyManifestOffline(t *testing.T) {
 	src, dst := open(t, "mem://"), open(t, "file://"+dir)
 	objs := seed(t, src)
 	var manifest bytes.Buffer
-	_, err := blob.Migrate(ctx, src, dst, &blob.MigrateOptions{Manifest: &manifest})
+	_, err := migrate.Run(ctx, src, dst, &migrate.Options{Manifest: &manifest})
 	require.NoError(t, err)
-	entries, err := blob.ReadManifest(bytes.NewReader(manifest.Bytes()))
+	entries, err := migrate.ReadManifest(bytes.NewReader(manifest.Bytes()))
 	require.NoError(t, err)
 	require.Len(t, entries, len(objs))
 
-	rep, err := blob.VerifyManifest(ctx, dst, entries, nil)
+	rep, err := migrate.VerifyManifest(ctx, dst, entries, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), rep.Problems)
 	assert.Equal(t, int64(len(objs)), rep.Verified)
@@ -43,14 +43,14 @@ func TestVerifyManifestOffline(t *testing.T) {
 	require.NoError(t, dst.Delete(ctx, "empty"))
 	require.NoError(t, dst.WriteAll(ctx, "added-later.txt", []byte("?"), nil))
 
-	rep, err = blob.VerifyManifest(ctx, dst, entries, nil)
+	rep, err = migrate.VerifyManifest(ctx, dst, entries, nil)
 	require.NoError(t, err)
 	kinds := map[string]string{}
 	for _, p := range rep.Problems {
 		kinds[p.Key] = p.Kind
 	}
 	assert.Equal(t, map[string]string{
-		"registration/shard-000.csv": blob.Mismatch, "empty": blob.Missing, "added-later.txt": blob.Extra,
+		"registration/shard-000.csv": migrate.Mismatch, "empty": migrate.Missing, "added-later.txt": migrate.Extra,
 	}, kinds)
 }
 
@@ -66,11 +66,11 @@ func TestReadManifestErrors(t *testing.T) {
 		good + `{"key":"b","si`:                                        "last line is cut short",
 		strings.Repeat("x", 2<<20):                                     "token too long",
 	} {
-		_, err := blob.ReadManifest(strings.NewReader(in))
+		_, err := migrate.ReadManifest(strings.NewReader(in))
 		require.Error(t, err, "%.40q", in)
 		assert.Contains(t, err.Error(), want, "%.40q", in)
 	}
-	entries, err := blob.ReadManifest(strings.NewReader(good + "\n  \n"))
+	entries, err := migrate.ReadManifest(strings.NewReader(good + "\n  \n"))
 	require.NoError(t, err)
 	assert.Len(t, entries, 1)
 }
@@ -84,13 +84,13 @@ func TestManifestSignature(t *testing.T) {
 	require.NoError(t, err)
 	manifest := []byte(`{"key":"a","size":1,"sha256":"` + strings.Repeat("ab", 32) + `"}` + "\n")
 
-	sig, err := blob.SignManifest(manifest, signer)
+	sig, err := migrate.SignManifest(manifest, signer)
 	require.NoError(t, err)
-	require.NoError(t, blob.CheckManifestSignature(manifest, sig, verifier))
+	require.NoError(t, migrate.CheckManifestSignature(manifest, sig, verifier))
 
 	altered := bytes.Replace(manifest, []byte(`"size":1`), []byte(`"size":2`), 1)
-	err = blob.CheckManifestSignature(altered, sig, verifier)
-	assert.True(t, errors.Is(err, blob.ErrManifestSignature))
+	err = migrate.CheckManifestSignature(altered, sig, verifier)
+	assert.True(t, errors.Is(err, migrate.ErrManifestSignature))
 	assert.Contains(t, err.Error(), "for another manifest")
 
 	otherS, otherV, err := note.GenerateKey(rand.Reader, "county-clerk")
@@ -98,9 +98,9 @@ func TestManifestSignature(t *testing.T) {
 	_ = otherS
 	wrongV, err := note.NewVerifier(otherV)
 	require.NoError(t, err)
-	err = blob.CheckManifestSignature(manifest, sig, wrongV)
-	assert.True(t, errors.Is(err, blob.ErrManifestSignature), err)
+	err = migrate.CheckManifestSignature(manifest, sig, wrongV)
+	assert.True(t, errors.Is(err, migrate.ErrManifestSignature), err)
 
 	forged := bytes.Replace(sig, []byte("sha256 "), []byte("sha256 0"), 1)
-	assert.Error(t, blob.CheckManifestSignature(manifest, forged, verifier))
+	assert.Error(t, migrate.CheckManifestSignature(manifest, forged, verifier))
 }

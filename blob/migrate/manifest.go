@@ -1,4 +1,4 @@
-package blob
+package migrate
 
 import (
 	"bufio"
@@ -166,9 +166,9 @@ func CheckManifestSignature(manifest, sig []byte, verifier note.Verifier) error 
 	return nil
 }
 
-// ResumeManifest opens the manifest an earlier, interrupted Migrate wrote at
+// ResumeManifest opens the manifest an earlier, interrupted Run wrote at
 // path, for appending, and returns its entries by key (for
-// MigrateOptions.Done). A last line cut short by a crash is cut off the
+// Options.Done). A last line cut short by a crash is cut off the
 // file, so the appended lines follow complete ones; any other damage is an
 // error and the file is left as it is.
 func ResumeManifest(path string) (*os.File, map[string]Entry, error) {

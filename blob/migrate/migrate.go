@@ -1,4 +1,4 @@
-package blob
+package migrate
 
 import (
 	"context"
@@ -36,8 +36,8 @@ type Failure struct {
 	Err string `json:"error"`
 }
 
-// MigrateOptions tunes Migrate. The zero value is usable.
-type MigrateOptions struct {
+// Options tunes Run. The zero value is usable.
+type Options struct {
 	// Prefix limits the copy to keys starting with it.
 	Prefix string
 	// Workers is the number of objects copied in parallel (default 4).
@@ -81,10 +81,10 @@ type MigrateOptions struct {
 	Progress func(key string, size int64, outcome Outcome, err error)
 }
 
-// Outcome is what Migrate did with one object.
+// Outcome is what Run did with one object.
 type Outcome string
 
-// Outcomes reported to MigrateOptions.Progress.
+// Outcomes reported to Options.Progress.
 const (
 	Copied  Outcome = "copied"
 	Skipped Outcome = "skipped"
@@ -112,7 +112,7 @@ func LimitsFor(scheme string) *Limits {
 }
 
 // check returns why an object cannot be held, or nil. The recorded SHA-256
-// that Migrate adds is counted.
+// that Run adds is counted.
 func (l *Limits) check(key string, md map[string]string) error {
 	if l == nil {
 		return nil
@@ -134,8 +134,8 @@ func (l *Limits) check(key string, md map[string]string) error {
 	return nil
 }
 
-// MigrateSummary counts what Migrate did.
-type MigrateSummary struct {
+// Summary counts what Run did.
+type Summary struct {
 	Objects      int64     `json:"objects"` // seen on the source
 	Bytes        int64     `json:"bytes"`
 	Copied       int64     `json:"copied"` // with DryRun: would be copied
@@ -146,14 +146,14 @@ type MigrateSummary struct {
 	Failures     []Failure `json:"failures,omitempty"`
 }
 
-func (s *MigrateSummary) String() string {
+func (s *Summary) String() string {
 	return fmt.Sprintf("objects %d (%d bytes): copied %d (%d bytes), skipped %d (%d bytes), failed %d",
 		s.Objects, s.Bytes, s.Copied, s.CopiedBytes, s.Skipped, s.SkippedBytes, s.Failed)
 }
 
 // Err is nil when no object failed, else an error that counts the failures
 // and names the first (Failures lists them all).
-func (s *MigrateSummary) Err() error {
+func (s *Summary) Err() error {
 	switch {
 	case s.Failed == 0:
 		return nil
@@ -163,7 +163,7 @@ func (s *MigrateSummary) Err() error {
 	return fmt.Errorf("%d of %d objects failed (first: %q: %s)", s.Failed, s.Objects, s.Failures[0].Key, s.Failures[0].Err)
 }
 
-// Migrate copies every object under opts.Prefix from src to dst, streaming,
+// Run copies every object under opts.Prefix from src to dst, streaming,
 // with content type, cache control, content disposition, encoding, language
 // and all user metadata, and records the content's SHA-256 in the
 // destination's metadata (digest.MetadataKey).
@@ -175,8 +175,8 @@ func (s *MigrateSummary) Err() error {
 // same size and recorded SHA-256 is skipped. A failure of one object does not
 // stop the others; it is counted and listed in the summary. The returned
 // error is for failures of the whole run (listing, ctx).
-func Migrate(ctx context.Context, src, dst *gcblob.Bucket, opts *MigrateOptions) (*MigrateSummary, error) {
-	o := MigrateOptions{}
+func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary, error) {
+	o := Options{}
 	if opts != nil {
 		o = *opts
 	}
@@ -197,7 +197,7 @@ func Migrate(ctx context.Context, src, dst *gcblob.Bucket, opts *MigrateOptions)
 	}
 	var (
 		mu  sync.Mutex
-		sum MigrateSummary
+		sum Summary
 		enc *json.Encoder
 	)
 	if o.Manifest != nil && !o.DryRun {
@@ -337,7 +337,7 @@ list:
 
 // copyObject copies one object and returns its manifest entry and whether it
 // was copied (false: already identical on dst).
-func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeThere bool, o *MigrateOptions) (*Entry, bool, error) {
+func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeThere bool, o *Options) (*Entry, bool, error) {
 	var (
 		a   *gcblob.Attributes
 		sr  *gcblob.Reader // the open source read, if any

@@ -1,4 +1,4 @@
-package blob_test
+package migrate_test
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 	"gocloud.dev/blob/memblob"
 	"gocloud.dev/gcerrors"
 
-	"github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/internal/driveradapter"
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
@@ -46,14 +46,14 @@ func TestMigrateRetriesTransientErrors(t *testing.T) {
 	f.fails.Store(3)
 	dst := gcblob.NewBucket(f)
 	defer dst.Close()
-	sum, err := blob.Migrate(ctx, src, dst, &blob.MigrateOptions{Workers: 1, RetryBackoff: 1})
+	sum, err := migrate.Run(ctx, src, dst, &migrate.Options{Workers: 1, RetryBackoff: 1})
 	require.NoError(t, err)
 	assert.Zero(t, sum.Failed, sum.Failures)
 	assert.Equal(t, int64(len(objs)), sum.Copied)
 
 	f.fails.Store(100)
 	require.NoError(t, src.WriteAll(ctx, "late.txt", []byte("x"), nil))
-	sum, err = blob.Migrate(ctx, src, dst, &blob.MigrateOptions{Retries: 2, RetryBackoff: 1})
+	sum, err = migrate.Run(ctx, src, dst, &migrate.Options{Retries: 2, RetryBackoff: 1})
 	require.NoError(t, err)
 	require.Equal(t, int64(1), sum.Failed, "gives up after the retries")
 	assert.Equal(t, "late.txt", sum.Failures[0].Key)
@@ -68,11 +68,11 @@ func TestMigrateDryRunWritesNothing(t *testing.T) {
 	require.NoError(t, src.WriteAll(ctx, long, []byte("x"), nil))
 	require.NoError(t, src.WriteAll(ctx, "fat-metadata", []byte("x"), &gcblob.WriterOptions{
 		Metadata: map[string]string{"notes": strings.Repeat("n", 3000)}}))
-	_, err := blob.Migrate(ctx, src, dst, &blob.MigrateOptions{Prefix: "results/"})
+	_, err := migrate.Run(ctx, src, dst, &migrate.Options{Prefix: "results/"})
 	require.NoError(t, err)
 
 	var manifest bytes.Buffer
-	sum, err := blob.Migrate(ctx, src, dst, &blob.MigrateOptions{DryRun: true, Manifest: &manifest, Limits: blob.LimitsFor("s3")})
+	sum, err := migrate.Run(ctx, src, dst, &migrate.Options{DryRun: true, Manifest: &manifest, Limits: migrate.LimitsFor("s3")})
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), sum.Skipped, "results/ is already there")
 	assert.Equal(t, int64(len(objs)-1), sum.Copied, "would copy")
@@ -116,17 +116,17 @@ func TestResumeManifest(t *testing.T) {
 	path := filepath.Join(dir, "manifest.jsonl")
 	f, err := os.Create(path)
 	require.NoError(t, err)
-	_, err = blob.Migrate(ctx, src, dst, &blob.MigrateOptions{Manifest: f, Prefix: "r"})
+	_, err = migrate.Run(ctx, src, dst, &migrate.Options{Manifest: f, Prefix: "r"})
 	require.NoError(t, err)
 	// A crash while writing the next line leaves half of it.
 	_, err = f.WriteString(`{"key":"ballots/scan+0001.tif","si`)
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 
-	f, done, err := blob.ResumeManifest(path)
+	f, done, err := migrate.ResumeManifest(path)
 	require.NoError(t, err)
 	assert.Len(t, done, 2, "registration/ and results/ were recorded")
-	sum, err := blob.Migrate(ctx, src, dst, &blob.MigrateOptions{Manifest: f, Done: done})
+	sum, err := migrate.Run(ctx, src, dst, &migrate.Options{Manifest: f, Done: done})
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 	assert.Equal(t, int64(len(objs)-2), sum.Copied)
@@ -134,20 +134,20 @@ func TestResumeManifest(t *testing.T) {
 
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
-	entries, err := blob.ReadManifest(bytes.NewReader(data))
+	entries, err := migrate.ReadManifest(bytes.NewReader(data))
 	require.NoError(t, err, "every key once, no cut line left")
 	assert.Len(t, entries, len(objs))
-	rep, err := blob.VerifyManifest(ctx, dst, entries, nil)
+	rep, err := migrate.VerifyManifest(ctx, dst, entries, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), rep.Problems)
 
 	// A recorded object that was damaged since is copied again.
 	require.NoError(t, dst.WriteAll(ctx, "results/precinct 0001.json", []byte("tampered"), nil))
-	sum, err = blob.Migrate(ctx, src, dst, &blob.MigrateOptions{Done: done})
+	sum, err = migrate.Run(ctx, src, dst, &migrate.Options{Done: done})
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), sum.Copied)
 
 	require.NoError(t, os.WriteFile(path, []byte("garbage\n"), 0o600))
-	_, _, err = blob.ResumeManifest(path)
+	_, _, err = migrate.ResumeManifest(path)
 	assert.ErrorContains(t, err, "manifest line 1")
 }

@@ -1,0 +1,16 @@
+// Package migrate moves the objects of one bucket to another, on another
+// provider, and proves they arrived: the step of a provider switch that an
+// election office must be able to show an auditor years later.
+//
+// Run copies every object with its metadata and records the SHA-256 of the
+// bytes it read (digest.MetadataKey), never a provider's ETag or MD5; Verify
+// re-reads both sides; a manifest (JSON lines of Entry, written through
+// Options.Manifest) lists what was copied, SignManifest signs it as a
+// golang.org/x/mod/sumdb/note, and VerifyManifest with
+// CheckManifestSignature checks a bucket against it offline, with only the
+// public key. ResumeManifest continues a run that was interrupted.
+//
+// The package takes and returns gocloud.dev's portable *blob.Bucket (open
+// one with civicport/blob or any gocloud.dev driver) and imports no
+// provider; blob/distribute scales a migration out over a queue.
+package migrate
