@@ -134,11 +134,12 @@ type WorkOptions struct {
 	// (Workers, Retries, Limits, BufferLimit, ...). Prefix, Manifest, Done,
 	// DryRun and Progress are set by Work.
 	Migrate migrate.Options
-	// Parallel is the number of items processed at once (default 1).
-	Parallel int
-	// IdleTimeout, if set, makes Work return nil once no item has arrived
+	// Workers is the number of items processed at once (default 1); each
+	// item's objects are copied by Migrate.Workers workers of its own.
+	Workers int
+	// UntilIdle, if set, makes Work return nil once no item has arrived
 	// for that long; otherwise Work runs until ctx is done.
-	IdleTimeout time.Duration
+	UntilIdle time.Duration
 	// Allow, if set, is asked about each item before anything is opened; an
 	// item it refuses is acked without being copied and reported as
 	// Rejected (a worker should not copy between buckets it was not meant
@@ -187,7 +188,7 @@ type WorkSummary struct {
 	Objects                int64
 }
 
-// Work receives items from sub until ctx is done (or IdleTimeout passes
+// Work receives items from sub until ctx is done (or UntilIdle passes
 // without an item), and for each: opens its buckets with open (each URL
 // once, closed when Work returns), copies the item's keys with migrate.Run,
 // re-reads the destination and compares it with the item's manifest
@@ -201,8 +202,8 @@ func Work(ctx context.Context, sub *pubsub.Subscription, open func(ctx context.C
 	if opts != nil {
 		o = *opts
 	}
-	if o.Parallel < 1 {
-		o.Parallel = 1
+	if o.Workers < 1 {
+		o.Workers = 1
 	}
 	w := &worker{open: open, dir: manifestDir, o: o, buckets: map[string]*bucketOnce{}}
 	defer w.closeAll()
@@ -211,17 +212,17 @@ func Work(ctx context.Context, sub *pubsub.Subscription, open func(ctx context.C
 		errOnce  sync.Once
 		firstErr error
 	)
-	for range o.Parallel {
+	for range o.Workers {
 		wg.Go(func() {
 			for {
 				rctx, cancel := ctx, context.CancelFunc(func() {})
-				if o.IdleTimeout > 0 {
-					rctx, cancel = context.WithTimeout(ctx, o.IdleTimeout)
+				if o.UntilIdle > 0 {
+					rctx, cancel = context.WithTimeout(ctx, o.UntilIdle)
 				}
 				msg, err := sub.Receive(rctx)
 				cancel()
 				if err != nil {
-					if ctx.Err() == nil && o.IdleTimeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+					if ctx.Err() == nil && o.UntilIdle > 0 && errors.Is(err, context.DeadlineExceeded) {
 						return // idle
 					}
 					errOnce.Do(func() { firstErr = err })

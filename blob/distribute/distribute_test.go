@@ -72,7 +72,7 @@ func TestPlanWorkMerge(t *testing.T) {
 		mu      sync.Mutex
 		results []ItemResult
 	)
-	sum, err := Work(ctx, sub, open, mdir, &WorkOptions{Parallel: 2, IdleTimeout: 300 * time.Millisecond, Report: func(r ItemResult) {
+	sum, err := Work(ctx, sub, open, mdir, &WorkOptions{Workers: 2, UntilIdle: 300 * time.Millisecond, Report: func(r ItemResult) {
 		mu.Lock()
 		results = append(results, r)
 		mu.Unlock()
@@ -89,7 +89,7 @@ func TestPlanWorkMerge(t *testing.T) {
 		vanished += len(r.Vanished)
 		assert.FileExists(t, r.Manifest)
 	}
-	// Twin items may run at once (Parallel 2): both may copy an object.
+	// Twin items may run at once (Workers 2): both may copy an object.
 	assert.EqualValues(t, 2*94, copied+skipped)
 	assert.GreaterOrEqual(t, copied, int64(94))
 	assert.Equal(t, 2, vanished)
@@ -128,7 +128,7 @@ func TestWorkNacksFailedItemAndWritesNoManifest(t *testing.T) {
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	sum, _ := Work(wctx, sub, open, mdir, &WorkOptions{
-		IdleTimeout: 500 * time.Millisecond,
+		UntilIdle: 500 * time.Millisecond,
 		Allow: func(it Item) error {
 			if it.ID == "2" {
 				return fmt.Errorf("not my buckets")

@@ -46,7 +46,7 @@ func TestKeepAliveHoldsSlowItem(t *testing.T) {
 				}
 				return open(ctx, u)
 			}
-			o := &WorkOptions{Parallel: 2, IdleTimeout: 3 * time.Second, Report: func(r ItemResult) { t.Logf("item %s: acked %v err %v", r.Item.ID, r.Acked, r.Err) }}
+			o := &WorkOptions{Workers: 2, UntilIdle: 3 * time.Second, Report: func(r ItemResult) { t.Logf("item %s: acked %v err %v", r.Item.ID, r.Acked, r.Err) }}
 			if keep {
 				o.KeepAlive, o.KeepAliveEvery = InProgress, 300*time.Millisecond
 			}

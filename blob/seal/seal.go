@@ -129,9 +129,9 @@ type Options struct {
 	// reading (e.g. a retired key during a rotation). They never wrap new
 	// data keys.
 	Decrypt []envelope.KEK
-	// ListConcurrency is how many Attributes requests List makes at once to
+	// ListWorkers is how many Attributes requests List makes at once to
 	// find plaintext sizes (default 16).
-	ListConcurrency int
+	ListWorkers int
 }
 
 // Wrap returns a bucket that seals every object written to b under all of
@@ -147,8 +147,8 @@ func Wrap(b *blob.Bucket, keks []envelope.KEK, opts *Options) *blob.Bucket {
 	if o.ChunkSize == 0 {
 		o.ChunkSize = envelope.DefaultChunkSize
 	}
-	if o.ListConcurrency <= 0 {
-		o.ListConcurrency = 16
+	if o.ListWorkers <= 0 {
+		o.ListWorkers = 16
 	}
 	return blob.NewBucket(&bucket{
 		Bucket: driveradapter.Bucket(b),
@@ -333,7 +333,7 @@ func (b *bucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driv
 	}
 	var (
 		wg   sync.WaitGroup
-		sem  = make(chan struct{}, b.o.ListConcurrency)
+		sem  = make(chan struct{}, b.o.ListWorkers)
 		mu   sync.Mutex
 		ferr error
 	)

@@ -193,7 +193,7 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 	}()
 	opts := &distribute.WorkOptions{
 		Migrate:        migrate.Options{Workers: workers},
-		IdleTimeout:    d.untilIdle,
+		UntilIdle:      d.untilIdle,
 		KeepAlive:      distribute.InProgress,
 		KeepAliveEvery: d.keepAlive,
 		Report: func(r distribute.ItemResult) {
