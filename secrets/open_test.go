@@ -18,8 +18,8 @@ import (
 
 	"github.com/civicport/civicport/adapters/pkcs11"
 	"github.com/civicport/civicport/internal/driveradapter"
-	"github.com/civicport/civicport/internal/gcpkmsfake"
-	"github.com/civicport/civicport/internal/testenv"
+	"github.com/civicport/civicport/internal/testing/gcpkmsfake"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/secrets"
 	"github.com/civicport/civicport/secrets/envelope"
 	"github.com/civicport/civicport/secrets/ring"
