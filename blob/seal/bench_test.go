@@ -9,7 +9,6 @@ import (
 	"gocloud.dev/blob/fileblob"
 
 	cpblob "github.com/civicport/civicport/blob"
-	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/secrets/envelope"
 )
@@ -44,7 +43,7 @@ func BenchmarkSeal(b *testing.B) {
 			open := func(b *testing.B) *blob.Bucket {
 				bk := backends[backend](b)
 				if mode == "seal" {
-					bk = seal.Wrap(bk, []envelope.KEK{kek}, nil)
+					bk = mustSeal(b, bk, []envelope.KEK{kek}, nil)
 				}
 				b.Cleanup(func() { bk.Close() })
 				return bk

@@ -29,7 +29,7 @@ func TestConformanceMem(t *testing.T) {
 	// blobtest.Test reports a fail as a test error; what Wrap cannot do is
 	// unsupported (a skip), and checkResults checks why.
 	res := blobtest.Test(t, func(ctx context.Context) (*blob.Bucket, error) {
-		return seal.Wrap(memblob.OpenBucket(nil), []envelope.KEK{kek}, nil), nil
+		return seal.Wrap(memblob.OpenBucket(nil), []envelope.KEK{kek}, nil)
 	}, &blobtest.Options{LargeObjectSize: 8 << 20})
 	decoratortest.Check(t, differences, res, map[string]decoratortest.Expect{
 		conformance.BlobSignedURL: {Status: conformance.Unsupported, Evidence: nil},
@@ -44,7 +44,7 @@ func TestConformanceFile(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return seal.Wrap(b, []envelope.KEK{kek}, nil), nil
+		return seal.Wrap(b, []envelope.KEK{kek}, nil)
 	}, map[string]decoratortest.Expect{
 		// fileblob's own limits, as without Seal (conformance/blobtest/local_test.go).
 		conformance.BlobSpecialKeys: {Status: conformance.Fail, Evidence: []string{"6 of 30 keys did not round-trip"}},
@@ -62,7 +62,7 @@ func TestConformanceMinIO(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return seal.Wrap(b, []envelope.KEK{kek}, nil), nil
+		return seal.Wrap(b, []envelope.KEK{kek}, nil)
 	}, map[string]decoratortest.Expect{
 		// MinIO's and s3blob's own key limits, as without Seal.
 		conformance.BlobSpecialKeys: {Status: conformance.Fail, Evidence: []string{"6 of 30 keys did not round-trip"}},

@@ -23,7 +23,10 @@ func Example() {
 		{ID: "hsm/records", Keeper: localsecrets.NewKeeper(k2)},
 	}
 	provider := memblob.OpenBucket(nil) // what the storage provider holds
-	b := seal.Wrap(provider, keks, nil)
+	b, err := seal.Wrap(provider, keks, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer b.Close()
 
 	if err := b.WriteAll(ctx, "precinct-7/tally.csv", []byte("candidate,votes\nA,1234\n"), nil); err != nil {

@@ -136,16 +136,28 @@ type Options struct {
 
 // Wrap returns a bucket that seals every object written to b under all of
 // keks and opens objects with any one of them (see the package
-// documentation). The returned bucket owns b: closing it closes b. keks
-// must not be empty; bad KEKs (duplicate or invalid ids, missing keepers)
-// make every write fail with InvalidArgument.
-func Wrap(b *blob.Bucket, keks []envelope.KEK, opts *Options) *blob.Bucket {
+// documentation). The returned bucket owns b: closing it closes b. Wrap
+// fails, leaving b to the caller, when keks could not wrap a data key (none,
+// a duplicate or invalid id, a missing keeper: see envelope.CheckKEKs), a
+// Decrypt KEK has no keeper, or the chunk size is out of range.
+func Wrap(b *blob.Bucket, keks []envelope.KEK, opts *Options) (*blob.Bucket, error) {
 	o := Options{}
 	if opts != nil {
 		o = *opts
 	}
 	if o.ChunkSize == 0 {
 		o.ChunkSize = envelope.DefaultChunkSize
+	}
+	if err := envelope.CheckKEKs(keks); err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	for _, k := range o.Decrypt {
+		if k.Keeper == nil {
+			return nil, fmt.Errorf("seal: Decrypt KEK %q has no keeper", k.ID)
+		}
+	}
+	if o.ChunkSize < envelope.MinChunkSize || o.ChunkSize > envelope.MaxChunkSize {
+		return nil, fmt.Errorf("seal: chunk size %d outside %d..%d", o.ChunkSize, envelope.MinChunkSize, envelope.MaxChunkSize)
 	}
 	if o.ListWorkers <= 0 {
 		o.ListWorkers = 16
@@ -155,7 +167,7 @@ func Wrap(b *blob.Bucket, keks []envelope.KEK, opts *Options) *blob.Bucket {
 		o:      o,
 		keks:   keks,
 		open:   append(append([]envelope.KEK(nil), keks...), o.Decrypt...),
-	})
+	}), nil
 }
 
 type bucket struct {
@@ -202,25 +214,6 @@ func record(key string) []byte {
 	r = append(r, recordMagic...)
 	r = binary.BigEndian.AppendUint32(r, uint32(len(key)))
 	return append(r, key...)
-}
-
-// checkKEKs refuses what envelope.NewEncrypter would, as InvalidArgument
-// (secrets checks the ids' form itself).
-func checkKEKs(keks []envelope.KEK) error {
-	if len(keks) == 0 {
-		return invalid("seal: no KEK to seal with")
-	}
-	seen := map[string]bool{}
-	for _, k := range keks {
-		switch {
-		case k.Keeper == nil:
-			return invalid("seal: KEK %q has no keeper", k.ID)
-		case seen[k.ID]:
-			return invalid("seal: KEK id %q given twice", k.ID)
-		}
-		seen[k.ID] = true
-	}
-	return nil
 }
 
 func recordLen(key string) int64 { return int64(len(recordMagic) + 4 + len(key)) }
@@ -383,9 +376,6 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 		if strings.HasPrefix(k, reservedPrefix) || k == MetadataSealed {
 			return nil, invalid("seal: metadata key %q is reserved", k)
 		}
-	}
-	if err := checkKEKs(b.keks); err != nil {
-		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	dst := &switchWriter{}

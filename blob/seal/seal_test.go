@@ -53,7 +53,7 @@ func fileBuckets(t *testing.T, keks []envelope.KEK, opts *seal.Options) (sealed,
 		require.NoError(t, err)
 		return b
 	}
-	sealed, raw = seal.Wrap(open(), keks, opts), open()
+	sealed, raw = mustSeal(t, open(), keks, opts), open()
 	t.Cleanup(func() { sealed.Close(); raw.Close() })
 	return sealed, raw, dir
 }
@@ -62,7 +62,7 @@ func fileBuckets(t *testing.T, keks []envelope.KEK, opts *seal.Options) (sealed,
 func sealDir(t *testing.T, dir string, keks []envelope.KEK) *blob.Bucket {
 	fb, err := fileblob.OpenBucket(dir, nil)
 	require.NoError(t, err)
-	b := seal.Wrap(fb, keks, nil)
+	b := mustSeal(t, fb, keks, nil)
 	t.Cleanup(func() { b.Close() })
 	return b
 }
@@ -71,7 +71,7 @@ func TestRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	kek := newKEK(t, "local/one")
 	for _, cs := range []int{0, 64} {
-		b := seal.Wrap(memblob.OpenBucket(nil), []envelope.KEK{kek}, &seal.Options{ChunkSize: cs})
+		b := mustSeal(t, memblob.OpenBucket(nil), []envelope.KEK{kek}, &seal.Options{ChunkSize: cs})
 		defer b.Close()
 		chunk := cs
 		if chunk == 0 {
@@ -114,17 +114,35 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestReservedMetadataRefused(t *testing.T) {
-	b := seal.Wrap(memblob.OpenBucket(nil), []envelope.KEK{newKEK(t, "k")}, nil)
+	b := mustSeal(t, memblob.OpenBucket(nil), []envelope.KEK{newKEK(t, "k")}, nil)
 	defer b.Close()
 	err := b.WriteAll(context.Background(), "x", []byte("x"), &blob.WriterOptions{Metadata: map[string]string{"civicport-seal-chunk-size": "16"}})
 	assert.Equal(t, gcerrors.InvalidArgument, gcerrors.Code(err), "%v", err)
 
+}
+
+// Wrap refuses what could never seal or open an object, naming it, and
+// leaves the bucket to the caller.
+func TestWrapRefusesBadKEKs(t *testing.T) {
 	k := newKEK(t, "same")
-	dup := seal.Wrap(memblob.OpenBucket(nil), []envelope.KEK{k, k}, nil)
-	defer dup.Close()
-	err = dup.WriteAll(context.Background(), "x", []byte("x"), nil)
-	assert.Equal(t, gcerrors.InvalidArgument, gcerrors.Code(err), "%v", err)
-	assert.Contains(t, fmt.Sprint(err), "given twice")
+	for _, c := range []struct {
+		keks []envelope.KEK
+		opts *seal.Options
+		want string
+	}{
+		{nil, nil, "seal: envelope: no KEK to wrap the data key with"},
+		{[]envelope.KEK{k, k}, nil, `seal: envelope: KEK id "same" given twice`},
+		{[]envelope.KEK{{ID: "hsm"}}, nil, `seal: envelope: KEK "hsm" has no keeper`},
+		{[]envelope.KEK{k}, &seal.Options{Decrypt: []envelope.KEK{{ID: "retired"}}}, `seal: Decrypt KEK "retired" has no keeper`},
+		{[]envelope.KEK{k}, &seal.Options{ChunkSize: 15}, "seal: chunk size 15 outside 16..16777216"},
+	} {
+		inner := memblob.OpenBucket(nil)
+		b, err := seal.Wrap(inner, c.keks, c.opts)
+		assert.Nil(t, b)
+		assert.EqualError(t, err, c.want)
+		assert.NoError(t, inner.WriteAll(context.Background(), "x", []byte("x"), nil), "Wrap closed the bucket it refused")
+		inner.Close()
+	}
 }
 
 // The provider stores ciphertext only: no run of 16 plaintext bytes appears
@@ -268,7 +286,7 @@ func TestNotSealed(t *testing.T) {
 	ctx := context.Background()
 	mem := memblob.OpenBucket(nil)
 	require.NoError(t, mem.WriteAll(ctx, "plain", []byte("not sealed"), nil))
-	b := seal.Wrap(mem, []envelope.KEK{newKEK(t, "k")}, nil)
+	b := mustSeal(t, mem, []envelope.KEK{newKEK(t, "k")}, nil)
 	defer b.Close()
 	_, err := b.ReadAll(ctx, "plain")
 	assert.ErrorIs(t, err, envelope.ErrNotEnvelope)
@@ -283,7 +301,7 @@ func TestNotSealed(t *testing.T) {
 func TestRangeReadsEqualSlicing(t *testing.T) {
 	ctx := context.Background()
 	for _, cs := range []int{16, 100, 0} {
-		b := seal.Wrap(memblob.OpenBucket(nil), []envelope.KEK{newKEK(t, "k")}, &seal.Options{ChunkSize: cs})
+		b := mustSeal(t, memblob.OpenBucket(nil), []envelope.KEK{newKEK(t, "k")}, &seal.Options{ChunkSize: cs})
 		defer b.Close()
 		for _, size := range []int{0, 1, 99, 100, 101, 1000, 150 << 10} {
 			data := pattern(size)
@@ -334,7 +352,7 @@ func TestCopyAndSignedURL(t *testing.T) {
 
 func TestCancelledWriteCommitsNothing(t *testing.T) {
 	mem := memblob.OpenBucket(nil)
-	b := seal.Wrap(mem, []envelope.KEK{newKEK(t, "k")}, nil)
+	b := mustSeal(t, mem, []envelope.KEK{newKEK(t, "k")}, nil)
 	defer b.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	w, err := b.NewWriter(ctx, "partial", &blob.WriterOptions{ContentType: "text/plain"})
@@ -412,7 +430,7 @@ func TestRewrap(t *testing.T) {
 }
 
 func TestErrorsNameTheKey(t *testing.T) {
-	b := seal.Wrap(memblob.OpenBucket(nil), []envelope.KEK{newKEK(t, "k")}, nil)
+	b := mustSeal(t, memblob.OpenBucket(nil), []envelope.KEK{newKEK(t, "k")}, nil)
 	defer b.Close()
 	_, err := b.ReadAll(context.Background(), "missing/object")
 	assert.Equal(t, gcerrors.NotFound, gcerrors.Code(err))
@@ -429,7 +447,7 @@ func TestRewrapThenMigrateAgain(t *testing.T) {
 	a, err := cpblob.Open(ctx, "mem://")
 	require.NoError(t, err)
 	defer a.Close()
-	sealedA := seal.Wrap(a, []envelope.KEK{oldK}, nil)
+	sealedA := mustSeal(t, a, []envelope.KEK{oldK}, nil)
 	require.NoError(t, sealedA.WriteAll(ctx, "results/precinct-1.json", []byte(`{"votes":12}`), nil))
 	b := memblob.OpenBucket(nil)
 	defer b.Close()
@@ -454,4 +472,12 @@ func TestRewrapThenMigrateAgain(t *testing.T) {
 	vr, err := migrate.Verify(ctx, b, c, nil)
 	require.NoError(t, err)
 	assert.True(t, vr.OK(), "%s", vr)
+}
+
+// mustSeal is seal.Wrap with KEKs and options known to be good.
+func mustSeal(t testing.TB, b *blob.Bucket, keks []envelope.KEK, opts *seal.Options) *blob.Bucket {
+	t.Helper()
+	sealed, err := seal.Wrap(b, keks, opts)
+	require.NoError(t, err)
+	return sealed
 }

@@ -515,10 +515,15 @@ func conformBlob(ctx context.Context, urlstr string, co conformOptions, progress
 			return nil, err
 		}
 		b = gcblob.PrefixedBucket(b, fmt.Sprintf("%s%02d/", prefix, n))
-		if keks != nil {
-			b = seal.Wrap(b, keks, nil)
+		if keks == nil {
+			return b, nil
 		}
-		return b, nil
+		sealed, err := seal.Wrap(b, keks, nil)
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		return sealed, nil
 	}
 	logf, clear := suiteProgress(progress)
 	t0 := time.Now()

@@ -39,12 +39,14 @@ type sealed struct {
 }
 
 func (s *sealed) write(key, body string) {
-	b := seal.Wrap(open(s.t, s.url), []envelope.KEK{s.kek}, nil)
+	b, err := seal.Wrap(open(s.t, s.url), []envelope.KEK{s.kek}, nil)
+	require.NoError(s.t, err)
 	require.NoError(s.t, b.WriteAll(context.Background(), key, []byte(body), nil))
 }
 
 func (s *sealed) read(key string) (string, error) {
-	b := seal.Wrap(open(s.t, s.url), []envelope.KEK{s.kek}, nil)
+	b, err := seal.Wrap(open(s.t, s.url), []envelope.KEK{s.kek}, nil)
+	require.NoError(s.t, err)
 	got, err := b.ReadAll(context.Background(), key)
 	return string(got), err
 }

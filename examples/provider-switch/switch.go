@@ -308,7 +308,12 @@ func (sw *switcher) seed(ctx context.Context) bool {
 		if err != nil {
 			return "", err
 		}
-		b := audit.Wrap(seal.Wrap(inner, []envelope.KEK{first.kek}, nil), log, first.bucketName())
+		s, err := seal.Wrap(inner, []envelope.KEK{first.kek}, nil)
+		if err != nil {
+			inner.Close()
+			return "", err
+		}
+		b := audit.Wrap(s, log, first.bucketName())
 		defer b.Close()
 		if rep.Records, rep.RecordBytes, err = writeArchive(ctx, b); err != nil {
 			return "", err
@@ -539,7 +544,11 @@ func readAll(ctx context.Context, s *stack, kek envelope.KEK) (int, int64, error
 	if err != nil {
 		return 0, 0, err
 	}
-	b := seal.Wrap(inner, []envelope.KEK{kek}, nil)
+	b, err := seal.Wrap(inner, []envelope.KEK{kek}, nil)
+	if err != nil {
+		inner.Close()
+		return 0, 0, err
+	}
 	defer b.Close()
 	n, bytes := 0, int64(0)
 	it := b.List(&gcblob.ListOptions{Prefix: recordsPrefix})
@@ -572,7 +581,11 @@ func refused(ctx context.Context, s *stack, kek envelope.KEK) error {
 	if err != nil {
 		return err
 	}
-	b := seal.Wrap(inner, []envelope.KEK{kek}, nil)
+	b, err := seal.Wrap(inner, []envelope.KEK{kek}, nil)
+	if err != nil {
+		inner.Close()
+		return err
+	}
 	defer b.Close()
 	it := b.List(&gcblob.ListOptions{Prefix: recordsPrefix})
 	for {

@@ -341,7 +341,12 @@ func (a *archive) export(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sealed := audit.Wrap(seal.Wrap(inner, []envelope.KEK{a.keys.county, a.keys.offline}, nil), log, a.bucketName)
+	s, err := seal.Wrap(inner, []envelope.KEK{a.keys.county, a.keys.offline}, nil)
+	if err != nil {
+		inner.Close()
+		return err
+	}
+	sealed := audit.Wrap(s, log, a.bucketName)
 	defer sealed.Close()
 	err = sealed.WriteAll(ctx, key, data, &gcblob.WriterOptions{
 		ContentType: "text/csv",
@@ -487,7 +492,11 @@ func (a *archive) verify(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		both := seal.Wrap(inner, []envelope.KEK{a.keys.county, a.keys.offline}, nil)
+		both, err := seal.Wrap(inner, []envelope.KEK{a.keys.county, a.keys.offline}, nil)
+		if err != nil {
+			inner.Close()
+			return err
+		}
 		vr, err := migrate.VerifyManifest(ctx, both, entries, &migrate.VerifyOptions{Prefix: recordsPrefix + a.o.date + "/"})
 		both.Close()
 		if err == nil && !vr.OK() {
@@ -513,7 +522,11 @@ func (a *archive) verify(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			alone := seal.Wrap(inner, []envelope.KEK{kek}, nil)
+			alone, err := seal.Wrap(inner, []envelope.KEK{kek}, nil)
+			if err != nil {
+				inner.Close()
+				return err
+			}
 			sha, size, err := digest.HashObject(ctx, alone, a.recordKey())
 			alone.Close()
 			if err == nil && sha != entries[0].SHA256 {

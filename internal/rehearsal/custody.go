@@ -92,7 +92,12 @@ func (c *custody) generateSealed(ctx context.Context, bucketURL string, kek enve
 	if err != nil {
 		return electiondata.Stats{}, 0, err
 	}
-	sealed := audit.Wrap(seal.Wrap(inner, []envelope.KEK{kek}, nil), log, blob.Redact(bucketURL))
+	s, err := seal.Wrap(inner, []envelope.KEK{kek}, nil)
+	if err != nil {
+		inner.Close()
+		return electiondata.Stats{}, 0, err
+	}
+	sealed := audit.Wrap(s, log, blob.Redact(bucketURL))
 	defer sealed.Close()
 	st, err := electiondata.Generate(ctx, sealed, data)
 	if err != nil {
@@ -175,7 +180,11 @@ func (c *custody) rewrapAndRead(ctx context.Context, bucketURL string, workers i
 	if err != nil {
 		return "", err
 	}
-	onlyB := seal.Wrap(inner, []envelope.KEK{c.kekB}, nil)
+	onlyB, err := seal.Wrap(inner, []envelope.KEK{c.kekB}, nil)
+	if err != nil {
+		inner.Close()
+		return "", err
+	}
 	defer onlyB.Close()
 	n, bytes := 0, int64(0)
 	err = eachRecord(ctx, onlyB, "", func(key string) error {

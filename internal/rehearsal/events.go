@@ -57,7 +57,11 @@ func (e *events) publish(ctx context.Context, topic *gcpubsub.Topic, bucketURL s
 	if err != nil {
 		return "", err
 	}
-	sealed := seal.Wrap(inner, []envelope.KEK{kek}, nil)
+	sealed, err := seal.Wrap(inner, []envelope.KEK{kek}, nil)
+	if err != nil {
+		inner.Close()
+		return "", err
+	}
 	defer sealed.Close()
 	var last *gcpubsub.Message
 	err = eachRecord(ctx, sealed, "results/", func(key string) error {

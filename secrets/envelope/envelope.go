@@ -240,6 +240,18 @@ func wrapAll(ctx context.Context, dk []byte, keks []KEK, keys []wrappedKey) ([]w
 	return keys, nil
 }
 
+// CheckKEKs reports whether keks can wrap an envelope's data key: at least
+// one, at most 32, each with a keeper and a valid id (1 to 255 bytes of
+// UTF-8 without control characters), no id twice. NewEncrypter and Rewrap
+// check the same; a decorator can call it when it is built rather than at
+// its first write.
+func CheckKEKs(keks []KEK) error {
+	if len(keks) == 0 {
+		return errors.New("envelope: no KEK to wrap the data key with")
+	}
+	return checkKEKs(keks)
+}
+
 // checkKEKs checks what an envelope header can record: valid, distinct ids
 // and a keeper for each.
 func checkKEKs(keks []KEK) error {
