@@ -2,34 +2,25 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	gcblob "gocloud.dev/blob"
-	"gocloud.dev/gcerrors"
-	gcpubsub "gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/blob"
-	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/blobtest"
+	"github.com/civicport/civicport/conformance/live"
 	"github.com/civicport/civicport/conformance/pubsubtest"
 	"github.com/civicport/civicport/conformance/report"
 	"github.com/civicport/civicport/conformance/secretstest"
-	"github.com/civicport/civicport/internal/redact"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/secrets"
-	"github.com/civicport/civicport/secrets/envelope"
 )
 
 // conformOptions are the flags shared by conform and plan.
@@ -161,79 +152,33 @@ func (f *secretsFlags) register(cmd *cobra.Command) {
 	cmd.Flags().Int64Var(&f.largePlaintext, "large-plaintext-size", secretstest.DefaultLargePlaintextSize, "bytes of the secrets.large_plaintext check (streamed through an envelope)")
 }
 
-// conformSecrets runs secretstest against the keeper at urlstr. The keeper
-// is opened and asked to encrypt once before the suite starts: a keeper
-// that cannot be opened or reached (bad URL, unknown key, no access, server
-// down) is an error (exit 2), not a report of failures. A keeper that says
-// it cannot encrypt (Unimplemented) is left for the suite to report as
-// unsupported.
+// conformSecrets runs secretstest against the keeper at urlstr (see
+// live.Secrets); a keeper that cannot be opened or reached is an error
+// (exit 2), not a report of failures.
 func conformSecrets(ctx context.Context, urlstr string, co conformOptions, f secretsFlags, progress io.Writer) (report.Backend, error) {
-	if err := probeKeeper(ctx, urlstr); err != nil {
-		return report.Backend{}, err
-	}
 	logf, clear := suiteProgress(progress)
-	t0 := time.Now()
-	results := secretstest.Run(ctx, secretstest.URLOpener(urlstr), &secretstest.Options{
-		Capabilities:       onlyOf(co.only, conformance.SecretsCapabilities()),
-		LargePlaintextSize: f.largePlaintext,
-		Logf:               logf,
-	})
-	clear()
-	d := time.Since(t0)
-	for i := range results {
-		results[i].Detail = redactKeeper(results[i].Detail, urlstr)
-	}
-	return report.NewBackend(secrets.RedactURL(urlstr), report.KindSecrets, results, d), nil
+	defer clear()
+	be, err := live.Secrets(ctx, urlstr, &live.SecretsOptions{Capabilities: co.only, LargePlaintextSize: f.largePlaintext, Logf: logf})
+	return be, flagError(err)
 }
 
-// probeKeeper opens the keeper at urlstr and encrypts 32 bytes with it.
-func probeKeeper(ctx context.Context, urlstr string) (err error) {
-	k, err := secrets.Open(ctx, urlstr)
-	if err != nil {
-		return fmt.Errorf("--secrets: %w", err)
+// flagError names the flag of the URL a live.Error is about.
+func flagError(err error) error {
+	var le *live.Error
+	if !errors.As(err, &le) {
+		return err
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("--secrets %s: encrypting panicked: %v", secrets.RedactURL(urlstr), r)
-		}
-		k.Close()
-	}()
-	var dk [32]byte
-	_, _ = rand.Read(dk[:])
-	if _, err := k.Encrypt(ctx, dk[:]); err != nil && gcerrors.Code(err) != gcerrors.Unimplemented {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("--secrets: encrypt with %s: %s", secrets.RedactURL(urlstr), redactKeeper(err.Error(), urlstr))
+	flag, ok := map[string]string{
+		live.RoleSealKeeper:   "--seal-keeper",
+		live.RoleSecrets:      "--secrets",
+		live.RoleTopic:        "--topic/--subscription",
+		live.RoleSubscription: "--subscription",
+		live.RoleDeadLetter:   "--dead-letter",
+	}[le.Role]
+	if !ok { // blob: the error names the bucket already
+		return le.Err
 	}
-	return nil
-}
-
-// redactKeeper removes from msg every credential and key in the keeper URL
-// urlstr (and in a ring's members): the URL itself becomes its
-// secrets.RedactURL form, a base64key:// key is masked.
-func redactKeeper(msg, urlstr string) string {
-	if urlstr == "" {
-		return msg
-	}
-	msg = strings.ReplaceAll(msg, urlstr, secrets.RedactURL(urlstr))
-	msg = redact.String(msg, urlstr)
-	u, err := url.Parse(urlstr)
-	if err != nil {
-		return msg
-	}
-	switch u.Scheme {
-	case "base64key":
-		if key := u.Host + u.Path; len(key) >= 4 {
-			msg = strings.ReplaceAll(msg, key, redact.Mask)
-		}
-	case secrets.RingScheme:
-		for _, m := range u.Query()["keeper"] {
-			msg = strings.ReplaceAll(msg, url.QueryEscape(m), url.QueryEscape(secrets.RedactURL(m)))
-			msg = redactKeeper(msg, m)
-		}
-	}
-	return msg
+	return fmt.Errorf("%s: %w", flag, le.Err)
 }
 
 // pubsubFlags are conform's pubsub flags.
@@ -332,109 +277,13 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// onlyOf returns the names in only that belong to the suite with names all.
-// Nil only stays nil (run everything).
-func onlyOf(only, all []string) []string {
-	if len(only) == 0 {
-		return nil
-	}
-	var out []string
-	for _, c := range only {
-		if slices.Contains(all, c) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// conformPubSub runs pubsubtest against p. The topic and every subscription
-// are opened, and every subscription received from once, before the suite
-// starts: a pair that cannot be opened or reached is an error (exit 2), not
-// a report of failures. (The topic itself is reached only by the first
-// send: a topic that opens but refuses sends shows up as failed checks.)
+// conformPubSub runs pubsubtest against p (see live.PubSub); a pair that
+// cannot be opened or reached is an error (exit 2), not a report.
 func conformPubSub(ctx context.Context, p pubsubtest.URLPair, co conformOptions, f pubsubFlags, progress io.Writer) (report.Backend, error) {
-	if err := probePubSub(ctx, p); err != nil {
-		return report.Backend{}, err
-	}
 	logf, clear := suiteProgress(progress)
-	t0 := time.Now()
-	results := pubsubtest.Run(ctx, p.Opener(), &pubsubtest.Options{
-		Capabilities: onlyOf(co.only, conformance.PubSubCapabilities()),
-		AckDeadline:  f.ackDeadline,
-		Messages:     f.messages,
-		Logf:         logf,
-	})
-	clear()
-	d := time.Since(t0)
-	for i := range results {
-		for _, u := range []string{p.Topic, p.Subscription, p.DeadLetter} {
-			results[i].Detail = redact.String(results[i].Detail, u)
-		}
-	}
-	be := report.NewBackend(p.Topic, report.KindPubSub, results, d)
-	be.Via = "subscription " + redact.URL(p.Subscription)
-	if p.DeadLetter != "" {
-		be.Via += ", dead letter " + redact.URL(p.DeadLetter)
-	}
-	return be, nil
-}
-
-// probeWait is how long probePubSub waits on each subscription; no message
-// within it is fine (the subscription was reached).
-const probeWait = 2 * time.Second
-
-// probePubSub opens p's topic and subscriptions and receives once from each
-// subscription (a message that arrives is nacked, or left to come back
-// after the ack deadline, for the suite to ack as a leftover), so that a
-// missing queue or consumer, bad credentials or an unreachable server is
-// found before the suite runs.
-func probePubSub(ctx context.Context, p pubsubtest.URLPair) (err error) {
-	pair, err := p.Opener()(ctx)
-	if err != nil {
-		return fmt.Errorf("--topic/--subscription: %w", err)
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("--topic/--subscription: opening panicked: %v", r)
-		}
-		if pair.Close != nil {
-			pair.Close()
-		}
-	}()
-	if err := probeSub(ctx, "--subscription", p.Subscription, pair.Subscribe); err != nil {
-		return err
-	}
-	if pair.DeadLetter != nil {
-		return probeSub(ctx, "--dead-letter", p.DeadLetter, pair.DeadLetter)
-	}
-	return nil
-}
-
-func probeSub(ctx context.Context, flag, urlstr string, open func(context.Context) (*gcpubsub.Subscription, error)) error {
-	s, err := open(ctx)
-	if err != nil {
-		return fmt.Errorf("%s: %w", flag, err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = s.Shutdown(sctx)
-	}()
-	rctx, cancel := context.WithTimeout(ctx, probeWait)
-	defer cancel()
-	m, err := s.Receive(rctx)
-	switch {
-	case err == nil:
-		if m.Nackable() {
-			m.Nack()
-		}
-		return nil
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case rctx.Err() != nil:
-		return nil // reached; nothing there
-	}
-	return fmt.Errorf("%s: receive from %s: %s", flag, redact.URL(urlstr), pubsub.Describe(err, urlstr))
+	defer clear()
+	be, err := live.PubSub(ctx, p, &live.PubSubOptions{Capabilities: co.only, AckDeadline: f.ackDeadline, Messages: f.messages, Logf: logf})
+	return be, flagError(err)
 }
 
 func validFormat(f string) error {
@@ -475,100 +324,16 @@ func dirOf(path string) string {
 }
 
 // conformBlob runs blobtest against urlstr under a fresh prefix and cleans
-// up. An unreachable or unusable bucket is an error (exit 2), not a report.
+// up (see live.Blob). An unreachable or unusable bucket is an error (exit
+// 2), not a report.
 func conformBlob(ctx context.Context, urlstr string, co conformOptions, progress io.Writer) (report.Backend, error) {
 	if err := validCapabilities(co.only, true, false, false); err != nil {
 		return report.Backend{}, err
 	}
-	root, err := blob.Open(ctx, urlstr)
-	if err != nil {
-		return report.Backend{}, err
-	}
-	defer root.Close()
-	if err := blob.Ping(ctx, root, urlstr); err != nil {
-		return report.Backend{}, err
-	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	prefix := "civicport-conform-" + hex.EncodeToString(rnd[:]) + "/"
-	if objs, _, err := root.ListPage(ctx, gcblob.FirstPageToken, 1, &gcblob.ListOptions{Prefix: prefix}); err != nil {
-		return report.Backend{}, err
-	} else if len(objs) > 0 {
-		return report.Backend{}, fmt.Errorf("prefix %s in %s is not empty; refusing to run there", prefix, blob.Redact(urlstr))
-	}
-	var keks []envelope.KEK
-	via := ""
-	if co.sealKeeper != "" {
-		k, err := secrets.Open(ctx, co.sealKeeper)
-		if err != nil {
-			return report.Backend{}, fmt.Errorf("--seal-keeper: %w", err)
-		}
-		defer k.Close()
-		keks = []envelope.KEK{{ID: secrets.RedactURL(co.sealKeeper), Keeper: k}}
-		via = "seal " + keks[0].ID
-	}
-	n := 0
-	open := func(ctx context.Context) (*gcblob.Bucket, error) {
-		n++
-		b, err := blob.Open(ctx, urlstr)
-		if err != nil {
-			return nil, err
-		}
-		b = gcblob.PrefixedBucket(b, fmt.Sprintf("%s%02d/", prefix, n))
-		if keks == nil {
-			return b, nil
-		}
-		sealed, err := seal.Wrap(b, keks, nil)
-		if err != nil {
-			b.Close()
-			return nil, err
-		}
-		return sealed, nil
-	}
 	logf, clear := suiteProgress(progress)
-	t0 := time.Now()
-	results := blobtest.Run(ctx, open, &blobtest.Options{LargeObjectSize: co.largeSize, Capabilities: onlyOf(co.only, conformance.BlobCapabilities()), Logf: logf})
-	clear()
-	d := time.Since(t0)
-	// The suite cleans up after each check; this sweeps anything a failed
-	// check left behind, and only under the run's own prefix.
-	cleanup(context.WithoutCancel(ctx), root, prefix)
-	removeEmptyDirs(urlstr, prefix)
-	be := report.NewBackend(urlstr, report.KindBlob, results, d)
-	be.Via = via
-	return be, nil
-}
-
-func cleanup(ctx context.Context, b *gcblob.Bucket, prefix string) {
-	it := b.List(&gcblob.ListOptions{Prefix: prefix})
-	for {
-		obj, err := it.Next(ctx)
-		if err != nil {
-			return
-		}
-		_ = b.Delete(ctx, obj.Key)
-	}
-}
-
-// removeEmptyDirs removes the directories a file:// run leaves under its
-// prefix (fileblob deletes files, not the directories it made for them),
-// but only when no file at all is left in them.
-func removeEmptyDirs(urlstr, prefix string) {
-	u, err := url.Parse(urlstr)
-	if err != nil || u.Scheme != "file" {
-		return
-	}
-	dir := filepath.Join(filepath.FromSlash(u.Path), filepath.FromSlash(prefix))
-	files := 0
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			files++
-		}
-		return nil
-	})
-	if files == 0 {
-		_ = os.RemoveAll(dir)
-	}
+	defer clear()
+	be, err := live.Blob(ctx, urlstr, &live.BlobOptions{Capabilities: co.only, LargeObjectSize: co.largeSize, SealKeeper: co.sealKeeper, Logf: logf})
+	return be, flagError(err)
 }
 
 // suiteProgress returns a Logf for a conformance suite that shows its latest
