@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/civicport/civicport/blob/audit"
 	"github.com/civicport/civicport/secrets"
 )
 
@@ -48,7 +49,7 @@ Exit status: 0 written, 2 bad usage or input (nothing written).`,
 			}
 			priv := []byte(skey + "\n")
 			if keeperURL != "" {
-				if priv, err = sealKey(cmd.Context(), keeperURL, priv); err != nil {
+				if priv, err = sealKey(cmd.Context(), keeperURL, skey); err != nil {
 					return err
 				}
 			}
@@ -82,13 +83,13 @@ Exit status: 0 written, 2 bad usage or input (nothing written).`,
 	return cmd
 }
 
-func sealKey(ctx context.Context, keeperURL string, plain []byte) ([]byte, error) {
+func sealKey(ctx context.Context, keeperURL, skey string) ([]byte, error) {
 	k, err := secrets.Open(ctx, keeperURL)
 	if err != nil {
 		return nil, fmt.Errorf("--keeper: %w", err)
 	}
 	defer k.Close()
-	sealed, err := k.Encrypt(ctx, plain)
+	sealed, err := audit.SealSignerKey(ctx, k, skey)
 	if err != nil {
 		return nil, fmt.Errorf("--keeper %s: encrypt the private key: %v", secrets.RedactURL(keeperURL), err)
 	}
@@ -141,9 +142,11 @@ func readSigner(ctx context.Context, key, keeperURL string) (note.Signer, error)
 			return nil, fmt.Errorf("--sign-key-keeper: %w", err)
 		}
 		defer k.Close()
-		if data, err = k.Decrypt(ctx, data); err != nil {
+		s, err := audit.SignerFromKeeper(ctx, k, data)
+		if err != nil {
 			return nil, fmt.Errorf("--sign-key %s: cannot unseal it with --sign-key-keeper %s (sealed by another key?): %v", key, secrets.RedactURL(keeperURL), err)
 		}
+		return s, nil
 	}
 	s, err := note.NewSigner(strings.TrimSpace(string(data)))
 	if err != nil {
