@@ -97,7 +97,7 @@ func Open(ctx context.Context, urlstr string) (*gcsecrets.Keeper, error) {
 		k, err = gcsecrets.OpenKeeper(ctx, u.String())
 	}
 	if err != nil {
-		return nil, &OpenError{URL: RedactURL(urlstr), Msg: scrub(err.Error(), urlstr), Err: err}
+		return nil, &OpenError{URL: RedactURL(urlstr), Msg: RedactMessage(err.Error(), urlstr), Err: err}
 	}
 	return k, nil
 }
@@ -156,9 +156,14 @@ func RedactURL(s string) string {
 	return redact.URL(s)
 }
 
-// scrub removes from msg every credential in urlstr (and, for a ring, in
-// its members).
-func scrub(msg, urlstr string) string {
+// RedactMessage removes from msg (an error message, a report detail)
+// every credential and key in the keeper URL urlstr, and in a ring's
+// members: the URL itself becomes its RedactURL form, a base64key:// key is
+// masked as written and %-escaped (as a URL nested in another carries it).
+func RedactMessage(msg, urlstr string) string {
+	if urlstr == "" {
+		return msg
+	}
 	msg = strings.ReplaceAll(msg, urlstr, RedactURL(urlstr))
 	msg = redact.String(msg, urlstr)
 	u, err := url.Parse(urlstr)
@@ -168,12 +173,14 @@ func scrub(msg, urlstr string) string {
 	switch u.Scheme {
 	case "base64key":
 		if key := u.Host + u.Path; len(key) >= 4 {
-			msg = strings.ReplaceAll(msg, key, redact.Mask)
+			for _, k := range []string{key, url.QueryEscape(key), url.PathEscape(key)} {
+				msg = strings.ReplaceAll(msg, k, redact.Mask)
+			}
 		}
 	case RingScheme:
 		for _, m := range u.Query()["keeper"] {
 			msg = strings.ReplaceAll(msg, url.QueryEscape(m), url.QueryEscape(RedactURL(m)))
-			msg = scrub(msg, m)
+			msg = RedactMessage(msg, m)
 		}
 	}
 	return msg

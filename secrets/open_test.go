@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -153,24 +152,10 @@ func runConformance(t *testing.T, url func() string) {
 // envelopeRoundTrip encrypts 1 MiB under the keeper at urlstr and reads it back.
 func envelopeRoundTrip(t *testing.T, urlstr string) {
 	t.Helper()
-	ctx := context.Background()
-	k, err := secrets.Open(ctx, urlstr)
+	k, err := secrets.Open(context.Background(), urlstr)
 	require.NoError(t, err)
 	defer k.Close()
-	kek := envelope.KEK{ID: secrets.RedactURL(urlstr), Keeper: k}
-	pt := bytes.Repeat([]byte("registration record "), 1<<20/20)
-	var buf bytes.Buffer
-	w, err := envelope.NewEncrypter(ctx, &buf, []envelope.KEK{kek}, nil)
-	require.NoError(t, err)
-	_, err = w.Write(pt)
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	d, err := envelope.NewDecrypter(ctx, &buf, []envelope.KEK{kek})
-	require.NoError(t, err)
-	got, err := io.ReadAll(d)
-	require.NoError(t, err)
-	assert.Equal(t, pt, got)
-	assert.Equal(t, kek.ID, d.KEKUsed())
+	testenv.EnvelopeRoundTrip(t, envelope.KEK{ID: secrets.RedactURL(urlstr), Keeper: k}, 1<<20)
 }
 
 func TestAWSKMSLocal(t *testing.T) {
@@ -272,4 +257,21 @@ func TestGCPKMSFakeByURL(t *testing.T) {
 		_, err = secrets.Open(context.Background(), "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k?endpoint=127.0.0.1:1&colour=red")
 		assert.ErrorContains(t, err, `unknown parameter "colour"`)
 	})
+}
+
+// No key of a base64key:// keeper, alone or as a ring member, survives in
+// a message, written or %-escaped.
+func TestRedactMessage(t *testing.T) {
+	key := "smGbjm71Nxd1Ig5FS0wj9SlbzAIrnolCz9bQQ6uAhl4="
+	member := "base64key://" + key
+	ring := "ring://?keeper=" + url.QueryEscape(member) + "&keeper=" + url.QueryEscape("awskms://alias/x?region=us-east-1")
+	for _, u := range []string{member, ring} {
+		msg := "open " + u + ": key " + key + " escaped " + url.QueryEscape(key)
+		got := secrets.RedactMessage(msg, u)
+		assert.NotContains(t, got, key)
+		assert.NotContains(t, got, url.QueryEscape(key))
+		if u == member {
+			assert.Contains(t, got, secrets.RedactURL(member), "the keeper is still named, by its fingerprint")
+		}
+	}
 }

@@ -19,7 +19,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	gcblob "gocloud.dev/blob"
@@ -198,7 +197,7 @@ type SecretsOptions struct {
 // opened and asked to encrypt once first: one that cannot be opened or
 // reached (bad URL, unknown key, no access, server down) is an *Error. A
 // keeper that says it cannot encrypt (Unimplemented) is left for the suite
-// to report as unsupported. Every result's detail is redacted (RedactKeeper).
+// to report as unsupported. Every result's detail is redacted (secrets.RedactMessage).
 func Secrets(ctx context.Context, urlstr string, opts *SecretsOptions) (report.Backend, error) {
 	var o SecretsOptions
 	if opts != nil {
@@ -215,7 +214,7 @@ func Secrets(ctx context.Context, urlstr string, opts *SecretsOptions) (report.B
 	})
 	d := time.Since(t0)
 	for i := range results {
-		results[i].Detail = RedactKeeper(results[i].Detail, urlstr)
+		results[i].Detail = secrets.RedactMessage(results[i].Detail, urlstr)
 	}
 	return report.NewBackend(secrets.RedactURL(urlstr), report.KindSecrets, results, d), nil
 }
@@ -238,41 +237,9 @@ func probeKeeper(ctx context.Context, urlstr string) (err error) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return &Error{RoleSecrets, fmt.Errorf("encrypt with %s: %s", secrets.RedactURL(urlstr), RedactKeeper(err.Error(), urlstr))}
+		return &Error{RoleSecrets, fmt.Errorf("encrypt with %s: %s", secrets.RedactURL(urlstr), secrets.RedactMessage(err.Error(), urlstr))}
 	}
 	return nil
-}
-
-// RedactKeeper removes from msg every credential and key in the keeper URL
-// urlstr (and in a ring's members): the URL itself becomes its
-// secrets.RedactURL form, a base64key:// key is masked as written and
-// %-escaped.
-func RedactKeeper(msg, urlstr string) string {
-	if urlstr == "" {
-		return msg
-	}
-	msg = strings.ReplaceAll(msg, urlstr, secrets.RedactURL(urlstr))
-	msg = redact.String(msg, urlstr)
-	u, err := url.Parse(urlstr)
-	if err != nil {
-		return msg
-	}
-	switch u.Scheme {
-	case "base64key":
-		if key := u.Host + u.Path; len(key) >= 4 {
-			// As written, and as a URL nested in another (a ring's
-			// keeper=, a query) would carry it.
-			for _, k := range []string{key, url.QueryEscape(key), url.PathEscape(key)} {
-				msg = strings.ReplaceAll(msg, k, redact.Mask)
-			}
-		}
-	case secrets.RingScheme:
-		for _, m := range u.Query()["keeper"] {
-			msg = strings.ReplaceAll(msg, url.QueryEscape(m), url.QueryEscape(secrets.RedactURL(m)))
-			msg = RedactKeeper(msg, m)
-		}
-	}
-	return msg
 }
 
 // PubSubOptions configure PubSub. A nil *PubSubOptions means the defaults.

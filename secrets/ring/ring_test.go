@@ -1,11 +1,9 @@
 package ring_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,6 +15,7 @@ import (
 	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/civicport/civicport/internal/driveradapter"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/secrets/envelope"
 	"github.com/civicport/civicport/secrets/ring"
 )
@@ -205,21 +204,7 @@ func TestDecryptWithPlainKeeper(t *testing.T) {
 
 func TestRingAsEnvelopeKEK(t *testing.T) {
 	// A ring is a keeper like any other, so it can wrap envelope data keys.
-	ctx := context.Background()
-	r := envelope.KEK{ID: "ring", Keeper: newRing(t, newKEK(t, "a"), newKEK(t, "b"))}
-	pt := bytes.Repeat([]byte("precinct totals "), 10_000)
-	var ct bytes.Buffer
-	w, err := envelope.NewEncrypter(ctx, &ct, []envelope.KEK{r}, nil)
-	require.NoError(t, err)
-	_, err = w.Write(pt)
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	d, err := envelope.NewDecrypter(ctx, &ct, []envelope.KEK{r})
-	require.NoError(t, err)
-	got, err := io.ReadAll(d)
-	require.NoError(t, err)
-	assert.Equal(t, pt, got)
-	assert.Equal(t, "ring", d.KEKUsed())
+	testenv.EnvelopeRoundTrip(t, envelope.KEK{ID: "ring", Keeper: newRing(t, newKEK(t, "a"), newKEK(t, "b"))}, 160_000)
 }
 
 // A member's id is its URL at encryption time. Opened later under another

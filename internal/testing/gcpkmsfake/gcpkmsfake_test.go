@@ -1,10 +1,8 @@
 package gcpkmsfake_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"sync/atomic"
 	"testing"
 
@@ -24,6 +22,7 @@ import (
 
 	"github.com/civicport/civicport/internal/driveradapter"
 	"github.com/civicport/civicport/internal/testing/gcpkmsfake"
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/secrets/envelope"
 )
 
@@ -156,19 +155,6 @@ func TestErrors(t *testing.T) {
 }
 
 func TestEnvelope(t *testing.T) {
-	ctx := context.Background()
 	s, c := start(t)
-	kek := envelope.KEK{ID: "gcpkms/test", Keeper: gcpkms.OpenKeeper(c, newKey(t, s), nil)}
-	pt := bytes.Repeat([]byte("election records "), 50_000)
-	var buf bytes.Buffer
-	w, err := envelope.NewEncrypter(ctx, &buf, []envelope.KEK{kek}, nil)
-	require.NoError(t, err)
-	_, err = w.Write(pt)
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	d, err := envelope.NewDecrypter(ctx, &buf, []envelope.KEK{kek})
-	require.NoError(t, err)
-	got, err := io.ReadAll(d)
-	require.NoError(t, err)
-	assert.Equal(t, pt, got)
+	testenv.EnvelopeRoundTrip(t, envelope.KEK{ID: "gcpkms/test", Keeper: gcpkms.OpenKeeper(c, newKey(t, s), nil)}, 850_000)
 }
