@@ -18,6 +18,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/civicport/civicport/blob/digest"
+	"github.com/civicport/civicport/internal/blobcopy"
 )
 
 // Entry is one line of a manifest (JSON lines): what an object is, so that a
@@ -420,20 +421,12 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := dst.NewWriter(wctx, key, &gcblob.WriterOptions{
-		// Small parts, one at a time: memory per worker stays near
-		// 2 x PartSize however large the object (multipart drivers
-		// buffer BufferSize x MaxConcurrency).
-		BufferSize:                  o.PartSize,
-		MaxConcurrency:              1,
-		ContentType:                 a.ContentType,
-		DisableContentTypeDetection: true,
-		CacheControl:                a.CacheControl,
-		ContentDisposition:          a.ContentDisposition,
-		ContentEncoding:             a.ContentEncoding,
-		ContentLanguage:             a.ContentLanguage,
-		Metadata:                    md,
-	})
+	wo := blobcopy.WriterOptions(a, md)
+	// Small parts, one at a time: memory per worker stays near 2 x PartSize
+	// however large the object (multipart drivers buffer BufferSize x
+	// MaxConcurrency).
+	wo.BufferSize, wo.MaxConcurrency = o.PartSize, 1
+	w, err := dst.NewWriter(wctx, key, wo)
 	if err != nil {
 		return nil, false, err
 	}

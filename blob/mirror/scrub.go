@@ -13,6 +13,7 @@ import (
 	gcblob "gocloud.dev/blob"
 
 	"github.com/civicport/civicport/blob/digest"
+	"github.com/civicport/civicport/internal/blobcopy"
 )
 
 // ScrubOptions tunes Scrub. The zero value is usable.
@@ -270,11 +271,7 @@ func copyOne(ctx context.Context, src, dst *gcblob.Bucket, key, good string) err
 	md[digest.MetadataKey] = good
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := dst.NewWriter(wctx, key, &gcblob.WriterOptions{
-		ContentType: a.ContentType, DisableContentTypeDetection: true, CacheControl: a.CacheControl,
-		ContentDisposition: a.ContentDisposition, ContentEncoding: a.ContentEncoding,
-		ContentLanguage: a.ContentLanguage, Metadata: md,
-	})
+	w, err := dst.NewWriter(wctx, key, blobcopy.WriterOptions(a, md))
 	if err != nil {
 		return err
 	}

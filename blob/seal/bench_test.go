@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"gocloud.dev/blob"
-	"gocloud.dev/blob/fileblob"
 
 	cpblob "github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/internal/testing/testenv"
@@ -21,23 +20,7 @@ const benchSize = 32 << 20
 func BenchmarkSeal(b *testing.B) {
 	data := pattern(benchSize)
 	kek := newKEK(b, "local/bench")
-	backends := map[string]func(b *testing.B) *blob.Bucket{
-		"file": func(b *testing.B) *blob.Bucket {
-			fb, err := fileblob.OpenBucket(b.TempDir(), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return fb
-		},
-		"minio": func(b *testing.B) *blob.Bucket {
-			s := testenv.MinIO(b)
-			mb, err := cpblob.Open(context.Background(), s.S3URL(s.NewBucket(b)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			return mb
-		},
-	}
+	backends := testenv.Backends(cpblob.Open)
 	for _, backend := range []string{"file", "minio"} {
 		for _, mode := range []string{"raw", "seal"} {
 			open := func(b *testing.B) *blob.Bucket {

@@ -14,6 +14,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/civicport/civicport/blob/digest"
+	"github.com/civicport/civicport/internal/blobcopy"
 	"github.com/civicport/civicport/secrets/envelope"
 )
 
@@ -193,15 +194,7 @@ func rewrapOne(ctx context.Context, inner *blob.Bucket, key string, using, add [
 	delete(md, digest.MetadataKey)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := inner.NewWriter(wctx, key, &blob.WriterOptions{
-		ContentType:                 a.ContentType,
-		DisableContentTypeDetection: true,
-		CacheControl:                a.CacheControl,
-		ContentDisposition:          a.ContentDisposition,
-		ContentEncoding:             a.ContentEncoding,
-		ContentLanguage:             a.ContentLanguage,
-		Metadata:                    md,
-	})
+	w, err := inner.NewWriter(wctx, key, blobcopy.WriterOptions(a, md))
 	if err != nil {
 		return "failed", 0, err
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	gcblob "gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
 )
 
 // Bucket opens url with open (civicport's blob.Open, passed in so that this
@@ -18,4 +19,28 @@ func Bucket(t testing.TB, open func(context.Context, string) (*gcblob.Bucket, er
 	}
 	t.Cleanup(func() { b.Close() })
 	return b
+}
+
+// Backends are the buckets benchmarks measure a decorator on, by name: a
+// local directory ("file") and MinIO ("minio", opened with open, civicport's
+// blob.Open). The caller closes each bucket; MinIO's is skipped when the
+// server is not running, as MinIO is.
+func Backends(open func(context.Context, string) (*gcblob.Bucket, error)) map[string]func(testing.TB) *gcblob.Bucket {
+	return map[string]func(testing.TB) *gcblob.Bucket{
+		"file": func(t testing.TB) *gcblob.Bucket {
+			b, err := fileblob.OpenBucket(t.TempDir(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		},
+		"minio": func(t testing.TB) *gcblob.Bucket {
+			s := MinIO(t)
+			b, err := open(context.Background(), s.S3URL(s.NewBucket(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		},
+	}
 }
