@@ -4,15 +4,12 @@ package profile_test
 // a test skips (through internal/testing/testenv) when a server it needs is down.
 
 import (
-	"context"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/civicport/civicport/adapters/profile"
@@ -52,20 +49,6 @@ func TestAWSProfile(t *testing.T) {
 	})
 }
 
-func deleteStreamAtEnd(t *testing.T, n testenv.NATSServer, stream string) {
-	t.Cleanup(func() {
-		nc, err := nats.Connect(n.URL)
-		if err != nil {
-			t.Logf("cleanup: %v", err)
-			return
-		}
-		defer nc.Close()
-		if js, err := jetstream.New(nc); err == nil {
-			_ = js.DeleteStream(context.Background(), stream)
-		}
-	})
-}
-
 // TestOnPremProfile: MinIO (s3:// and minio://) + SoftHSM2 + NATS
 // JetStream, with the PIN from $PKCS11_PIN, another variable, or a file.
 func TestOnPremProfile(t *testing.T) {
@@ -90,7 +73,7 @@ func TestOnPremProfile(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			stream := n.StreamName("CP_PROFILE")
-			deleteStreamAtEnd(t, n, stream)
+			n.DeleteStreamAtCleanup(t, stream)
 			c := profile.Config{Profile: profile.OnPrem, OnPrem: profile.OnPremConfig{
 				S3Endpoint:        s3.Endpoint(),
 				Bucket:            s3.NewBucket(t),

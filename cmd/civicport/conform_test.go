@@ -10,15 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gocloud.dev/gcerrors"
 	gcsecrets "gocloud.dev/secrets"
 
-	cpjetstream "github.com/civicport/civicport/adapters/jetstream"
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/report"
 	"github.com/civicport/civicport/internal/testing/testenv"
@@ -217,28 +214,10 @@ func newJetStreamPair(t *testing.T) (srv testenv.NATSServer, stream, topic, sub 
 	stream = srv.StreamName("cp-conform")
 	subject := srv.Subject("cp.conform")
 	consumer := srv.StreamName("cp-conform-sub")
-	t.Cleanup(func() { deleteStream(t, srv, stream) })
+	srv.DeleteStreamAtCleanup(t, stream)
 	return srv, stream,
 		fmt.Sprintf("jetstream://%s/%s?create=true", stream, subject),
 		fmt.Sprintf("jetstream://%s/%s?create=true&ack_wait=2s&max_deliver=20", stream, consumer)
-}
-
-func deleteStream(t *testing.T, srv testenv.NATSServer, stream string) {
-	nc, err := cpjetstream.Connect(srv.URL)
-	if err != nil {
-		t.Logf("cleanup: %v", err)
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		err = js.DeleteStream(ctx, stream)
-	}
-	if err != nil {
-		t.Logf("cleanup: deleting stream %s: %v", stream, err)
-	}
 }
 
 // A JetStream pair through civicport's jetstream:// driver, JUnit output:

@@ -26,6 +26,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/civicport/civicport/conformance"
+	"github.com/civicport/civicport/conformance/internal/resulttest"
 	"github.com/civicport/civicport/internal/driveradapter"
 )
 
@@ -48,17 +49,7 @@ func runCaps(t *testing.T, open Opener, caps ...string) []conformance.Result {
 	return res
 }
 
-// requireStatus asserts the status of capability c and that its detail
-// contains every evidence fragment.
-func requireStatus(t *testing.T, res []conformance.Result, c string, want conformance.Status, evidence ...string) {
-	t.Helper()
-	r, ok := conformance.Find(res, c)
-	require.True(t, ok, "no result for %s", c)
-	assert.Equal(t, want, r.Status, "%s: %s", c, r.Detail)
-	for _, e := range evidence {
-		assert.Contains(t, r.Detail, e, "%s: evidence", c)
-	}
-}
+var requireStatus = resulttest.RequireStatus
 
 // --- a bucket that flips one byte of everything it reads ---
 

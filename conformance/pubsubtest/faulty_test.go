@@ -20,6 +20,7 @@ import (
 	"gocloud.dev/pubsub/driver"
 
 	"github.com/civicport/civicport/conformance"
+	"github.com/civicport/civicport/conformance/internal/resulttest"
 )
 
 // fastOptions keep the faulty tests quick: small counts, short waits.
@@ -45,17 +46,7 @@ func runCaps(t *testing.T, open Opener, o *Options) []conformance.Result {
 	return res
 }
 
-// requireStatus asserts the status of capability c and that its detail
-// contains every evidence fragment.
-func requireStatus(t *testing.T, res []conformance.Result, c string, want conformance.Status, evidence ...string) {
-	t.Helper()
-	r, ok := conformance.Find(res, c)
-	require.True(t, ok, "no result for %s", c)
-	assert.Equal(t, want, r.Status, "%s: %s", c, r.Detail)
-	for _, e := range evidence {
-		assert.Contains(t, r.Detail, e, "%s: evidence", c)
-	}
-}
+var requireStatus = resulttest.RequireStatus
 
 // --- a topic that silently drops one message in 100 ---
 

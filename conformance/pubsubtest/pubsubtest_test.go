@@ -121,23 +121,7 @@ func TestJetStream(t *testing.T) {
 	stream := srv.StreamName("cp-conf")
 	subject := srv.Subject("cp.conf")
 	consumer := srv.StreamName("cp-conf-sub")
-	t.Cleanup(func() {
-		nc, err := cpjetstream.Connect(srv.URL)
-		if err != nil {
-			t.Logf("cleanup: %v", err)
-			return
-		}
-		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			err = js.DeleteStream(ctx, stream)
-		}
-		if err != nil {
-			t.Logf("cleanup: deleting stream %s: %v", stream, err)
-		}
-	})
+	srv.DeleteStreamAtCleanup(t, stream)
 	open := URLOpener(
 		fmt.Sprintf("jetstream://%s/%s?create=true", stream, subject),
 		fmt.Sprintf("jetstream://%s/%s?create=true&ack_wait=3s&max_deliver=20", stream, consumer),

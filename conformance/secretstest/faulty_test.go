@@ -23,6 +23,7 @@ import (
 	"gocloud.dev/secrets/driver"
 
 	"github.com/civicport/civicport/conformance"
+	"github.com/civicport/civicport/conformance/internal/resulttest"
 )
 
 // fast keeps the faulty tests quick.
@@ -44,17 +45,7 @@ func runAll(t *testing.T, open Opener, o *Options) []conformance.Result {
 	return res
 }
 
-// requireStatus asserts the status of capability c and that its detail
-// contains every evidence fragment.
-func requireStatus(t *testing.T, res []conformance.Result, c string, want conformance.Status, evidence ...string) {
-	t.Helper()
-	r, ok := conformance.Find(res, c)
-	require.True(t, ok, "no result for %s", c)
-	assert.Equal(t, want, r.Status, "%s: %s", c, r.Detail)
-	for _, e := range evidence {
-		assert.Contains(t, r.Detail, e, "%s: evidence", c)
-	}
-}
+var requireStatus = resulttest.RequireStatus
 
 // keeperOf opens a fresh portable keeper over d on every call.
 func keeperOf(d func() driver.Keeper) Opener {

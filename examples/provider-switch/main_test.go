@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -142,17 +140,7 @@ func TestServices(t *testing.T) {
 	}}
 
 	stream := n.StreamName("CP_SWITCH")
-	t.Cleanup(func() {
-		nc, err := nats.Connect(n.URL)
-		if err != nil {
-			t.Logf("cleanup: %v", err)
-			return
-		}
-		defer nc.Close()
-		if js, err := jetstream.New(nc); err == nil {
-			_ = js.DeleteStream(context.Background(), stream)
-		}
-	})
+	n.DeleteStreamAtCleanup(t, stream)
 	onprem := profile.Config{Profile: profile.OnPrem, OnPrem: profile.OnPremConfig{
 		S3Endpoint:        vgw.Endpoint(),
 		Bucket:            vgw.NewBucket(t),

@@ -1,10 +1,16 @@
 package testenv
 
 import (
+	"context"
+	"errors"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // NATSServer is the nats-server test server with JetStream enabled.
@@ -55,4 +61,26 @@ func (NATSServer) StreamName(prefix string) string {
 // "cp.test.1a2b3c4d5e6f").
 func (NATSServer) Subject(prefix string) string {
 	return prefix + "." + strings.TrimPrefix(UniqueName("x"), "x-")
+}
+
+// DeleteStreamAtCleanup deletes the JetStream stream when the test ends,
+// logging (not failing) when it cannot.
+func (n NATSServer) DeleteStreamAtCleanup(t testing.TB, stream string) {
+	t.Cleanup(func() {
+		nc, err := nats.Connect(n.URL)
+		if err != nil {
+			t.Logf("cleanup: %v", err)
+			return
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err = js.DeleteStream(ctx, stream)
+		}
+		if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			t.Logf("cleanup: deleting stream %s: %v", stream, err)
+		}
+	})
 }
