@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	gcblob "gocloud.dev/blob"
-	"gocloud.dev/pubsub"
+	gcpubsub "gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/batcher"
 
 	// Also registers jetstream:// topics and subscriptions.
@@ -20,6 +20,7 @@ import (
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/distribute"
 	"github.com/civicport/civicport/blob/migrate"
+	cppubsub "github.com/civicport/civicport/pubsub"
 )
 
 // distributeFlags are migrate's flags for scaling out over a queue.
@@ -134,7 +135,7 @@ func (d *distributeFlags) coordinate(cmd *cobra.Command, from, to, prefix string
 	}
 	defer src.Close()
 	dst.Close() // opened only to catch a bad --to before publishing
-	topic, err := pubsub.OpenTopic(ctx, d.workTo)
+	topic, err := cppubsub.OpenTopic(ctx, d.workTo)
 	if err != nil {
 		return fmt.Errorf("--work-to: %w", err)
 	}
@@ -282,10 +283,10 @@ func (d *distributeFlags) merge(cmd *cobra.Command, manifest, signKey, signKeepe
 // one item at a time: items wait in the queue, where any worker can take
 // them, rather than in this worker's prefetch buffer, where their ack wait
 // would run out while an earlier item is copied.
-func openWorkQueue(ctx context.Context, u string) (*pubsub.Subscription, error) {
+func openWorkQueue(ctx context.Context, u string) (*gcpubsub.Subscription, error) {
 	p, err := url.Parse(u)
 	if err != nil || p.Scheme != jsadapter.Scheme {
-		return pubsub.OpenSubscription(ctx, u)
+		return cppubsub.OpenSubscription(ctx, u)
 	}
 	o := &jsadapter.URLOpener{SubscriptionOptions: jsadapter.SubscriptionOptions{
 		ReceiveBatcherOptions: batcher.Options{MaxBatchSize: 1, MaxHandlers: 1},
