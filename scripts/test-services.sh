@@ -8,6 +8,9 @@
 #   local-kms        AWS KMS API              127.0.0.1:8081  (loopback wrapper)
 #   nats-server      NATS + JetStream         127.0.0.1:4222  (monitor 8222)
 #   fauxqs           AWS SQS + SNS API        127.0.0.1:4566  (node, loopback launcher)
+#   Azurite          Azure Blob API           127.0.0.1:10000 (node; account devstoreaccount1)
+#   SeaweedFS        S3 API + object lock     127.0.0.1:8333  (master 9333, volume 8380, filer 8888;
+#                                                              their gRPC ports +10000: 19333 18380 18888 18333)
 #   RabbitMQ         AMQP 0-9-1               127.0.0.1:5672  (epmd 127.0.0.1:4369, dist 127.0.0.1:25672)
 #   SoftHSM2         PKCS#11 token "civicport" (a library, no server; token in $CIVICPORT_RUN/softhsm)
 #
@@ -19,13 +22,14 @@
 # Environment:
 #   CIVICPORT_CACHE  binaries and logs   (default ${XDG_CACHE_HOME:-$HOME/.cache}/civicport-test-services)
 #   CIVICPORT_RUN    data, logs, pids    (default $CIVICPORT_CACHE/run)
-#   CIVICPORT_SKIP   services to leave out, e.g. "versitygw fakegcs kms softhsm fauxqs rabbitmq"
+#   CIVICPORT_SKIP   services to leave out, e.g. "versitygw fakegcs kms softhsm fauxqs rabbitmq azurite seaweedfs"
 #
-# Needs: go (the toolchain in go.mod), curl; node + npm for fauxqs; for SoftHSM2
-# and RabbitMQ, the Debian packages softhsm2 and rabbitmq-server (installed with
-# apt-get when missing and running as root; node/npm likewise). Cold install
-# takes ~12 min on 2 cores (MinIO's build is most of it); warm, a start takes
-# a few seconds (RabbitMQ's boot is most of it).
+# Needs: go (the toolchain in go.mod), curl; node + npm for fauxqs and Azurite;
+# for SoftHSM2 and RabbitMQ, the Debian packages softhsm2 and rabbitmq-server
+# (installed with apt-get when missing and running as root; node/npm likewise).
+# Cold install takes ~15 min on 2 cores (the SeaweedFS and MinIO builds, in
+# parallel, are most of it); warm, a start takes a few seconds (RabbitMQ's
+# boot is most of it).
 set -euo pipefail
 
 CACHE=${CIVICPORT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/civicport-test-services}
@@ -44,12 +48,23 @@ LOCALKMS_VER=v0.0.0-20260228092603-2a5e92d09ab6
 SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
 SOFTHSM_TOKEN=civicport SOFTHSM_PIN=1234 SOFTHSM_SO_PIN=5678
 FAUXQS_VER=1.9.2
+AZURITE_VER=3.35.0
+# `go install` refuses SeaweedFS (its go.mod has a replace directive): built in place, see install_seaweedfs.
+SEAWEEDFS_MOD=github.com/seaweedfs/seaweedfs
+SEAWEEDFS_VER=v0.0.0-20261109003541-7506e5f91cd6
+# Azurite's well-known development account and key (public, the same in every Azurite).
+AZURITE_ACCOUNT=devstoreaccount1
+AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
 # One key pair accepted by every S3-style server here (internal/testenv uses it too).
 S3_KEY=emuadmin S3_SECRET=emuadmin-secret
 MINIO_PORT=9100 MINIO_CONSOLE_PORT=9101 VGW_PORT=7070 GCS_PORT=4443 KMS_PORT=8081
 NATS_PORT=4222 NATS_MON_PORT=8222
 FAUXQS_PORT=4566 RABBIT_PORT=5672 RABBIT_DIST_PORT=25672
+AZURITE_PORT=10000
+# SeaweedFS: every port explicit (its defaults include 8080, 9101 = MinIO's console, 8181);
+# each gRPC port is the HTTP port + 10000.
+SWFS_S3_PORT=8333 SWFS_MASTER_PORT=9333 SWFS_VOLUME_PORT=8380 SWFS_FILER_PORT=8888
 
 export GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 export npm_config_cache=${npm_config_cache:-$CACHE/npm-cache}
@@ -224,6 +239,53 @@ EOF
   mv "$d/fauxqs-loopback.mjs.new" "$d/fauxqs-loopback.mjs"
 }
 
+# Azurite (Azure Blob emulator) from npm, cached in $CACHE/azurite; its own
+# CLI takes the listen host, so no launcher is needed.
+install_azurite() {
+  local d=$CACHE/azurite
+  if [[ -f $d/node_modules/azurite/package.json ]] \
+     && grep -q "\"version\": \"$AZURITE_VER\"" "$d/node_modules/azurite/package.json"; then return 0; fi
+  local s=$(date +%s)
+  log "install azurite: npm install azurite@$AZURITE_VER"
+  mkdir -p "$d"
+  timeout 600 npm install --no-audit --no-fund --prefix "$d" "azurite@$AZURITE_VER" >"$RUN/log/install-azurite.log" 2>&1 \
+    || { log "install azurite FAILED (see $RUN/log/install-azurite.log)"; tail -5 "$RUN/log/install-azurite.log" >&2; return 1; }
+  log "install azurite: done in $(( $(date +%s) - s ))s"
+}
+
+# SeaweedFS's `weed`. `go install MOD@VER` refuses the module (its go.mod has a
+# replace directive), so download it and build ./weed inside the (read-only)
+# module directory, where go.mod applies as the main module's.
+install_seaweedfs() {
+  local name=weed
+  if [[ -x $BIN/$name ]]; then return 0; fi
+  local s=$(date +%s) dir=
+  log "install seaweedfs: go build $SEAWEEDFS_MOD/weed@$SEAWEEDFS_VER (cold: ~15 minutes)"
+  {
+    dir=$(cd "$CACHE" && timeout 600 go mod download -json "$SEAWEEDFS_MOD@$SEAWEEDFS_VER" \
+      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p') && [[ -d $dir ]] \
+      && ( cd "$dir" && GOFLAGS=-mod=readonly GOWORK=off timeout 1800 go build -ldflags="-s -w" -o "$BIN/$name" ./weed )
+  } >"$RUN/log/install-seaweedfs.log" 2>&1 \
+    || { log "install seaweedfs FAILED (see $RUN/log/install-seaweedfs.log)"; tail -5 "$RUN/log/install-seaweedfs.log" >&2; return 1; }
+  log "install seaweedfs: done in $(( $(date +%s) - s ))s"
+}
+
+# seaweedfs_setup writes the S3 identity file: our one key pair, with every action.
+seaweedfs_setup() {
+  mkdir -p "$RUN/seaweedfs/data"
+  cat >"$RUN/seaweedfs/s3.json" <<EOF
+{
+  "identities": [
+    {
+      "name": "civicport",
+      "credentials": [{"accessKey": "$S3_KEY", "secretKey": "$S3_SECRET"}],
+      "actions": ["Admin", "Read", "List", "Tagging", "Write"]
+    }
+  ]
+}
+EOF
+}
+
 # RabbitMQ from Debian (rabbitmq-server pulls in Erlang). The package's own
 # broker must not start: with no systemd here, invoke-rc.d would run the init
 # script, so a policy-rc.d that forbids starts is put in place for the
@@ -320,7 +382,7 @@ stop_rabbitmq() {
 
 install_all() {
   need curl curl
-  skip fauxqs || { need node nodejs; need npm npm; }
+  if ! skip fauxqs || ! skip azurite; then need node nodejs; need npm npm; fi
   local pids=() fail=0
   # apt-get installs run one after the other (one dpkg lock).
   if ! skip softhsm || ! skip rabbitmq; then
@@ -332,6 +394,8 @@ install_all() {
   skip nats      || { go_install nats-server "$NATS_MOD" & pids+=($!); }
   skip versitygw || { go_install versitygw "$VERSITYGW_MOD" & pids+=($!); }
   skip minio     || { go_install minio "$MINIO_MOD" & pids+=($!); }
+  skip seaweedfs || { install_seaweedfs & pids+=($!); }
+  skip azurite   || { install_azurite & pids+=($!); }
   for p in "${pids[@]}"; do wait "$p" || fail=1; done
   [[ $fail == 0 ]] || { log "installs failed"; exit 1; }
 }
@@ -348,6 +412,12 @@ start() { # name cmd...
 kms_ok() { curl -fsS -m 2 -o /dev/null -X POST -H 'X-Amz-Target: TrentService.ListKeys' \
   -H 'Content-Type: application/x-amz-json-1.1' -d '{}' "$1"; }
 http_ok() { curl -fsS -m 2 -o /dev/null "$1"; }
+# http_answers URL: any HTTP reply, whatever its status (Azurite answers an
+# unsigned request with an error).
+http_answers() { [[ $(curl -sS -m 2 -o /dev/null -w '%{http_code}' "$1") != 000 ]]; }
+# s3_ok URL: a request signed with our key pair succeeds (the server is up and
+# has loaded its identities).
+s3_ok() { curl -fsS -m 2 -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_KEY:$S3_SECRET" "$1"; }
 
 wait_ready() { # name url [check-function]
   local name=$1 url=$2 check=${3:-http_ok}
@@ -381,6 +451,11 @@ export PKCS11_MODULE=$SOFTHSM_MODULE PKCS11_PIN=$SOFTHSM_PIN
 export FAUXQS_HOST=127.0.0.1:$FAUXQS_PORT
 # RabbitMQ (gocloud rabbitpubsub reads RABBIT_SERVER_URL): rabbit://EXCHANGE, rabbit://QUEUE
 export RABBIT_SERVER_URL=amqp://guest:guest@127.0.0.1:$RABBIT_PORT/
+# Azure Blob (Azurite): azblob://CONTAINER?localemu=true&protocol=http&domain=127.0.0.1:$AZURITE_PORT
+export CIVICPORT_AZURITE_ADDR=127.0.0.1:$AZURITE_PORT
+export AZURE_STORAGE_ACCOUNT=$AZURITE_ACCOUNT AZURE_STORAGE_KEY=$AZURITE_KEY
+# S3 (SeaweedFS, same keys as MinIO): s3://BUCKET?endpoint=http://127.0.0.1:$SWFS_S3_PORT&use_path_style=true&region=us-east-1
+export CIVICPORT_SEAWEEDFS_ADDR=127.0.0.1:$SWFS_S3_PORT
 ENV
 }
 
@@ -426,6 +501,29 @@ cmd_start() {
     mapfile -t renv < <(rabbit_env)
     start rabbitmq env "${renv[@]}" "$(rabbit_sbin)/rabbitmq-server"
   fi
+  if ! skip azurite; then
+    mkdir -p "$RUN/azurite"
+    # --skipApiVersionCheck: the Azure SDK sends a newer API version than Azurite knows;
+    # --disableTelemetry: otherwise it calls an outside host at start.
+    start azurite "$CACHE/azurite/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort $AZURITE_PORT \
+      --location "$RUN/azurite" --skipApiVersionCheck --disableTelemetry --loose --silent
+  fi
+  if ! skip seaweedfs; then
+    seaweedfs_setup
+    # -ip.bind: it binds every interface by default. Ports 0 turn off its Iceberg and
+    # Lance catalogs (defaults 8181 and 9101). One volume per new bucket (not 7) of
+    # at most 64 MB, so many test buckets fit. autoCreateBucket=false: a write to a
+    # missing bucket fails as on S3 instead of creating it.
+    start seaweedfs env WEED_MASTER_VOLUME_GROWTH_COPY_1=1 "$BIN/weed" server -dir="$RUN/seaweedfs/data" \
+      -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+      -master.port=$SWFS_MASTER_PORT -master.port.grpc=$((SWFS_MASTER_PORT + 10000)) \
+      -master.telemetry=false -master.volumeSizeLimitMB=64 \
+      -volume.port=$SWFS_VOLUME_PORT -volume.port.grpc=$((SWFS_VOLUME_PORT + 10000)) \
+      -volume.max=1000 -volume.preStopSeconds=0 \
+      -filer.port=$SWFS_FILER_PORT -filer.port.grpc=$((SWFS_FILER_PORT + 10000)) \
+      -s3 -s3.port=$SWFS_S3_PORT -s3.port.grpc=$((SWFS_S3_PORT + 10000)) -s3.port.iceberg=0 -s3.port.lance=0 \
+      -s3.config="$RUN/seaweedfs/s3.json" -s3.autoCreateBucket=false
+  fi
   local rc=0
   skip softhsm   || init_softhsm || rc=1
   skip minio     || wait_ready minio "http://127.0.0.1:$MINIO_PORT/minio/health/ready" || rc=1
@@ -435,6 +533,8 @@ cmd_start() {
   skip kms       || wait_ready local-kms "http://127.0.0.1:$KMS_PORT/" kms_ok || rc=1
   skip fauxqs    || wait_ready fauxqs "http://127.0.0.1:$FAUXQS_PORT/health" || rc=1
   skip rabbitmq  || wait_ready rabbitmq 127.0.0.1:$RABBIT_PORT amqp_ok || rc=1
+  skip azurite   || wait_ready azurite "http://127.0.0.1:$AZURITE_PORT/" http_answers || rc=1
+  skip seaweedfs || wait_ready seaweedfs "http://127.0.0.1:$SWFS_S3_PORT/" s3_ok || rc=1
   write_env
   [[ $rc == 0 ]] || { log "some services failed to start"; exit 1; }
   log "ready (stop with: $0 stop)"
@@ -456,7 +556,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-  for n in minio versitygw fake-gcs-server local-kms nats-server fauxqs rabbitmq; do
+  for n in minio versitygw fake-gcs-server local-kms nats-server fauxqs rabbitmq azurite seaweedfs; do
     if running "$n"; then echo "$n: running (pid $(cat "$RUN/pid/$n"))"; else echo "$n: stopped"; fi
   done
 }

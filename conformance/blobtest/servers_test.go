@@ -120,6 +120,23 @@ func TestS3blobVersitygw(t *testing.T) {
 	}).with(retentionNotEnabled()))
 }
 
+// SeaweedFS (the S3 gateway over its filer) through s3blob: the baseline
+// but for "." and ".." path segments, which it refuses with InvalidRequest.
+func TestS3blobSeaweedFS(t *testing.T) {
+	s := testenv.SeaweedFS(t)
+	res := runServer(t, s3Opener(t, s, s.S3URL), DefaultLargeObjectSize)
+	assertMatrix(t, res, baseline().with(matrix{
+		conformance.BlobSpecialKeys: fails(
+			"6 of 30 keys did not round-trip",
+			`"dotdot/..": write refused`,
+			`"single/./dot": write refused`,
+			`"..": write refused`,
+			"InvalidRequest",
+		),
+		conformance.BlobVersioning: unsupported(`versioning not enabled on the bucket: s3blob`),
+	}).with(retentionNotEnabled()))
+}
+
 // TestS3blobVersitygwLocked: versitygw enforces object lock (with its
 // --versioning-dir) and answers the AWS SDK's retention requests.
 func TestS3blobVersitygwLocked(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// S3 is an S3-compatible test server (MinIO or versitygw).
+// S3 is an S3-compatible test server (MinIO, versitygw or SeaweedFS).
 type S3 struct {
-	Name      string // "minio" or "versitygw"
+	Name      string // "minio", "versitygw" or "seaweedfs"
 	Host      string // host:port, e.g. 127.0.0.1:9100
 	AccessKey string
 	SecretKey string
@@ -40,6 +40,20 @@ func Versitygw(t testing.TB) S3 {
 		AccessKey: DefaultAccessKey, SecretKey: DefaultSecretKey, Region: DefaultRegion}
 	if err := probeHTTP("http://" + s.Host + "/health"); err != nil {
 		unavailable(t, "versitygw", s.Host, err)
+	}
+	ensureAWSEnv()
+	return s
+}
+
+// SeaweedFS returns the SeaweedFS S3 gateway test server
+// (CIVICPORT_SEAWEEDFS_ADDR, default 127.0.0.1:8333), skipping t if it is
+// not running.
+func SeaweedFS(t testing.TB) S3 {
+	t.Helper()
+	s := S3{Name: "seaweedfs", Host: env("CIVICPORT_SEAWEEDFS_ADDR", "127.0.0.1:8333"),
+		AccessKey: DefaultAccessKey, SecretKey: DefaultSecretKey, Region: DefaultRegion}
+	if err := probeHTTP("http://" + s.Host + "/healthz"); err != nil {
+		unavailable(t, "SeaweedFS", s.Host, err)
 	}
 	ensureAWSEnv()
 	return s
