@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/civicport/civicport/adapters/profile"
-	"github.com/civicport/civicport/internal/rehearsal"
+	"github.com/civicport/civicport/cmd/civicport/internal/rehearsal"
 )
 
 func newRehearseCmd() *cobra.Command {

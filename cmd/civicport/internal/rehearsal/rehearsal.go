@@ -25,10 +25,10 @@ import (
 
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/migrate"
+	"github.com/civicport/civicport/cmd/civicport/internal/electiondata"
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/blobtest"
 	"github.com/civicport/civicport/conformance/report"
-	"github.com/civicport/civicport/internal/electiondata"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/secrets"
 )

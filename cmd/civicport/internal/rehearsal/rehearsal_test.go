@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/civicport/civicport/internal/electiondata"
+	"github.com/civicport/civicport/cmd/civicport/internal/electiondata"
 )
 
 var small = electiondata.Options{Shards: 2, VotersPer: 50, Precincts: 5, Scans: 3, ScanSize: 64 << 10}

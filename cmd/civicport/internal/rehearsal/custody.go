@@ -16,7 +16,7 @@ import (
 	"github.com/civicport/civicport/blob/audit"
 	"github.com/civicport/civicport/blob/retention"
 	"github.com/civicport/civicport/blob/seal"
-	"github.com/civicport/civicport/internal/electiondata"
+	"github.com/civicport/civicport/cmd/civicport/internal/electiondata"
 	"github.com/civicport/civicport/secrets"
 	"github.com/civicport/civicport/secrets/envelope"
 )
