@@ -77,16 +77,6 @@ func URL(s string) string {
 	return head
 }
 
-// URLs returns URL of each of list, for a message that names several URLs
-// ("from X to Y").
-func URLs(list ...string) []string {
-	out := make([]string, len(list))
-	for i, s := range list {
-		out[i] = URL(s)
-	}
-	return out
-}
-
 // String replaces every credential found in the URL raw with Mask inside msg
 // (for error messages that quote the URL or parts of it): the URL itself,
 // and any URL nested in it, %-escaped or not, becomes its URL form, and each
