@@ -22,13 +22,7 @@ type S3 struct {
 // 127.0.0.1:9100), skipping t if it is not running.
 func MinIO(t testing.TB) S3 {
 	t.Helper()
-	s := S3{Name: "minio", Host: env("CIVICPORT_MINIO_ADDR", "127.0.0.1:9100"),
-		AccessKey: DefaultAccessKey, SecretKey: DefaultSecretKey, Region: DefaultRegion}
-	if err := probeHTTP("http://" + s.Host + "/minio/health/ready"); err != nil {
-		unavailable(t, "MinIO", s.Host, err)
-	}
-	ensureAWSEnv()
-	return s
+	return s3Server(t, "minio", "MinIO", "CIVICPORT_MINIO_ADDR", "127.0.0.1:9100", "/minio/health/ready")
 }
 
 // Versitygw returns the versitygw S3 gateway test server
@@ -36,13 +30,7 @@ func MinIO(t testing.TB) S3 {
 // running.
 func Versitygw(t testing.TB) S3 {
 	t.Helper()
-	s := S3{Name: "versitygw", Host: env("CIVICPORT_VERSITYGW_ADDR", "127.0.0.1:7070"),
-		AccessKey: DefaultAccessKey, SecretKey: DefaultSecretKey, Region: DefaultRegion}
-	if err := probeHTTP("http://" + s.Host + "/health"); err != nil {
-		unavailable(t, "versitygw", s.Host, err)
-	}
-	ensureAWSEnv()
-	return s
+	return s3Server(t, "versitygw", "versitygw", "CIVICPORT_VERSITYGW_ADDR", "127.0.0.1:7070", "/health")
 }
 
 // SeaweedFS returns the SeaweedFS S3 gateway test server
@@ -50,10 +38,16 @@ func Versitygw(t testing.TB) S3 {
 // not running.
 func SeaweedFS(t testing.TB) S3 {
 	t.Helper()
-	s := S3{Name: "seaweedfs", Host: env("CIVICPORT_SEAWEEDFS_ADDR", "127.0.0.1:8333"),
-		AccessKey: DefaultAccessKey, SecretKey: DefaultSecretKey, Region: DefaultRegion}
-	if err := probeHTTP("http://" + s.Host + "/healthz"); err != nil {
-		unavailable(t, "SeaweedFS", s.Host, err)
+	return s3Server(t, "seaweedfs", "SeaweedFS", "CIVICPORT_SEAWEEDFS_ADDR", "127.0.0.1:8333", "/healthz")
+}
+
+// s3Server is the S3 server name at $addrEnv (default def), with the one
+// test key pair, skipping t when a GET of health does not succeed.
+func s3Server(t testing.TB, name, label, addrEnv, def, health string) S3 {
+	t.Helper()
+	s := S3{Name: name, Host: env(addrEnv, def), AccessKey: DefaultAccessKey, SecretKey: DefaultSecretKey, Region: DefaultRegion}
+	if err := probeHTTP("http://" + s.Host + health); err != nil {
+		unavailable(t, label, s.Host, err)
 	}
 	ensureAWSEnv()
 	return s
