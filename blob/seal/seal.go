@@ -156,8 +156,8 @@ func Wrap(b *blob.Bucket, keks []envelope.KEK, opts *Options) (*blob.Bucket, err
 			return nil, fmt.Errorf("seal: Decrypt KEK %q has no keeper", k.ID)
 		}
 	}
-	if o.ChunkSize < envelope.MinChunkSize || o.ChunkSize > envelope.MaxChunkSize {
-		return nil, fmt.Errorf("seal: chunk size %d outside %d..%d", o.ChunkSize, envelope.MinChunkSize, envelope.MaxChunkSize)
+	if err := envelope.CheckChunkSize(o.ChunkSize); err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
 	}
 	if o.ListWorkers <= 0 {
 		o.ListWorkers = 16

@@ -130,11 +130,11 @@ func TestWrapRefusesBadKEKs(t *testing.T) {
 		opts *seal.Options
 		want string
 	}{
-		{nil, nil, "seal: envelope: no KEK to wrap the data key with"},
+		{nil, nil, "seal: envelope: at least one KEK is needed to wrap the data key"},
 		{[]envelope.KEK{k, k}, nil, `seal: envelope: KEK id "same" given twice`},
 		{[]envelope.KEK{{ID: "hsm"}}, nil, `seal: envelope: KEK "hsm" has no keeper`},
 		{[]envelope.KEK{k}, &seal.Options{Decrypt: []envelope.KEK{{ID: "retired"}}}, `seal: Decrypt KEK "retired" has no keeper`},
-		{[]envelope.KEK{k}, &seal.Options{ChunkSize: 15}, "seal: chunk size 15 outside 16..16777216"},
+		{[]envelope.KEK{k}, &seal.Options{ChunkSize: 15}, "seal: envelope: chunk size 15 outside 16..16777216"},
 	} {
 		inner := memblob.OpenBucket(nil)
 		b, err := seal.Wrap(inner, c.keks, c.opts)

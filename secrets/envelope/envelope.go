@@ -188,13 +188,10 @@ func NewEncrypter(ctx context.Context, dst io.Writer, keks []KEK, opts *Options)
 	if opts != nil && opts.ChunkSize != 0 {
 		chunkSize = opts.ChunkSize
 	}
-	if chunkSize < MinChunkSize || chunkSize > MaxChunkSize {
-		return nil, fmt.Errorf("envelope: chunk size %d outside %d..%d", chunkSize, MinChunkSize, MaxChunkSize)
+	if err := CheckChunkSize(chunkSize); err != nil {
+		return nil, err
 	}
-	if len(keks) == 0 {
-		return nil, errors.New("envelope: NewEncrypter needs at least one KEK")
-	}
-	if err := checkKEKs(keks); err != nil {
+	if err := CheckKEKs(keks); err != nil {
 		return nil, err
 	}
 
@@ -247,9 +244,18 @@ func wrapAll(ctx context.Context, dk []byte, keks []KEK, keys []wrappedKey) ([]w
 // its first write.
 func CheckKEKs(keks []KEK) error {
 	if len(keks) == 0 {
-		return errors.New("envelope: no KEK to wrap the data key with")
+		return errors.New("envelope: at least one KEK is needed to wrap the data key")
 	}
 	return checkKEKs(keks)
+}
+
+// CheckChunkSize reports whether NewEncrypter accepts n as Options.ChunkSize
+// once 0 has been replaced by DefaultChunkSize: MinChunkSize..MaxChunkSize.
+func CheckChunkSize(n int) error {
+	if n < MinChunkSize || n > MaxChunkSize {
+		return fmt.Errorf("envelope: chunk size %d outside %d..%d", n, MinChunkSize, MaxChunkSize)
+	}
+	return nil
 }
 
 // checkKEKs checks what an envelope header can record: valid, distinct ids
