@@ -100,7 +100,11 @@ func (s *Stager) Write(p []byte) (int, error) {
 }
 
 func (s *Stager) fail(err error) error {
-	s.err = fmt.Errorf("%w in %q: %w", ErrSpool, s.dir, err)
+	dir := s.dir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	s.err = fmt.Errorf("%w in %q: %w", ErrSpool, dir, err)
 	s.removeFile()
 	return s.err
 }
