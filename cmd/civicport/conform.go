@@ -162,20 +162,24 @@ func conformSecrets(ctx context.Context, urlstr string, co conformOptions, f sec
 	return be, flagError(err)
 }
 
+// roleFlags are the flags that give the URLs of each live.Error role; a
+// blob error names its bucket already and has none.
+var roleFlags = map[string]string{
+	live.RoleSealKeeper:   "--seal-keeper",
+	live.RoleSecrets:      "--secrets",
+	live.RoleTopic:        "--topic/--subscription",
+	live.RoleSubscription: "--subscription",
+	live.RoleDeadLetter:   "--dead-letter",
+}
+
 // flagError names the flag of the URL a live.Error is about.
 func flagError(err error) error {
 	var le *live.Error
 	if !errors.As(err, &le) {
 		return err
 	}
-	flag, ok := map[string]string{
-		live.RoleSealKeeper:   "--seal-keeper",
-		live.RoleSecrets:      "--secrets",
-		live.RoleTopic:        "--topic/--subscription",
-		live.RoleSubscription: "--subscription",
-		live.RoleDeadLetter:   "--dead-letter",
-	}[le.Role]
-	if !ok { // blob: the error names the bucket already
+	flag, ok := roleFlags[le.Role]
+	if !ok {
 		return le.Err
 	}
 	return fmt.Errorf("%s: %w", flag, le.Err)
