@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 	"sync"
 	"syscall"
@@ -155,7 +156,12 @@ func TestBridgeDestinationRefusesExit1(t *testing.T) {
 	code, out, errOut := runCLI(t, "bridge", "--from-subscription", src, "--to-topic", missing, "--until-idle", "1s")
 	assert.Equal(t, exitProblem, code, out+errOut)
 	assert.Contains(t, out, "forwarded 0 messages (0 bytes)")
-	assert.Contains(t, out, "refused 1")
+	// A nacked message is redelivered at once, so within --until-idle the
+	// bridge may try (and count) it more than once: refused counts attempts.
+	counted := regexp.MustCompile(`refused (\d+)`).FindStringSubmatch(out)
+	require.NotNil(t, counted, out)
+	refused, _ := strconv.Atoi(counted[1])
+	assert.GreaterOrEqual(t, refused, 1, out)
 	assert.Contains(t, errOut, "not found")
 
 	// mem:// topics live in this process, which runCLI shares.
