@@ -127,3 +127,19 @@ func TestGCSReadsStoredGzipBytes(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, gz.Bytes(), got, "raw gcsblob decompresses (if this fails, gocloud changed and gcs.go can go)")
 }
+
+// Azurite groups a listing at the first character of a multi-character
+// delimiter: "abc" groups "dirabc/x" as "dira". Real Azure Blob Storage
+// groups at the whole delimiter. (gocloud escapes a "\" delimiter into a
+// multi-character token, so "\" is hit too.)
+func TestAzuriteCutsMultiCharDelimiter(t *testing.T) {
+	a := testenv.Azurite(t)
+	b := open(t, a.URL(a.NewContainer(t)))
+	ctx := testenv.Context(t)
+	require.NoError(t, b.WriteAll(ctx, "dirabcx", []byte("x"), nil))
+	objs, _, err := b.ListPage(ctx, gcblob.FirstPageToken, 10, &gcblob.ListOptions{Delimiter: "abc"})
+	require.NoError(t, err)
+	require.Len(t, objs, 1)
+	assert.Equal(t, "dira", objs[0].Key, "the group Azurite makes (Azure: \"dirabc\")")
+	assert.True(t, objs[0].IsDir)
+}

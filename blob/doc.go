@@ -8,7 +8,7 @@
 //	s3://BUCKET?endpoint=http://H:P&use_path_style=true&region=R
 //	                                           any S3-compatible server (MinIO, versitygw, ...)
 //	gs://BUCKET                                Google Cloud Storage (STORAGE_EMULATOR_HOST honoured)
-//	azblob://CONTAINER                         Azure Blob Storage
+//	azblob://CONTAINER                         Azure Blob Storage (see below)
 //	file:///ABS/DIR                            a local directory
 //	mem://                                     a new in-memory bucket per open
 //	minio://HOST:PORT/BUCKET?secure=false      MinIO through the native minio-go adapter
@@ -18,6 +18,22 @@
 // because many on-prem S3 servers reject the SDK's default CRC trailers;
 // an explicit request_checksum_calculation or response_checksum_validation
 // parameter wins.
+//
+// azblob:// takes its account from the environment, as gocloud's azureblob
+// does: AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY (shared key),
+// AZURE_STORAGE_SAS_TOKEN, or AZURE_STORAGE_CONNECTION_STRING; with none of
+// them, the Azure SDK's default credential chain (managed identity, the az
+// CLI's login). A real account is azblob://CONTAINER with only that. The
+// Azurite emulator (the test services run it) needs gocloud's emulator form,
+// which also allows plain HTTP:
+//
+//	azblob://CONTAINER?localemu=true&protocol=http&domain=127.0.0.1:10000
+//
+// with AZURE_STORAGE_ACCOUNT=devstoreaccount1 and Azurite's published key.
+// gocloud does not create containers. Measured on Azurite (see
+// docs/capabilities.md): reads of a blob stored with "Content-Encoding:
+// gzip" come back decompressed (the Azure SDK's transport), and a PUT to a
+// signed URL needs an "x-ms-blob-type: BlockBlob" header.
 //
 // Open is lazy, like gocloud.dev: nothing is sent to the server until the
 // first operation. Ping checks that a bucket is reachable and usable, and

@@ -25,9 +25,12 @@ s3() { # METHOD ENDPOINT BUCKET [extra curl args]
 }
 run=$(date +%s)
 minio_b=capmatrix-minio-$run lock_b=capmatrix-lock-$run vgw_b=capmatrix-vgw-$run gcs_b=capmatrix-gcs-$run
+swfs_b=capmatrix-swfs-$run az_c=capmatrix-az-$run
 s3 PUT "http://$CIVICPORT_MINIO_ADDR" "$minio_b"
 s3 PUT "http://$CIVICPORT_MINIO_ADDR" "$lock_b" -H "x-amz-bucket-object-lock-enabled: true"
 s3 PUT "http://$CIVICPORT_VERSITYGW_ADDR" "$vgw_b"
+s3 PUT "http://$CIVICPORT_SEAWEEDFS_ADDR" "$swfs_b"
+go run scripts/azcontainer.go create "$az_c"
 curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' -d "{\"name\":\"$gcs_b\"}" \
   "http://$CIVICPORT_FAKEGCS_ADDR/storage/v1/b?project=civicport"
 filedir=$(mktemp -d)
@@ -37,6 +40,8 @@ cleanup() {
   # "not empty"; leftovers stay on the throw-away test servers.
   s3 DELETE "http://$CIVICPORT_MINIO_ADDR" "$minio_b" 2>/dev/null || true
   s3 DELETE "http://$CIVICPORT_VERSITYGW_ADDR" "$vgw_b" 2>/dev/null || true
+  s3 DELETE "http://$CIVICPORT_SEAWEEDFS_ADDR" "$swfs_b" 2>/dev/null || true
+  go run scripts/azcontainer.go delete "$az_c" 2>/dev/null || true
   curl -fsS -o /dev/null -X DELETE "http://$CIVICPORT_FAKEGCS_ADDR/storage/v1/b/$gcs_b" 2>/dev/null || true
   # The object-lock bucket keeps delete markers and versions; it stays on the
   # throw-away test server.
@@ -55,6 +60,8 @@ add "minio → MinIO, object-lock bucket" "minio://$CIVICPORT_MINIO_ADDR/$lock_b
 add "s3 → versitygw" "s3://$vgw_b?endpoint=http://$CIVICPORT_VERSITYGW_ADDR&$s3q"
 add "minio → versitygw" "minio://$CIVICPORT_VERSITYGW_ADDR/$vgw_b?secure=false"
 add "gs → fake-gcs-server" "gs://$gcs_b?anonymous=true"
+add "s3 → SeaweedFS" "s3://$swfs_b?endpoint=http://$CIVICPORT_SEAWEEDFS_ADDR&$s3q"
+add "azblob → Azurite" "azblob://$az_c?localemu=true&protocol=http&domain=$CIVICPORT_AZURITE_ADDR"
 
 args=()
 for u in "${urls[@]}"; do args+=(--blob "$u"); done
@@ -82,8 +89,9 @@ names and statuses are defined in \`conformance\` (package doc); "unsupported"
 means the backend says it cannot, "fail" means it claimed to and did not.
 
 Backends: \`s3 → X\` is gocloud's s3blob driver through \`blob.Open\`;
-\`minio → X\` is civicport's native minio-go adapter (\`adapters/minio\`).
-An object-lock bucket has versioning enabled.
+\`minio → X\` is civicport's native minio-go adapter (\`adapters/minio\`);
+\`azblob → Azurite\` is gocloud's azureblob driver on the Azure Blob
+emulator. An object-lock bucket has versioning enabled.
 
 HDR
   sed "${sedargs[@]}" "$filedir/matrix.md"

@@ -42,7 +42,10 @@ func (h *harness) SupportsCopy() bool       { return true }
 // SupportsNonSlashDelimiters is false: MinIO groups keys only at "/" and the
 // driver refuses other delimiters (TestNonSlashDelimiterUnimplemented).
 func (h *harness) SupportsNonSlashDelimiters() bool { return false }
-func (h *harness) Close()                           {}
+
+// SkipDownloadAt is false: gocloud's DownloadAt test (v0.49+) runs too.
+func (h *harness) SkipDownloadAt() bool { return false }
+func (h *harness) Close()               {}
 
 func TestConformance(t *testing.T) {
 	drivertest.RunConformanceTests(t, newHarness, []drivertest.AsTest{verifyAs{}})

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/azureblob"
 	_ "gocloud.dev/blob/gcsblob"
 	_ "gocloud.dev/blob/s3blob"
 
@@ -271,4 +272,29 @@ func TestGCSFakeVersioned(t *testing.T) {
 		conformance.BlobReadWrite:  passes(),
 		conformance.BlobVersioning: want{conformance.Pass, []string{"gcsblob"}},
 	})
+}
+
+// azureOpener opens a new Azurite container per call.
+func azureOpener(t *testing.T, a testenv.Azure) Opener {
+	return func(ctx context.Context) (*blob.Bucket, error) {
+		return cpblob.Open(ctx, a.URL(a.NewContainer(t)))
+	}
+}
+
+func TestAzureblobAzurite(t *testing.T) {
+	a := testenv.Azurite(t)
+	res := runServer(t, azureOpener(t, a), DefaultLargeObjectSize)
+	assertMatrix(t, res, baseline().with(matrix{
+		// The Azure SDK's HTTP transport asks for gzip and decompresses a
+		// blob stored with "Content-Encoding: gzip", so a read returns
+		// other bytes than were stored (civicport mends the same thing for
+		// gcsblob, not yet for azureblob). migrate fails such an object on
+		// its size check rather than copying the decompressed bytes.
+		conformance.BlobHTTPHeaders: fails("got the decompressed content", "instead of the stored gzip bytes"),
+		// Azure refuses a PUT to a signed URL without an
+		// "x-ms-blob-type: BlockBlob" header (gocloud's azureblob doc: signed
+		// PUT URLs are not portable to Azure); the portable check sends none.
+		conformance.BlobSignedURL:  fails("PUT to the signed URL", "HTTP 400"),
+		conformance.BlobVersioning: unsupported("no version id visible through Attributes.As"),
+	}).with(noRetentionAPI()))
 }

@@ -38,7 +38,10 @@ func (h *memHarness) MakeDriverForNonexistentBucket(context.Context) (driver.Buc
 func (h *memHarness) HTTPClient() *http.Client         { return nil }
 func (h *memHarness) SupportsCopy() bool               { return true }
 func (h *memHarness) SupportsNonSlashDelimiters() bool { return true }
-func (h *memHarness) Close()                           { h.b.Close() }
+
+// SkipDownloadAt is false: gocloud's DownloadAt test (v0.49+) runs too.
+func (h *memHarness) SkipDownloadAt() bool { return false }
+func (h *memHarness) Close()               { h.b.Close() }
 
 func TestConformanceMem(t *testing.T) {
 	drivertest.RunConformanceTests(t, func(context.Context, *testing.T) (drivertest.Harness, error) {
