@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,7 +28,7 @@ const maxManifestLine = 1 << 20
 // line. A key listed twice is an error: a manifest describes each object
 // once.
 func ReadManifest(r io.Reader) ([]Entry, error) {
-	entries, complete, err := readManifest(r)
+	entries, complete, err := readManifest(r, false)
 	if err != nil {
 		return nil, err
 	}
@@ -39,8 +40,11 @@ func ReadManifest(r io.Reader) ([]Entry, error) {
 
 // readManifest parses entries; complete is false when the last line has no
 // newline and does not parse (a write interrupted by a crash), in which case
-// that line is left out and no error is returned for it.
-func readManifest(r io.Reader) (entries []Entry, complete bool, err error) {
+// that line is left out and no error is returned for it. With supersede, a
+// key listed again replaces its earlier entry (in place, so the order of
+// first appearance is kept) instead of being an error: a resumed run that
+// was itself interrupted before CompactManifest.
+func readManifest(r io.Reader, supersede bool) (entries []Entry, complete bool, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxManifestLine)
 	terminated := true // whether the line just scanned ended with a newline
@@ -51,7 +55,8 @@ func readManifest(r io.Reader) (entries []Entry, complete bool, err error) {
 		}
 		return adv, tok, err
 	})
-	seen := map[string]int{}
+	type at struct{ index, line int }
+	seen := map[string]at{}
 	for n := 1; sc.Scan(); n++ {
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
@@ -70,9 +75,13 @@ func readManifest(r io.Reader) (entries []Entry, complete bool, err error) {
 			return nil, false, fmt.Errorf("manifest line %d: an entry needs a key, a size >= 0 and a sha256 of 64 hex digits", n)
 		}
 		if prev, dup := seen[e.Key]; dup {
-			return nil, false, fmt.Errorf("manifest line %d: key %q already listed on line %d", n, e.Key, prev)
+			if supersede {
+				entries[prev.index] = e
+				continue
+			}
+			return nil, false, fmt.Errorf("manifest line %d: key %q already listed on line %d (a --resume interrupted before it finished? run it again to complete the manifest)", n, e.Key, prev.line)
 		}
-		seen[e.Key] = n
+		seen[e.Key] = at{len(entries), n}
 		entries = append(entries, e)
 	}
 	if err := sc.Err(); err != nil {
@@ -167,32 +176,20 @@ func CheckManifestSignature(manifest, sig []byte, verifier note.Verifier) error 
 }
 
 // ResumeManifest opens the manifest an earlier, interrupted Run wrote at
-// path, for appending, and returns its entries by key (for
-// Options.Done). A last line cut short by a crash is cut off the
-// file, so the appended lines follow complete ones; any other damage is an
-// error and the file is left as it is.
+// path, for appending, and returns its entries by key (for Options.Done).
+// A last line cut short by a crash is cut off the file, and a key listed
+// more than once (a resume that was itself interrupted) is compacted to its
+// last entry first, so the appended lines follow complete, distinct ones;
+// any other damage is an error and the file is left as it is. A run that
+// copies a Done key again appends its new entry; call CompactManifest when
+// the run ends so that the manifest lists each key once.
 func ResumeManifest(path string) (*os.File, map[string]Entry, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	entries, err := compactManifest(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	data, err := io.ReadAll(f)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	keep := int64(bytes.LastIndexByte(data, '\n') + 1)
-	entries, err := ReadManifest(bytes.NewReader(data[:keep]))
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := f.Truncate(keep); err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	if _, err := f.Seek(keep, io.SeekStart); err != nil {
-		f.Close()
 		return nil, nil, err
 	}
 	done := make(map[string]Entry, len(entries))
@@ -200,4 +197,64 @@ func ResumeManifest(path string) (*os.File, map[string]Entry, error) {
 		done[e.Key] = e
 	}
 	return f, done, nil
+}
+
+// CompactManifest rewrites the manifest at path so that it lists each key
+// once, with its last entry, in the order keys first appeared, and without
+// a last line cut short by a crash. The rewrite is atomic (a new file
+// renamed over the old one, synced), so a crash leaves the old manifest or
+// the new one, never a mix. A manifest already compact is not rewritten.
+func CompactManifest(path string) error {
+	_, err := compactManifest(path)
+	return err
+}
+
+func compactManifest(path string) ([]Entry, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	keep := bytes.LastIndexByte(data, '\n') + 1
+	entries, _, err := readManifest(bytes.NewReader(data[:keep]), true)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for i := range entries {
+		if err := enc.Encode(&entries[i]); err != nil {
+			return nil, err
+		}
+	}
+	if bytes.Equal(buf.Bytes(), data) {
+		return entries, nil
+	}
+	if err := replaceFile(path, buf.Bytes()); err != nil {
+		return nil, fmt.Errorf("compact manifest %s: %w", path, err)
+	}
+	return entries, nil
+}
+
+// replaceFile atomically replaces path's content with data.
+func replaceFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename: nothing to remove
+	if fi, err := os.Stat(path); err == nil {
+		_ = tmp.Chmod(fi.Mode().Perm())
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

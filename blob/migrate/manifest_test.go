@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	gcblob "gocloud.dev/blob"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/civicport/civicport/blob/migrate"
@@ -103,4 +104,44 @@ func TestManifestSignature(t *testing.T) {
 
 	forged := bytes.Replace(sig, []byte("sha256 "), []byte("sha256 0"), 1)
 	assert.Error(t, migrate.CheckManifestSignature(manifest, forged, verifier))
+}
+
+// resumeRun runs a migration that appends to the manifest at path, resuming
+// from it, as `civicport migrate --resume` does.
+func resumeRun(t *testing.T, src, dst *gcblob.Bucket, path string) *migrate.Summary {
+	t.Helper()
+	f, done, err := migrate.ResumeManifest(path)
+	require.NoError(t, err)
+	sum, err := migrate.Run(testenv.Context(t), src, dst, &migrate.Options{Manifest: f, Done: done})
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.NoError(t, migrate.CompactManifest(path))
+	return sum
+}
+
+// A resumed run that copies again an object the manifest already lists
+// (gone from, or changed on, the destination; or changed at the source)
+// leaves the manifest listing each key once, with what is there now.
+func TestResumeKeepsOneLinePerKey(t *testing.T) {
+	ctx := testenv.Context(t)
+	src, dst := open(t, "mem://"), open(t, "file://"+t.TempDir())
+	objs := seed(t, src)
+	path := filepath.Join(t.TempDir(), "manifest.jsonl")
+	require.NoError(t, os.WriteFile(path, nil, 0o600))
+	resumeRun(t, src, dst, path)
+
+	// The insider deletes one copy; the source changes another object.
+	require.NoError(t, dst.Delete(ctx, "empty"))
+	require.NoError(t, src.WriteAll(ctx, "results/precinct 0001.json", []byte(`{"precinct":"0001","ballots":4130}`), nil))
+	sum := resumeRun(t, src, dst, path)
+	assert.Equal(t, int64(2), sum.Copied, "the deleted copy and the changed object: %s", sum)
+
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	entries, err := migrate.ReadManifest(bytes.NewReader(data))
+	require.NoError(t, err, "the manifest after resume:\n%s", data)
+	assert.Len(t, entries, len(objs))
+	rep, err := migrate.VerifyManifest(ctx, dst, entries, nil)
+	require.NoError(t, err)
+	assert.True(t, rep.OK(), "%+v", rep.Problems)
 }

@@ -51,7 +51,8 @@ type Options struct {
 	// entries of its manifest, see ResumeManifest). Each is skipped,
 	// without reading the source or writing a manifest line, when the
 	// destination still holds it with the recorded size and SHA-256;
-	// otherwise it is copied again.
+	// otherwise it is copied again, and a manifest line is written only if
+	// its entry changed (then CompactManifest leaves the newer one).
 	Done map[string]Entry
 	// DryRun copies nothing and writes no manifest: the summary counts what
 	// would be copied (Copied) and what is already identical (Skipped), and
@@ -222,6 +223,12 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 			sum.Skipped++
 			sum.SkippedBytes += size
 		}
+		// A Done key copied again with what the manifest already says
+		// needs no line; a changed one gets a line that supersedes the old
+		// (CompactManifest keeps the last).
+		if d, ok := o.Done[key]; ok && e != nil && sameEntry(d, *e) {
+			e = nil
+		}
 		if err == nil && e != nil && enc != nil {
 			if err := enc.Encode(e); err != nil {
 				sum.Failures = append(sum.Failures, Failure{Key: key, Err: "manifest: " + err.Error()})
@@ -267,6 +274,11 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 	})
 	sort.Slice(sum.Failures, func(i, j int) bool { return sum.Failures[i].Key < sum.Failures[j].Key })
 	return &sum, err
+}
+
+// sameEntry reports whether a and b describe the same object.
+func sameEntry(a, b Entry) bool {
+	return a.Key == b.Key && a.Size == b.Size && a.SHA256 == b.SHA256 && a.ContentType == b.ContentType && maps.Equal(a.Metadata, b.Metadata)
 }
 
 // stillThere reports whether dst holds d's object with its recorded size

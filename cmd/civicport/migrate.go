@@ -47,7 +47,8 @@ and what the destination cannot hold. --sign-key signs the manifest
 keygen sealed with --keeper needs --sign-key-keeper with the same keeper URL.
 
 Exit status: 0 every object copied or already there, 1 some object failed
-(listed), 2 bad usage or input (nothing written).`,
+(listed) or the run stopped after it had written (summary printed), 2 bad
+usage or input, or stopped before anything was written.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -96,11 +97,24 @@ Exit status: 0 every object copied or already there, 1 some object failed
 			sum, err := migrate.Run(ctx, src, dst, opts)
 			prog.stop()
 			if err != nil {
-				return fmt.Errorf("migrate stopped: %s (rerun with --resume to continue)", blob.Describe(err, from+" "+to))
+				msg := fmt.Sprintf("migrate stopped: %s (rerun with --resume to continue)", blob.Describe(err, from+" "+to))
+				if sum.Copied == 0 || dryRun {
+					return errors.New(msg) // exit 2: nothing was written
+				}
+				// Objects were written: the job ran and failed (exit 1), and
+				// the summary says how far it got.
+				fmt.Fprintf(out, "migrate (stopped): %s\n", sum)
+				return &problemError{msg: msg}
 			}
 			if mf != nil {
 				if err := mf.Close(); err != nil {
 					return fmt.Errorf("manifest %s: %w", manifest, err)
+				}
+				// A resumed run may have listed a re-copied key again.
+				if resume {
+					if err := migrate.CompactManifest(manifest); err != nil {
+						return fmt.Errorf("manifest %s: %w", manifest, err)
+					}
 				}
 			}
 			verb := "migrate"

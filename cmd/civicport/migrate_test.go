@@ -215,6 +215,53 @@ func TestMigrateKilledThenResumed(t *testing.T) {
 	assert.Equal(t, exitOK, code, out)
 }
 
+// Interrupted (SIGINT) after objects were written, migrate exits 1 with the
+// summary of what it did, not 2, which means "nothing written".
+func TestMigrateInterruptedAfterWritesExits1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 2,000-object bucket")
+	}
+	_, src := fileBucket(t, 2000, 64<<10)
+	_, dst := emptyBucket(t)
+	mf := filepath.Join(t.TempDir(), "m.jsonl")
+	cmd := exec.Command(os.Args[0], "migrate", "--from", src, "--to", dst, "--manifest", mf, "--workers", "2")
+	cmd.Env = append(os.Environ(), "CIVICPORT_TEST_AS_CLI=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(60 * time.Second)
+	for lines(t, mf) < 50 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "stdout: %s\nstderr: %s", &stdout, &stderr)
+	assert.Equal(t, exitProblem, ee.ExitCode(), "stderr: %s", &stderr)
+	assert.Contains(t, stdout.String(), "migrate (stopped): objects ")
+	assert.Contains(t, stderr.String(), "rerun with --resume")
+}
+
+// An object the manifest records goes missing from the destination; the
+// --resume that copies it again must not list it twice, and the manifest
+// must still verify (and resume again).
+func TestMigrateResumeAfterDestinationLoss(t *testing.T) {
+	_, src := fileBucket(t, 20, 1000)
+	dstDir, dst := emptyBucket(t)
+	mf := filepath.Join(t.TempDir(), "m.jsonl")
+	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", mf)
+	require.Equal(t, exitOK, code, out+errOut)
+	require.NoError(t, os.Remove(filepath.Join(dstDir, "ballots", "box-03", "scan 00003.tif")))
+
+	for range 2 {
+		code, out, errOut = runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", mf, "--resume")
+		require.Equal(t, exitOK, code, out+errOut)
+		assert.Equal(t, 20, lines(t, mf), "one line per key")
+		code, out, errOut = runCLI(t, "verify", "--manifest", mf, "--bucket", dst)
+		require.Equal(t, exitOK, code, out+errOut)
+	}
+}
+
 func lines(t *testing.T, path string) int {
 	f, err := os.Open(path)
 	if err != nil {
