@@ -22,6 +22,12 @@ type ScrubOptions struct {
 	Prefix  string   // only keys starting with it
 	Workers int      // objects checked in parallel (default 4)
 	DryRun  bool     // report, repair nothing
+	// Expected, if set, gives the SHA-256 a key's content must have, from
+	// evidence none of the copies' providers can forge: a signed manifest
+	// (migrate.Entry.SHA256, after migrate.CheckManifestSignature) or the
+	// audit log. For a key it knows, the copy matching it is good whatever
+	// the others say. Keys it does not know are decided by majority.
+	Expected func(key string) (sha256 string, ok bool)
 }
 
 // Repair is one copy Scrub rewrote (or, with DryRun, would rewrite).
@@ -74,10 +80,18 @@ func (r *ScrubReport) String() string {
 // Scrub compares every object on every copy by SHA-256 and repairs a copy
 // that is missing an object or holds a bad one, from a good copy.
 //
-// A copy's content is good when it matches its recorded SHA-256
-// (civicport-sha256). When no copy records a hash, the content most copies
-// agree on (a strict majority) is good. When neither decides, the object is
-// Unresolved and nothing is changed.
+// What is good never rests on one provider's word, since an insider at a
+// provider can rewrite an object and its recorded hash together:
+//
+//   - with opts.Expected knowing the key, the content with that SHA-256;
+//   - otherwise the content a strict majority of the voting copies hold. A
+//     copy whose content does not match its own recorded civicport-sha256
+//     (decay, a partial write) does not vote; every other readable copy
+//     does, one vote each.
+//
+// Copies that disagree with no majority, for example two self-consistent
+// copies of different content, are a conflict: the object is Unresolved
+// and no copy is changed.
 func Scrub(ctx context.Context, copies []*gcblob.Bucket, opts *ScrubOptions) (*ScrubReport, error) {
 	o := ScrubOptions{}
 	if opts != nil {
@@ -126,7 +140,7 @@ func Scrub(ctx context.Context, copies []*gcblob.Bucket, opts *ScrubOptions) (*S
 	for range o.Workers {
 		wg.Go(func() {
 			for k := range jobs {
-				repairs, unres := m.scrubOne(ctx, k, presence[k], o.DryRun)
+				repairs, unres := m.scrubOne(ctx, k, presence[k], o.DryRun, o.Expected)
 				mu.Lock()
 				switch {
 				case unres != nil:
@@ -172,7 +186,7 @@ type state struct {
 	err      error
 }
 
-func (m *mirror) scrubOne(ctx context.Context, key string, present []bool, dryRun bool) ([]Repair, *Unresolved) {
+func (m *mirror) scrubOne(ctx context.Context, key string, present []bool, dryRun bool, expected func(string) (string, bool)) ([]Repair, *Unresolved) {
 	st := make([]state, len(m.copies))
 	for i, c := range m.copies {
 		if !present[i] {
@@ -187,7 +201,18 @@ func (m *mirror) scrubOne(ctx context.Context, key string, present []bool, dryRu
 		st[i].recorded, st[i].size = a.Metadata[digest.MetadataKey], a.Size
 		st[i].sum, _, st[i].err = digest.HashObject(ctx, c, key)
 	}
-	good, why := goodSum(st)
+	var (
+		good, why string
+		want, ok  = "", false
+	)
+	if expected != nil {
+		want, ok = expected(key)
+	}
+	if ok {
+		good, why = expectedSum(st, want)
+	} else {
+		good, why = majoritySum(st)
+	}
 	if good == "" {
 		return nil, &Unresolved{Key: key, Reason: why}
 	}
@@ -196,6 +221,14 @@ func (m *mirror) scrubOne(ctx context.Context, key string, present []bool, dryRu
 		if s.err == nil && s.present && s.sum == good && (s.recorded == "" || s.recorded == good) {
 			from = i
 			break
+		}
+	}
+	if from < 0 { // the good content is held only under a wrong record
+		for i, s := range st {
+			if s.err == nil && s.present && s.sum == good {
+				from = i
+				break
+			}
 		}
 	}
 	var repairs []Repair
@@ -224,32 +257,36 @@ func (m *mirror) scrubOne(ctx context.Context, key string, present []bool, dryRu
 	return repairs, nil
 }
 
-// goodSum decides which content is good (see Scrub) or says why it cannot.
-func goodSum(st []state) (string, string) {
+// expectedSum returns want if some copy holds content with that SHA-256.
+func expectedSum(st []state, want string) (string, string) {
 	for _, s := range st {
-		if s.err == nil && s.present && s.recorded != "" && s.sum == s.recorded {
-			return s.sum, ""
+		if s.err == nil && s.present && s.sum == want {
+			return want, ""
 		}
 	}
-	votes, readable := map[string]int{}, 0
+	return "", fmt.Sprintf("no copy holds the expected sha256 %s (from the trusted evidence)", want)
+}
+
+// majoritySum returns the content a strict majority of the voting copies
+// hold (see Scrub), or says why there is none.
+func majoritySum(st []state) (string, string) {
+	votes, voters := map[string]int{}, 0
 	for _, s := range st {
-		if s.err == nil && s.present {
-			if s.recorded != "" {
-				continue // holds content that does not match its own record
-			}
-			votes[s.sum]++
-			readable++
+		if s.err != nil || !s.present || (s.recorded != "" && s.recorded != s.sum) {
+			continue // a copy that is damaged by its own record does not vote
 		}
+		votes[s.sum]++
+		voters++
 	}
 	for sum, n := range votes {
-		if 2*n > len(st) {
+		if 2*n > voters {
 			return sum, ""
 		}
 	}
-	if readable == 0 {
-		return "", "no copy holds content matching its recorded sha256, or none is readable"
+	if voters == 0 {
+		return "", "no copy is readable and consistent with its recorded sha256"
 	}
-	return "", fmt.Sprintf("no recorded sha256 and no majority among %d readable copies", readable)
+	return "", fmt.Sprintf("conflict: %d copies hold %d different contents and no majority or trusted evidence decides; not repaired", voters, len(votes))
 }
 
 // copyOne rewrites key on dst from src, streaming, with src's attributes and

@@ -16,14 +16,24 @@ func newScrubCmd() *cobra.Command {
 		prefix  string
 		workers int
 		dryRun  bool
+
+		manifest, pubkey string
 	)
 	cmd := &cobra.Command{
-		Use:   "scrub --mirror URL,URL[,URL] [--dry-run]",
+		Use:   "scrub --mirror URL,URL[,URL] [--manifest FILE [--pubkey FILE]] [--dry-run]",
 		Short: "Compare mirrored copies by SHA-256 and repair a bad or missing copy",
 		Long: `scrub reads every object on every copy of a mirror, decides which content
-is good (it matches its recorded civicport-sha256, or, with no record, most
-copies agree), and rewrites each copy that lacks the object or holds other
-bytes from a good copy. It prints every repair.
+is good, and rewrites each copy that lacks the object or holds other bytes
+from a good copy. It prints every repair.
+
+Good is decided by evidence no single provider can forge: with --manifest
+(a migrate manifest, its signature checked first with --pubkey), the SHA-256
+it lists; otherwise the content a strict majority of the copies hold (a copy
+whose content does not match its own recorded civicport-sha256 does not
+vote). An insider at one provider can rewrite an object and its recorded
+hash together, so a copy's own record never outvotes the others. Copies
+that disagree with no majority (two copies, different content) are reported
+unresolved and left as they are.
 
 Exit status: 0 every copy is whole (after the repairs), 1 something could not
 be repaired (or, with --dry-run, something needs repair), 2 bad usage or an
@@ -36,6 +46,21 @@ unreachable copy.`,
 			}
 			if workers < 1 {
 				return fmt.Errorf("--workers %d: want 1 or more", workers)
+			}
+			if pubkey != "" && manifest == "" {
+				return fmt.Errorf("--pubkey checks a manifest's signature: use it with --manifest")
+			}
+			var expected func(string) (string, bool)
+			if manifest != "" {
+				entries, err := readManifestFlag(out, manifest, pubkey)
+				if err != nil {
+					return err
+				}
+				sums := make(map[string]string, len(entries))
+				for _, e := range entries {
+					sums[e.Key] = e.SHA256
+				}
+				expected = func(k string) (string, bool) { s, ok := sums[k]; return s, ok }
 			}
 			var copies []*gcblob.Bucket
 			defer func() {
@@ -52,7 +77,7 @@ unreachable copy.`,
 				copies = append(copies, b)
 				names[i] = blob.Redact(u)
 			}
-			rep, err := mirror.Scrub(ctx, copies, &mirror.ScrubOptions{Names: names, Prefix: prefix, Workers: workers, DryRun: dryRun})
+			rep, err := mirror.Scrub(ctx, copies, &mirror.ScrubOptions{Names: names, Prefix: prefix, Workers: workers, DryRun: dryRun, Expected: expected})
 			if err != nil {
 				return err
 			}
@@ -86,5 +111,7 @@ unreachable copy.`,
 	f.StringVar(&prefix, "prefix", "", "scrub only keys starting with this prefix")
 	f.IntVar(&workers, "workers", 4, "objects checked in parallel")
 	f.BoolVar(&dryRun, "dry-run", false, "report what needs repair, change nothing")
+	f.StringVar(&manifest, "manifest", "", "trusted evidence: a manifest written by migrate (its sha256 decides what is good)")
+	f.StringVar(&pubkey, "pubkey", "", "note verifier key file; checks MANIFEST.sig before trusting --manifest")
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -58,23 +59,9 @@ Exit status: 0 identical, 1 a problem found (listed), 2 bad usage or input.`,
 					return err
 				}
 			} else {
-				data, err := os.ReadFile(manifest)
+				entries, err := readManifestFlag(out, manifest, pubkey)
 				if err != nil {
-					return fmt.Errorf("--manifest: %w", err)
-				}
-				entries, err := migrate.ReadManifest(bytes.NewReader(data))
-				if err != nil {
-					return fmt.Errorf("--manifest %s: %w", manifest, err)
-				}
-				if pubkey != "" {
-					if err := checkSignature(manifest, data, pubkey); err != nil {
-						if errors.Is(err, migrate.ErrManifestSignature) {
-							fmt.Fprintf(out, "signature: %v\n", err)
-							return &problemError{msg: "the manifest's signature does not verify"}
-						}
-						return err
-					}
-					fmt.Fprintf(out, "signature: %s.sig verified\n", manifest)
+					return err
 				}
 				b, err := openChecked(ctx, bucket, "--bucket")
 				if err != nil {
@@ -130,4 +117,29 @@ func checkSignature(manifestPath string, manifest []byte, pubkeyPath string) err
 		return err
 	}
 	return migrate.CheckManifestSignature(manifest, sig, v)
+}
+
+// readManifestFlag reads the --manifest FILE and, with a --pubkey, first
+// checks its signature (FILE.sig), printing the outcome to out. A bad
+// signature is a problem found (exit 1), anything else bad input.
+func readManifestFlag(out io.Writer, manifest, pubkey string) ([]migrate.Entry, error) {
+	data, err := os.ReadFile(manifest)
+	if err != nil {
+		return nil, fmt.Errorf("--manifest: %w", err)
+	}
+	entries, err := migrate.ReadManifest(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("--manifest %s: %w", manifest, err)
+	}
+	if pubkey != "" {
+		if err := checkSignature(manifest, data, pubkey); err != nil {
+			if errors.Is(err, migrate.ErrManifestSignature) {
+				fmt.Fprintf(out, "signature: %v\n", err)
+				return nil, &problemError{msg: "the manifest's signature does not verify"}
+			}
+			return nil, err
+		}
+		fmt.Fprintf(out, "signature: %s.sig verified\n", manifest)
+	}
+	return entries, nil
 }
