@@ -15,14 +15,18 @@
 //     object is staged from the first copy that answers and checked against
 //     its recorded SHA-256; a copy that is down, lacks the object or holds
 //     altered bytes is skipped for the next. Range reads and objects without
-//     a recorded hash fail over on errors only.
+//     a recorded hash fail over on errors only. This check is against the
+//     copy's own record, so it finds decay and partial writes, not an
+//     insider at that copy's provider who rewrote the object and its hash
+//     together; Scrub, which compares the copies, finds that.
 //   - Attributes, List and SignedURL come from the first copy that answers;
 //     Copy and Delete go to every copy, with the same quorum as writes.
 //   - A write with IfNotExist is decided by the first copy (so exactly one
 //     of racing writers wins), which must then be reachable.
 //
 // Scrub compares all copies object by object and repairs a missing or bad
-// copy from a good one (see scrub.go).
+// copy from a good one, decided by a majority of the copies or by trusted
+// evidence (see Scrub).
 package mirror
 
 import (
