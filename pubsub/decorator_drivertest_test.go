@@ -16,11 +16,12 @@ import (
 	"github.com/civicport/civicport/internal/testing/decoratortest"
 	"github.com/civicport/civicport/pubsub/dedup"
 	"github.com/civicport/civicport/pubsub/fanout"
+	"github.com/civicport/civicport/pubsub/meta"
 	"github.com/civicport/civicport/pubsub/sign"
 )
 
-func runDecoratorConformance(t *testing.T, sign func(*gcpubsub.Topic) *gcpubsub.Topic, subscribe func(*gcpubsub.Subscription) *gcpubsub.Subscription, as []drivertest.AsTest) {
-	decoratortest.RunPubSub(t, sign, subscribe, as)
+func runDecoratorConformance(t *testing.T, sign func(*gcpubsub.Topic) *gcpubsub.Topic, subscribe func(*gcpubsub.Subscription) *gcpubsub.Subscription, as []drivertest.AsTest, added ...string) {
+	decoratortest.RunPubSub(t, sign, subscribe, as, added...)
 }
 
 func TestDrivertestDedup(t *testing.T) {
@@ -48,7 +49,8 @@ func TestDrivertestSignVerifyDedup(t *testing.T) {
 			}
 			return dedup.Wrap(vs, nil)
 		},
-		[]drivertest.AsTest{statsAs{dedup: true, verify: true}})
+		[]drivertest.AsTest{statsAs{dedup: true, verify: true}},
+		meta.Signed) // Wrap's stamp, delivered by design
 	// Nothing the suite sent was quarantined.
 	for _, qs := range quarantines {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)

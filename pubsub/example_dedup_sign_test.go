@@ -98,7 +98,10 @@ func Example_sign() {
 		if err != nil {
 			break
 		}
-		fmt.Printf("verified %q %v\n", m.Body, m.Metadata)
+		// Verify delivers the metadata as signed: the publisher's, and the
+		// stamp Wrap added (when, and a nonce that makes it unique).
+		_, _, stampErr := meta.ParseSigned(m.Metadata[meta.Signed])
+		fmt.Printf("verified %q precinct=%s stamped=%v\n", m.Body, m.Metadata["precinct"], stampErr == nil)
 		m.Ack()
 	}
 	q, err := held.Receive(ctx)
@@ -108,6 +111,6 @@ func Example_sign() {
 	fmt.Printf("quarantined %q: %s\n", q.Body, q.Metadata[meta.QuarantineReason])
 	q.Ack()
 	// Output:
-	// verified "340 ballots" map[precinct:12]
+	// verified "340 ballots" precinct=12 stamped=true
 	// quarantined "9999 ballots": missing signature: no civicport-signature metadata
 }

@@ -116,13 +116,20 @@ func TestSignVerifyGoodMessages(t *testing.T) {
 			assert.Equal(t, orig, md, "the caller's metadata is not changed")
 			require.NoError(t, p.signed.Send(ctx, &gcpubsub.Message{Body: []byte("no metadata")}))
 			got := map[string]map[string]string{}
+			nonces := map[string]bool{}
 			for range 2 {
 				m := ddRecv(t, p.sub)
-				got[string(m.Body)] = m.Metadata
+				_, nonce, err := meta.ParseSigned(m.Metadata[meta.Signed])
+				require.NoError(t, err, "the signed stamp is delivered")
+				nonces[nonce] = true
+				md := maps.Clone(m.Metadata)
+				delete(md, meta.Signed)
+				got[string(m.Body)] = md
 				m.Ack()
 			}
-			assert.Equal(t, orig, got["340 ballots"], "metadata intact, signature removed")
-			assert.Nil(t, got["no metadata"])
+			assert.Len(t, nonces, 2, "every message gets its own nonce")
+			assert.Equal(t, orig, got["340 ballots"], "metadata intact, signature removed, stamp added")
+			assert.Empty(t, got["no metadata"])
 			ddNone(t, p.qsub, 200*time.Millisecond)
 			st := verifyStats(t, p.sub)
 			assert.EqualValues(t, 2, st.Verified())

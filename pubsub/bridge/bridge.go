@@ -123,10 +123,11 @@ func Run(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic, o
 }
 
 // bridgedMetadata is m's metadata, plus a meta.ID when it has none and
-// is not signed (adding a key would break its signature): the key dedup.Wrap
-// would use for m on the source, so that a copy forwarded again after a
-// restart is recognised on the destination, where the backend's message id
-// differs.
+// is not signed (adding a key would break its signature; a message signed by
+// sign.Wrap carries a signed nonce, meta.Signed, that dedup.Wrap keys on
+// instead): the key dedup.Wrap would use for m on the source, so that a copy
+// forwarded again after a restart is recognised on the destination, where
+// the backend's message id differs.
 func bridgedMetadata(m *gcpubsub.Message) map[string]string {
 	md := maps.Clone(m.Metadata)
 	if md[meta.ID] != "" || md[meta.Signature] != "" {

@@ -12,8 +12,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"time"
 )
 
 // Metadata keys civicport reads and writes on messages. They are lower-case
@@ -28,6 +31,12 @@ const (
 	ID = "civicport-id"
 	// Signature carries the signature sign.Wrap adds and sign.Verify checks.
 	Signature = "civicport-signature"
+	// Signed is the stamp sign.Wrap adds inside what it signs: when the
+	// message was signed and a random nonce, "<RFC 3339 UTC time> <nonce>"
+	// (see FormatSigned). It makes every signed message unique, so that a
+	// replayed copy is recognised (pubsub/dedup keys on the nonce) and an
+	// old one rejected (sign.VerifyOptions.MaxAge).
+	Signed = "civicport-signed"
 	// QuarantineReason says why sign.Verify quarantined a message.
 	QuarantineReason = "civicport-quarantine-reason"
 )
@@ -78,15 +87,38 @@ const maxPooled = 1 << 20
 
 // DedupKey returns the key pubsub/dedup uses for a message with this backend id
 // (LoggableID), body and metadata: "id:" + ID when it is set, else
+// "signed:" + the nonce of its Signed stamp when it has one, else
 // "sha256:" + a hex SHA-256 (see dedup.Wrap). With contentOnly the backend id
 // is left out.
 func DedupKey(loggableID string, body []byte, md map[string]string, contentOnly bool) string {
 	if id := md[ID]; id != "" {
 		return "id:" + id
 	}
+	if _, nonce, err := ParseSigned(md[Signed]); err == nil {
+		return "signed:" + nonce
+	}
 	if contentOnly {
 		loggableID = ""
 	}
 	sum := CanonicalSHA256("civicport dedup v1", loggableID, body, md)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// FormatSigned returns the value of Signed for a message signed at t with
+// nonce (no spaces).
+func FormatSigned(t time.Time, nonce string) string {
+	return t.UTC().Format(time.RFC3339Nano) + " " + nonce
+}
+
+// ParseSigned splits a Signed value into its time and nonce.
+func ParseSigned(v string) (time.Time, string, error) {
+	ts, nonce, ok := strings.Cut(v, " ")
+	if !ok || nonce == "" || strings.ContainsRune(nonce, ' ') {
+		return time.Time{}, "", fmt.Errorf("%s %q: want \"<RFC 3339 time> <nonce>\"", Signed, v)
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return time.Time{}, "", fmt.Errorf("%s %q: time: %v", Signed, v, err)
+	}
+	return t, nonce, nil
 }

@@ -10,6 +10,14 @@
 // topic, with meta.QuarantineReason saying why. Signatures cover the body
 // and all metadata (meta.CanonicalSHA256). The package imports no provider.
 //
+// Replays: Wrap stamps every message, inside what it signs, with the time
+// and a random nonce (meta.Signed). dedup.Wrap over Verify keys a message
+// without a meta.ID on that nonce, so a captured message published again is
+// dropped as a copy for as long as the dedup store remembers (use
+// dedup.NewBucketStore to survive restarts); VerifyOptions.MaxAge refuses
+// messages older than a window, which bounds how long the store must
+// remember. Verify alone does not stop a replay inside the window.
+//
 // # As
 //
 // Verify's subscription supports **VerifyStats; anything else reaches the

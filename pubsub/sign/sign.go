@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	gax "github.com/googleapis/gax-go/v2"
 	"gocloud.dev/gcerrors"
 	gcpubsub "gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/driver"
@@ -82,12 +83,15 @@ func parseSignature(v string) (alg, keyID string, sig []byte, err error) {
 }
 
 // Wrap returns a topic that signs every message before sending it to t.
-// The signature covers the body and all metadata except meta.Signature
-// (sorted by key, length-prefixed, with the algorithm and key id), and is
-// sent as meta.Signature = "<algorithm>:<key id>:<base64 signature>",
-// the only metadata Wrap adds. A meta.Signature the message
-// already has is replaced. The caller's Message is not changed. Wrap fails
-// if t or s is nil or s has no key id.
+// Wrap adds two metadata keys: meta.Signed, a stamp of the signing time and
+// a random nonce that makes every signed message unique (so that a replay
+// is recognised and an old message can be refused, see Verify), and
+// meta.Signature = "<algorithm>:<key id>:<base64 signature>". The signature
+// covers the body and all metadata but itself, the stamp included (sorted
+// by key, length-prefixed, with the algorithm and key id). A stamp or
+// signature the message already has is replaced. Retries of a failed send
+// resend the same signed messages. The caller's Message is not changed.
+// Wrap fails if t or s is nil or s has no key id.
 func Wrap(t *gcpubsub.Topic, s Signer) (*gcpubsub.Topic, error) {
 	switch {
 	case t == nil:
@@ -114,7 +118,21 @@ func (t *signTopic) SendBatch(ctx context.Context, ms []*driver.Message) error {
 		}
 		out[i] = &driver.Message{Body: m.Body, Metadata: md, BeforeSend: m.BeforeSend, AfterSend: m.AfterSend}
 	}
-	return t.inner.SendBatch(ctx, out)
+	// Retries happen here, not above (IsRetryable is false): a retry sends
+	// the same signed messages, with the same nonces, so that a batch the
+	// backend took before failing is recognised as a copy by dedup.Wrap.
+	bo := gax.Backoff{}
+	for {
+		err := t.inner.SendBatch(ctx, out)
+		if err == nil || !t.inner.IsRetryable(err) {
+			return err
+		}
+		select {
+		case <-time.After(bo.Pause()):
+		case <-ctx.Done():
+			return err
+		}
+	}
 }
 
 // Message returns a copy of m's metadata with the meta.Signature
@@ -127,19 +145,24 @@ func Message(ctx context.Context, s Signer, m *gcpubsub.Message) (map[string]str
 	return signedMetadata(ctx, s, m.Body, m.Metadata)
 }
 
+// signedMetadata returns metadata with a fresh meta.Signed stamp (the time
+// and a random nonce, replacing any the message had) and the signature over
+// all of it.
 func signedMetadata(ctx context.Context, s Signer, body []byte, metadata map[string]string) (map[string]string, error) {
 	alg, keyID := s.Algorithm(), s.KeyID()
-	sig, err := s.Sign(ctx, signedDigest(alg, keyID, body, metadata))
+	md := make(map[string]string, len(metadata)+2)
+	maps.Copy(md, metadata)
+	delete(md, meta.Signature)
+	md[meta.Signed] = meta.FormatSigned(time.Now(), rand.Text())
+	sig, err := s.Sign(ctx, signedDigest(alg, keyID, body, md))
 	if err != nil {
 		return nil, fmt.Errorf("sign message: %w", err)
 	}
-	md := make(map[string]string, len(metadata)+1)
-	maps.Copy(md, metadata)
 	md[meta.Signature] = formatSignature(alg, keyID, sig)
 	return md, nil
 }
 
-func (t *signTopic) IsRetryable(err error) bool { return t.inner.IsRetryable(err) }
+func (t *signTopic) IsRetryable(error) bool { return false } // SendBatch retries
 func (t *signTopic) As(i any) bool {
 	if p, ok := i.(*driver.Topic); ok { // see driveradapter.TopicDriver
 		*p = t
@@ -161,6 +184,18 @@ type VerifyOptions struct {
 	// or its signature could not be checked; the message is nacked on the
 	// source, to be tried again.
 	OnError func(loggableID string, err error)
+	// MaxAge, if positive, quarantines a message signed longer ago than
+	// this (by its meta.Signed stamp, which the signature covers), or
+	// stamped more than ClockSkew in the future, or carrying no stamp. It
+	// bounds how long a captured message can be replayed, and so how long
+	// a dedup.Store must remember keys. Zero: no age limit (replays are
+	// then caught only by dedup.Wrap, as long as its store remembers).
+	MaxAge time.Duration
+	// ClockSkew is how far in the future a stamp may be, for MaxAge
+	// (default one minute).
+	ClockSkew time.Duration
+	// Now is the clock for MaxAge (default time.Now).
+	Now func() time.Time
 }
 
 // VerifyStats counts what a Verify subscription did. Get it with As:
@@ -185,10 +220,14 @@ func (s *VerifyStats) Failures() int64 { return s.failed.Load() }
 // Verify returns a subscription that checks the signature (see Wrap) of
 // every message of sub before the application sees it.
 //
-// A message with a good signature is delivered with its body and metadata
-// as the publisher sent them: meta.Signature is removed.
+// A message with a good signature (and, with MaxAge, a stamp within the age
+// window) is delivered with its body and metadata as they were signed:
+// meta.Signature is removed, meta.Signed (when the message was signed, and
+// its nonce) is kept, so that dedup.Wrap above Verify recognises a replayed
+// copy of a message that has no meta.ID.
 //
-// A message with a bad, missing, malformed or unknown-key signature is never
+// A message with a bad, missing, malformed or unknown-key signature, or
+// outside the age window, is never
 // delivered: it is sent to quarantine with its original body and metadata
 // plus meta.QuarantineReason (the reason in words), and only after the
 // quarantine topic accepted it is it acked on the source. If the
@@ -208,14 +247,24 @@ func Verify(sub *gcpubsub.Subscription, v Verifier, quarantine *gcpubsub.Topic, 
 	case quarantine == nil:
 		return nil, errors.New("sign: Verify: a quarantine topic is required: a message that fails verification must be kept somewhere")
 	}
-	if opts == nil {
-		opts = &VerifyOptions{}
+	o := VerifyOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxAge < 0 || o.ClockSkew < 0 {
+		return nil, fmt.Errorf("sign: Verify: MaxAge %s and ClockSkew %s must not be negative", o.MaxAge, o.ClockSkew)
+	}
+	if o.ClockSkew == 0 {
+		o.ClockSkew = time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return gcpubsub.NewSubscription(&verifySub{
 		inner:   driveradapter.SubscriptionDriver(sub),
 		v:       v,
 		q:       quarantine,
-		opts:    *opts,
+		opts:    o,
 		retry:   retryDelay,
 		pending: map[*time.Timer]driver.AckID{},
 	}, driveradapter.ReceiveBatching(), nil), nil
@@ -255,13 +304,40 @@ func (s *verifySub) check(ctx context.Context, m *driver.Message) (reason string
 	err = s.v.Verify(ctx, alg, keyID, signedDigest(alg, keyID, m.Body, m.Metadata), sig)
 	switch {
 	case err == nil:
-		return "", nil
+		return s.checkStamp(m.Metadata), nil
 	case errors.Is(err, ErrUnknownKey):
 		return fmt.Sprintf("unknown key: no %s key %q to verify with", alg, keyID), nil
 	case errors.Is(err, ErrBadSignature):
 		return fmt.Sprintf("bad signature: the body or metadata changed after signing, or another key signed it (claims %s key %q)", alg, keyID), nil
 	}
 	return "", err
+}
+
+// checkStamp returns why a message with a good signature is still
+// quarantined because of its meta.Signed stamp, or "".
+func (s *verifySub) checkStamp(md map[string]string) string {
+	v, ok := md[meta.Signed]
+	if !ok {
+		if s.opts.MaxAge > 0 {
+			return "no " + meta.Signed + " stamp: its age cannot be checked (not signed by sign.Wrap, or by a civicport before stamps)"
+		}
+		return ""
+	}
+	at, _, err := meta.ParseSigned(v)
+	if err != nil {
+		return "malformed stamp: " + err.Error()
+	}
+	if s.opts.MaxAge <= 0 {
+		return ""
+	}
+	now := s.opts.Now()
+	switch age := now.Sub(at); {
+	case age > s.opts.MaxAge:
+		return fmt.Sprintf("expired: signed at %s, %s ago, more than MaxAge %s (a replay?)", at.Format(time.RFC3339), age.Round(time.Second), s.opts.MaxAge)
+	case -age > s.opts.ClockSkew:
+		return fmt.Sprintf("signed in the future: at %s, %s ahead of this clock (more than ClockSkew %s)", at.Format(time.RFC3339), (-age).Round(time.Second), s.opts.ClockSkew)
+	}
+	return ""
 }
 
 func (s *verifySub) fail(m *driver.Message, err error) {

@@ -3,6 +3,7 @@ package decoratortest
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -20,16 +21,19 @@ import (
 // wrapTopic and wrapSub (a decorator, or the identity to test the adapters
 // themselves): each topic the suite gets is wrapTopic(a mem topic), each
 // subscription wrapSub(a mem subscription to it), turned back into drivers
-// with internal/driveradapter.
-func RunPubSub(t *testing.T, wrapTopic func(*gcpubsub.Topic) *gcpubsub.Topic, wrapSub func(*gcpubsub.Subscription) *gcpubsub.Subscription, as []drivertest.AsTest) {
+// with internal/driveradapter. Metadata keys in added are ones the
+// decorator adds by design (sign.Wrap's meta.Signed stamp): they are
+// removed from received messages before the suite compares metadata.
+func RunPubSub(t *testing.T, wrapTopic func(*gcpubsub.Topic) *gcpubsub.Topic, wrapSub func(*gcpubsub.Subscription) *gcpubsub.Subscription, as []drivertest.AsTest, added ...string) {
 	drivertest.RunConformanceTests(t, func(context.Context, *testing.T) (drivertest.Harness, error) {
-		return &pubsubHarness{wrapTopic: wrapTopic, wrapSub: wrapSub, inner: map[driver.Topic]*gcpubsub.Topic{}}, nil
+		return &pubsubHarness{wrapTopic: wrapTopic, wrapSub: wrapSub, added: added, inner: map[driver.Topic]*gcpubsub.Topic{}}, nil
 	}, as)
 }
 
 type pubsubHarness struct {
 	wrapTopic func(*gcpubsub.Topic) *gcpubsub.Topic
 	wrapSub   func(*gcpubsub.Subscription) *gcpubsub.Subscription
+	added     []string
 
 	mu    sync.Mutex
 	inner map[driver.Topic]*gcpubsub.Topic
@@ -55,7 +59,35 @@ func (h *pubsubHarness) CreateSubscription(_ context.Context, dt driver.Topic, _
 	if !ok {
 		return nil, nil, errors.New("topic not created by this harness")
 	}
-	return driveradapter.Subscription(h.wrapSub(mempubsub.NewSubscription(t, 10*time.Second))), func() {}, nil
+	ds := driveradapter.Subscription(h.wrapSub(mempubsub.NewSubscription(t, 10*time.Second)))
+	if len(h.added) > 0 {
+		ds = stripped{ds, h.added}
+	}
+	return ds, func() {}, nil
+}
+
+// stripped removes the metadata keys in keys from every received message.
+type stripped struct {
+	driver.Subscription
+	keys []string
+}
+
+func (s stripped) ReceiveBatch(ctx context.Context, n int) ([]*driver.Message, error) {
+	ms, err := s.Subscription.ReceiveBatch(ctx, n)
+	for _, m := range ms {
+		if m.Metadata == nil {
+			continue
+		}
+		md := maps.Clone(m.Metadata)
+		for _, k := range s.keys {
+			delete(md, k)
+		}
+		if len(md) == 0 {
+			md = nil
+		}
+		m.Metadata = md
+	}
+	return ms, err
 }
 
 func (h *pubsubHarness) MakeNonexistentSubscription(context.Context) (driver.Subscription, func(), error) {
