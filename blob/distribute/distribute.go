@@ -36,6 +36,8 @@ import (
 	"gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/blob/migrate"
+	"github.com/civicport/civicport/internal/redact"
+	"github.com/civicport/civicport/pubsub/sign"
 )
 
 // Item is one unit of work: copy Keys from the bucket at From to the bucket
@@ -145,6 +147,20 @@ type WorkOptions struct {
 	// Rejected (a worker should not copy between buckets it was not meant
 	// to touch).
 	Allow func(Item) error
+	// Verifier, if set, checks each item's signature (the coordinator
+	// publishes through sign.Wrap) before anything else is done with it:
+	// an unsigned item, one signed by a key Verifier does not hold, or one
+	// changed after signing is refused (acked, recorded in RejectedName,
+	// reported Rejected) and no bucket is opened for it. A failure to check
+	// (the verifier's error, e.g. a KMS that cannot be reached) nacks the
+	// item, to be checked again. Without a Verifier anyone who can publish
+	// to the queue chooses what the workers read and write, with their
+	// credentials: set Verifier, Allow, or both.
+	Verifier sign.Verifier
+	// VerifyOptions tunes the signature check (e.g. MaxAge, to refuse
+	// items signed too long ago); nil: no age limit. A replayed item does
+	// no harm (items are idempotent), so work queues rarely need one.
+	VerifyOptions *sign.VerifyOptions
 	// Report, if set, is called after each item (serialised).
 	Report func(ItemResult)
 	// KeepAlive, if set, is called with an item's message every
@@ -290,7 +306,26 @@ func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
 	start := time.Now()
 	var it Item
 	res := ItemResult{}
-	err := json.Unmarshal(msg.Body, &it)
+	var err error
+	if w.o.Verifier != nil {
+		var reason string
+		reason, err = sign.Check(ctx, w.o.Verifier, msg.Body, msg.Metadata, w.o.VerifyOptions)
+		if err != nil {
+			// Not the item's fault: check it again later.
+			if msg.Nackable() {
+				msg.Nack()
+			}
+			res.Err = fmt.Errorf("check the item's signature: %w", err)
+			w.report(res, start)
+			return
+		}
+		if reason != "" {
+			err = errors.New(reason)
+		}
+	}
+	if err == nil {
+		err = json.Unmarshal(msg.Body, &it)
+	}
 	if err == nil && (it.ID == "" || it.From == "" || it.To == "" || len(it.Keys) == 0 || strings.ContainsAny(it.ID, `/\`) || strings.HasPrefix(it.ID, ".")) {
 		err = errors.New("an item needs an id (no '/', '\\' or leading '.'), from, to and keys")
 	}
@@ -299,9 +334,18 @@ func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
 	}
 	res.Item = it
 	if err != nil {
-		// Redelivery cannot fix it: ack, and report it.
-		msg.Ack()
-		res.Acked, res.Rejected, res.Err = true, true, fmt.Errorf("item rejected: %w", err)
+		// Redelivery cannot fix it: record it, ack, and report it. If
+		// it cannot be recorded, it comes back and is refused again.
+		res.Rejected, res.Err = true, fmt.Errorf("item rejected: %w", err)
+		if rerr := w.recordRejected(msg, it, err); rerr != nil {
+			if msg.Nackable() {
+				msg.Nack()
+			}
+			res.Err = fmt.Errorf("%w (and not recorded, so nacked: %v)", res.Err, rerr)
+		} else {
+			msg.Ack()
+			res.Acked = true
+		}
 	} else {
 		stop := w.keepAlive(msg)
 		err = w.process(ctx, it, &res)
@@ -316,7 +360,13 @@ func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
 			res.Acked = true
 		}
 	}
+	w.report(res, start)
+}
+
+// report counts res and passes it to Report.
+func (w *worker) report(res ItemResult, start time.Time) {
 	res.Elapsed = time.Since(start)
+	it := res.Item
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
@@ -358,6 +408,46 @@ func (w *worker) keepAlive(msg *pubsub.Message) (stop func()) {
 		}
 	})
 	return func() { close(done); wg.Wait() }
+}
+
+// RejectedName is the file in the manifest directory where Work records
+// every item it refused (one JSON line each: time, the message's id, the
+// item as claimed, the reason), so that a forged or misrouted item leaves a
+// trace after it is acked.
+const RejectedName = "rejected.jsonl"
+
+// Rejection is a line of RejectedName.
+type Rejection struct {
+	Time      time.Time `json:"time"`
+	MessageID string    `json:"message_id,omitempty"` // the backend's LoggableID
+	Item      Item      `json:"item"`                 // as the message claimed it; URLs redacted
+	Reason    string    `json:"reason"`
+}
+
+// recordRejected appends a Rejection to dir/RejectedName and syncs it.
+// Lines are appended with one write each (O_APPEND), so workers sharing
+// the directory do not interleave them.
+func (w *worker) recordRejected(msg *pubsub.Message, it Item, reason error) error {
+	why := redact.Strings(reason.Error(), it.From, it.To)
+	it.From, it.To = redact.URL(it.From), redact.URL(it.To)
+	line, err := json.Marshal(Rejection{Time: time.Now().UTC(), MessageID: msg.LoggableID, Item: it, Reason: why})
+	if err != nil {
+		return err
+	}
+	w.mu.Lock() // one writer per process; O_APPEND orders processes
+	defer w.mu.Unlock()
+	f, err := os.OpenFile(filepath.Join(w.dir, RejectedName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(line, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // ManifestName is the name of an item's manifest in the manifest directory.

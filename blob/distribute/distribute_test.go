@@ -148,8 +148,12 @@ func TestWorkNacksFailedItemAndWritesNoManifest(t *testing.T) {
 			assert.Contains(t, r.Err.Error(), "open destination")
 		}
 	}
-	files, _ := os.ReadDir(mdir)
-	assert.Empty(t, files)
+	files, _ := filepath.Glob(filepath.Join(mdir, "*item-*"))
+	assert.Empty(t, files, "no item manifest, not even a temporary one")
+	rejected, err := os.ReadFile(filepath.Join(mdir, RejectedName))
+	require.NoError(t, err)
+	assert.Equal(t, 2, strings.Count(string(rejected), "\n"), "both refusals recorded: %s", rejected)
+	assert.Contains(t, string(rejected), "not my buckets")
 }
 
 func TestMergeRejectsConflict(t *testing.T) {

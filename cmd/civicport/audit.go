@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
@@ -52,12 +50,9 @@ named), 2 bad usage or input (bad URL, unreadable or malformed key).`,
 			}
 			var verifier note.Verifier
 			if pubkey != "" {
-				vkey, err := os.ReadFile(pubkey)
-				if err != nil {
-					return fmt.Errorf("--pubkey: %w", err)
-				}
-				if verifier, err = note.NewVerifier(strings.TrimSpace(string(vkey))); err != nil {
-					return fmt.Errorf("--pubkey %s: not a note verifier key: %v", pubkey, err)
+				var err error
+				if verifier, err = readPubkey(pubkey); err != nil {
+					return err
 				}
 			}
 			b, err := openChecked(ctx, logURL, "--log")

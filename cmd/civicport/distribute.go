@@ -21,11 +21,12 @@ import (
 	"github.com/civicport/civicport/blob/distribute"
 	"github.com/civicport/civicport/blob/migrate"
 	cppubsub "github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/sign"
 )
 
 // distributeFlags are migrate's flags for scaling out over a queue.
 type distributeFlags struct {
-	workTo, workFrom, manifestDir, mergeDir string
+	workTo, workFrom, manifestDir, mergeDir, pubkey string
 	itemSize                                int
 	worker                                  bool
 	untilIdle, keepAlive                    time.Duration
@@ -35,19 +36,24 @@ const distributeHelp = `
 
 Scale out over a queue (any gocloud pubsub URL, e.g. jetstream://STREAM/SUBJECT):
 
-  coordinator: migrate --from URL --to URL --work-to TOPIC_URL [--prefix P] [--item-size N] [--manifest-dir DIR]
+  coordinator: migrate --from URL --to URL --work-to TOPIC_URL [--sign-key KEY [--sign-key-keeper URL]] [--prefix P] [--item-size N] [--manifest-dir DIR]
       lists --from and publishes work items of up to N keys; prints how many.
+      With --sign-key every item is signed (Ed25519, with a time and nonce).
       With --manifest-dir it records the items in DIR/plan.jsonl, and the
       merge then refuses to run until every item has its manifest.
-  worker:      migrate --worker --work-from SUBSCRIPTION_URL --manifest-dir DIR [--until-idle D] [--keep-alive D] [--from URL --to URL]
-      copies each item's objects, re-reads and checks them (SHA-256) against
+  worker:      migrate --worker --work-from SUBSCRIPTION_URL --manifest-dir DIR {--pubkey FILE | --from URL --to URL} [--until-idle D] [--keep-alive D]
+      With --pubkey it refuses items not signed by the coordinator's
+      --sign-key; with --from/--to, items for other buckets; it needs one
+      or both, because the items name what the worker reads and writes,
+      with its credentials. A refused item is acked (never retried),
+      recorded in DIR/rejected.jsonl and counted, and opens nothing.
+      It copies each item's objects, re-reads and checks them (SHA-256) against
       the item's manifest, writes DIR/item-ID.jsonl, and only then acks the
       item; a failed item is nacked (delivered again), an item whose worker
       dies is delivered again after the queue's ack wait. Run as many as you
       like. With --until-idle it exits once no item arrived for D. While an
       item is worked on, progress is reported every --keep-alive (JetStream
-      InProgress) so a slow item is not handed to a second worker. With
-      --from/--to it refuses items for other buckets.
+      InProgress) so a slow item is not handed to a second worker.
   merge:       migrate --merge-manifests DIR --manifest FILE [--sign-key KEY [--sign-key-keeper URL]]
       merges the item manifests into one (each key once; conflicting
       records are an error).`
@@ -68,6 +74,7 @@ func withDistribute(cmd *cobra.Command) *cobra.Command {
 	f.DurationVar(&d.untilIdle, "until-idle", 0, "worker: exit once no item arrived for this long (0: run until interrupted)")
 	f.DurationVar(&d.keepAlive, "keep-alive", time.Second, "worker: report progress on an item this often, so that a slow item is not redelivered while worked on (0: never)")
 	f.StringVar(&d.mergeDir, "merge-manifests", "", "merge the item manifests in this directory into --manifest")
+	f.StringVar(&d.pubkey, "pubkey", "", "worker: note verifier key file; refuse work items not signed by the coordinator's --sign-key")
 	cmd.Long += distributeHelp
 	plain := cmd.RunE
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -81,7 +88,7 @@ func withDistribute(cmd *cobra.Command) *cobra.Command {
 
 // active reports whether any distribute flag was given.
 func (d *distributeFlags) active(cmd *cobra.Command) bool {
-	for _, n := range []string{"work-to", "item-size", "worker", "work-from", "manifest-dir", "until-idle", "keep-alive", "merge-manifests"} {
+	for _, n := range []string{"work-to", "item-size", "worker", "work-from", "manifest-dir", "until-idle", "keep-alive", "merge-manifests", "pubkey"} {
 		if cmd.Flags().Changed(n) {
 			return true
 		}
@@ -99,8 +106,10 @@ func (d *distributeFlags) run(cmd *cobra.Command) error {
 		}
 	}
 	switch {
-	case !d.worker && (d.workFrom != "" || fl.Changed("until-idle") || fl.Changed("keep-alive")):
-		return fmt.Errorf("--work-from, --until-idle and --keep-alive are worker flags: add --worker")
+	case !d.worker && (d.workFrom != "" || fl.Changed("until-idle") || fl.Changed("keep-alive") || d.pubkey != ""):
+		return fmt.Errorf("--work-from, --pubkey, --until-idle and --keep-alive are worker flags: add --worker")
+	case d.worker && (fl.Changed("sign-key") || fl.Changed("sign-key-keeper")):
+		return fmt.Errorf("--sign-key signs on the coordinator (--work-to) or the merge; a worker checks items with --pubkey FILE")
 	case !d.worker && d.workTo == "" && d.manifestDir != "":
 		return fmt.Errorf("--manifest-dir goes with --worker (item manifests) or --work-to (plan record)")
 	case d.workTo == "" && fl.Changed("item-size"):
@@ -112,7 +121,7 @@ func (d *distributeFlags) run(cmd *cobra.Command) error {
 	}
 	switch {
 	case d.workTo != "":
-		return d.coordinate(cmd, str("from"), str("to"), str("prefix"))
+		return d.coordinate(cmd, str("from"), str("to"), str("prefix"), str("sign-key"), str("sign-key-keeper"))
 	case d.worker:
 		workers, _ := fl.GetInt("workers")
 		return d.work(cmd, str("from"), str("to"), workers)
@@ -121,13 +130,17 @@ func (d *distributeFlags) run(cmd *cobra.Command) error {
 	}
 }
 
-func (d *distributeFlags) coordinate(cmd *cobra.Command, from, to, prefix string) error {
+func (d *distributeFlags) coordinate(cmd *cobra.Command, from, to, prefix, signKey, signKeeper string) error {
 	ctx := cmd.Context()
 	if err := distinctBuckets(from, to); err != nil {
 		return err
 	}
 	if d.itemSize < 1 {
 		return fmt.Errorf("--item-size %d: want 1 or more", d.itemSize)
+	}
+	ns, err := readSigner(ctx, signKey, signKeeper)
+	if err != nil {
+		return err
 	}
 	src, dst, err := openPair(ctx, from, to)
 	if err != nil {
@@ -140,6 +153,18 @@ func (d *distributeFlags) coordinate(cmd *cobra.Command, from, to, prefix string
 		return fmt.Errorf("--work-to: %w", err)
 	}
 	defer topic.Shutdown(context.Background())
+	if ns != nil {
+		s, err := sign.NewNoteSignerFrom(ns)
+		if err != nil {
+			return err
+		}
+		signed, err := sign.Wrap(topic, s)
+		if err != nil {
+			return err
+		}
+		defer signed.Shutdown(context.Background())
+		topic = signed
+	}
 	publish := distribute.Publisher(topic)
 	if d.manifestDir != "" {
 		if err := os.MkdirAll(d.manifestDir, 0o755); err != nil {
@@ -176,6 +201,19 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 	if (from == "") != (to == "") {
 		return fmt.Errorf("--worker takes both --from and --to (to accept only items between them) or neither")
 	}
+	if from == "" && d.pubkey == "" {
+		return fmt.Errorf("--worker needs --pubkey FILE (accept only items signed by the coordinator's --sign-key) or --from URL --to URL (accept only items between them), or both: an item names the buckets this worker reads and writes with its credentials, so an unchecked one lets anyone who can publish to the queue choose them")
+	}
+	var verifier sign.Verifier
+	if d.pubkey != "" {
+		nv, err := readPubkey(d.pubkey)
+		if err != nil {
+			return err
+		}
+		if verifier, err = sign.NewNoteVerifierFrom(nv); err != nil {
+			return err
+		}
+	}
 	if d.untilIdle < 0 || d.keepAlive < 0 {
 		return fmt.Errorf("--until-idle %s, --keep-alive %s: want 0 or more", d.untilIdle, d.keepAlive)
 	}
@@ -194,13 +232,14 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 	}()
 	opts := &distribute.WorkOptions{
 		Migrate:        migrate.Options{Workers: workers},
+		Verifier:       verifier,
 		UntilIdle:      d.untilIdle,
 		KeepAlive:      distribute.InProgress,
 		KeepAliveEvery: d.keepAlive,
 		Report: func(r distribute.ItemResult) {
 			switch {
 			case r.Err != nil && r.Rejected:
-				fmt.Fprintf(errOut, "item %s rejected (acked, nothing copied): %v\n", r.Item.ID, r.Err)
+				fmt.Fprintf(errOut, "item %q rejected (recorded in %s, acked, nothing copied): %v\n", r.Item.ID, filepath.Join(d.manifestDir, distribute.RejectedName), r.Err)
 			case r.Err != nil:
 				fmt.Fprintf(errOut, "item %s failed, nacked for redelivery: %s\n", r.Item.ID, blob.Describe(r.Err, r.Item.From+" "+r.Item.To))
 			default:

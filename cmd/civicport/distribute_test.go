@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gocloud.dev/pubsub"
 
+	"github.com/civicport/civicport/blob/distribute"
 	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
@@ -69,8 +70,10 @@ func TestDistributedMigrateSurvivesKilledWorker(t *testing.T) {
 	topicURL := "jetstream://" + stream + "/" + subject + "?create=true"
 	subURL := "jetstream://" + stream + "/" + consumer
 
+	skey, vkey := keyFiles(t, t.TempDir())
+
 	start := time.Now()
-	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--work-to", topicURL, "--item-size", fmt.Sprint(itemSize), "--manifest-dir", mdir)
+	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--work-to", topicURL, "--item-size", fmt.Sprint(itemSize), "--manifest-dir", mdir, "--sign-key", skey)
 	require.Equal(t, exitOK, code, out+errOut)
 	assert.Contains(t, out, fmt.Sprintf("published %d items (%d objects, up to %d keys each)", n/itemSize, n, itemSize))
 	// The durable consumer, as an operator would create it (short ack wait
@@ -79,7 +82,7 @@ func TestDistributedMigrateSurvivesKilledWorker(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, sub.Shutdown(t.Context()))
 
-	args := []string{"--work-from", subURL, "--manifest-dir", mdir, "--until-idle", "5s", "--workers", "2", "--from", src, "--to", dst}
+	args := []string{"--work-from", subURL, "--manifest-dir", mdir, "--until-idle", "5s", "--workers", "2", "--from", src, "--to", dst, "--pubkey", vkey}
 	victim := startWorker(t, args...)
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -117,7 +120,6 @@ func TestDistributedMigrateSurvivesKilledWorker(t *testing.T) {
 	t.Logf("temporary manifests left by the killed worker: %d", len(tmp))
 
 	mf := filepath.Join(t.TempDir(), "merged.jsonl")
-	skey, vkey := keyFiles(t, t.TempDir())
 	code, out, errOut = runCLI(t, "migrate", "--merge-manifests", mdir, "--manifest", mf, "--sign-key", skey)
 	require.Equal(t, exitOK, code, out+errOut)
 	assert.Contains(t, out, fmt.Sprintf("merged %d item manifests: %d objects", n/itemSize, n))
@@ -134,6 +136,59 @@ func TestDistributedMigrateSurvivesKilledWorker(t *testing.T) {
 	code, out, _ = runCLI(t, "verify", "--from", src, "--to", dst)
 	assert.Equal(t, exitOK, code, out)
 	assert.Contains(t, out, fmt.Sprintf("verified %d ", n))
+}
+
+// The reproduction: someone who can publish to the work subject
+// (no coordinator key) sends an item that names a local directory as its
+// source and another as its destination. A worker started with --pubkey
+// refuses it before opening anything, records it, acks it (it does not come
+// back) and exits 1; the coordinator's signed items are done.
+func TestDistributedWorkerRefusesForgedItem(t *testing.T) {
+	nats := testenv.NATS(t)
+	_, src := fileBucket(t, 6, 100)
+	_, dst := emptyBucket(t)
+	secretDir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(secretDir, "voters.csv"), []byte("name,ssn\n"), 0o600))
+	loot := filepath.Join(t.TempDir(), "loot")
+	mdir := filepath.Join(t.TempDir(), "items")
+	stream, consumer := nats.StreamName("cpforge"), nats.StreamName("workers")
+	subject := nats.Subject("civicport.work")
+	topicURL := "jetstream://" + stream + "/" + subject + "?create=true"
+	subURL := "jetstream://" + stream + "/" + consumer
+	skey, vkey := keyFiles(t, t.TempDir())
+
+	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--work-to", topicURL, "--item-size", "3", "--sign-key", skey)
+	require.Equal(t, exitOK, code, out+errOut)
+	assert.Contains(t, out, "published 2 items")
+
+	// The forgery, straight onto the subject the coordinator uses.
+	topic, err := pubsub.OpenTopic(t.Context(), topicURL)
+	require.NoError(t, err)
+	forged := distribute.Item{ID: "forged", From: "file://" + secretDir, To: "file://" + loot, Keys: []string{"voters.csv"}}
+	require.NoError(t, distribute.Publisher(topic)(t.Context(), forged))
+	require.NoError(t, topic.Shutdown(t.Context()))
+
+	sub, err := pubsub.OpenSubscription(t.Context(), subURL+"?create=true&filter_subject="+subject+"&ack_wait=2s")
+	require.NoError(t, err)
+	require.NoError(t, sub.Shutdown(t.Context()))
+
+	// No --from/--to: the README's worker, trusting only the key.
+	w := startWorker(t, "--work-from", subURL, "--manifest-dir", mdir, "--until-idle", "4s", "--pubkey", vkey)
+	code = w.wait()
+	assert.Equal(t, exitProblem, code, w.out.String()+w.err.String())
+	assert.Contains(t, w.err.String(), "rejected (recorded in "+filepath.Join(mdir, distribute.RejectedName))
+	assert.Contains(t, w.err.String(), "missing signature")
+	assert.Contains(t, w.out.String(), "worker: items done 2 (6 objects), failed 0, rejected 1")
+	assert.NoDirExists(t, loot, "nothing written where the forged item said")
+	rec, err := os.ReadFile(filepath.Join(mdir, distribute.RejectedName))
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(string(rec), "\n"), "refused once, never redelivered: %s", rec)
+
+	// The signed items made a complete, mergeable run.
+	mf := filepath.Join(t.TempDir(), "merged.jsonl")
+	code, out, errOut = runCLI(t, "migrate", "--merge-manifests", mdir, "--manifest", mf)
+	require.Equal(t, exitOK, code, out+errOut)
+	assert.Contains(t, out, "merged 2 item manifests: 6 objects")
 }
 
 func TestDistributeUsage(t *testing.T) {
@@ -155,6 +210,11 @@ func TestDistributeUsage(t *testing.T) {
 		{[]string{"migrate", "--work-to", "jetstream://S/x", "--from", src}, "--from URL and --to URL are both required"},
 		{[]string{"migrate", "--work-to", "nope://S/x", "--from", src, "--to", dst}, "--work-to"},
 		{[]string{"migrate", "--worker", "--work-from", "jetstream://S/C", "--manifest-dir", dir, "--from", src}, "both --from and --to"},
+		{[]string{"migrate", "--worker", "--work-from", "jetstream://S/C", "--manifest-dir", dir}, "--worker needs --pubkey FILE"},
+		{[]string{"migrate", "--worker", "--work-from", "jetstream://S/C", "--manifest-dir", dir, "--pubkey", filepath.Join(dir, "none")}, "--pubkey"},
+		{[]string{"migrate", "--worker", "--work-from", "jetstream://S/C", "--manifest-dir", dir, "--pubkey", exists, "--sign-key", exists}, "a worker checks items with --pubkey"},
+		{[]string{"migrate", "--work-to", "jetstream://S/x", "--from", src, "--to", dst, "--pubkey", exists}, "add --worker"},
+		{[]string{"migrate", "--work-to", "jetstream://S/x", "--from", src, "--to", dst, "--sign-key", filepath.Join(dir, "none")}, "--sign-key"},
 		{[]string{"migrate", "--merge-manifests", dir}, "needs --manifest FILE"},
 		{[]string{"migrate", "--merge-manifests", dir, "--manifest", exists}, "exists"},
 		{[]string{"migrate", "--merge-manifests", filepath.Join(dir, "none"), "--manifest", "x"}, "not a directory"},

@@ -149,7 +149,7 @@ usage or input, or stopped before anything was written.`,
 	f.BoolVar(&dryRun, "dry-run", false, "write nothing; list what would be copied, skipped or refused")
 	f.BoolVar(&resume, "resume", false, "continue an interrupted run from its --manifest")
 	f.StringVar(&manifest, "manifest", defaultManifest, "manifest file (JSON lines: key, size, sha256, content_type, metadata)")
-	f.StringVar(&signKey, "sign-key", "", "sign the manifest with this note private key (a file path or file:// URL, from civicport keygen; writes MANIFEST.sig)")
+	f.StringVar(&signKey, "sign-key", "", "sign the manifest (writes MANIFEST.sig) or, with --work-to, every work item, with this note private key (a file path or file:// URL, from civicport keygen)")
 	f.StringVar(&signKeeper, "sign-key-keeper", "", "keeper URL that sealed --sign-key (keygen --keeper)")
 	return cmd
 }

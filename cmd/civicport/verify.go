@@ -101,13 +101,9 @@ Exit status: 0 identical, 1 a problem found (listed), 2 bad usage or input.`,
 // pubkeyPath. A bad key file is a usage error; a signature that does not
 // verify wraps migrate.ErrManifestSignature.
 func checkSignature(manifestPath string, manifest []byte, pubkeyPath string) error {
-	vkey, err := os.ReadFile(pubkeyPath)
+	v, err := readPubkey(pubkeyPath)
 	if err != nil {
-		return fmt.Errorf("--pubkey: %w", err)
-	}
-	v, err := note.NewVerifier(strings.TrimSpace(string(vkey)))
-	if err != nil {
-		return fmt.Errorf("--pubkey %s: not a note verifier key: %v", pubkeyPath, err)
+		return err
 	}
 	sig, err := os.ReadFile(manifestPath + ".sig")
 	if errors.Is(err, os.ErrNotExist) {
@@ -117,6 +113,19 @@ func checkSignature(manifestPath string, manifest []byte, pubkeyPath string) err
 		return err
 	}
 	return migrate.CheckManifestSignature(manifest, sig, v)
+}
+
+// readPubkey reads the note verifier key file of a --pubkey flag.
+func readPubkey(path string) (note.Verifier, error) {
+	vkey, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--pubkey: %w", err)
+	}
+	v, err := note.NewVerifier(strings.TrimSpace(string(vkey)))
+	if err != nil {
+		return nil, fmt.Errorf("--pubkey %s: not a note verifier key: %v", path, err)
+	}
+	return v, nil
 }
 
 // readManifestFlag reads the --manifest FILE and, with a --pubkey, first

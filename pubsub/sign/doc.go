@@ -8,7 +8,10 @@
 // gocloud.dev secrets keeper); Verify checks every message received with a
 // Verifier and moves the forged, altered or unsigned ones to a quarantine
 // topic, with meta.QuarantineReason saying why. Signatures cover the body
-// and all metadata (meta.CanonicalSHA256). The package imports no provider.
+// and all metadata (meta.CanonicalSHA256). Check is the same check for one
+// message, for receivers that handle a refusal themselves (blob/distribute's
+// workers record and ack a forged work item). The package imports no
+// provider.
 //
 // Replays: Wrap stamps every message, inside what it signs, with the time
 // and a random nonce (meta.Signed). dedup.Wrap over Verify keys a message

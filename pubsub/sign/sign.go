@@ -247,18 +247,9 @@ func Verify(sub *gcpubsub.Subscription, v Verifier, quarantine *gcpubsub.Topic, 
 	case quarantine == nil:
 		return nil, errors.New("sign: Verify: a quarantine topic is required: a message that fails verification must be kept somewhere")
 	}
-	o := VerifyOptions{}
-	if opts != nil {
-		o = *opts
-	}
-	if o.MaxAge < 0 || o.ClockSkew < 0 {
-		return nil, fmt.Errorf("sign: Verify: MaxAge %s and ClockSkew %s must not be negative", o.MaxAge, o.ClockSkew)
-	}
-	if o.ClockSkew == 0 {
-		o.ClockSkew = time.Minute
-	}
-	if o.Now == nil {
-		o.Now = time.Now
+	o, err := verifyOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("sign: Verify: %w", err)
 	}
 	return gcpubsub.NewSubscription(&verifySub{
 		inner:   driveradapter.SubscriptionDriver(sub),
@@ -290,10 +281,48 @@ type verifySub struct {
 
 var _ driver.Subscription = (*verifySub)(nil)
 
+// verifyOptions returns opts (nil: defaults) with its defaults filled in.
+func verifyOptions(opts *VerifyOptions) (VerifyOptions, error) {
+	o := VerifyOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxAge < 0 || o.ClockSkew < 0 {
+		return o, fmt.Errorf("MaxAge %s and ClockSkew %s must not be negative", o.MaxAge, o.ClockSkew)
+	}
+	if o.ClockSkew == 0 {
+		o.ClockSkew = time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}
+
+// Check checks one received message (its body and metadata as they
+// arrived, meta.Signature included) the way Verify does: the signature with
+// v, and the meta.Signed stamp against opts.MaxAge (nil opts: no age
+// limit). It is for receivers that decide themselves what to do with a
+// message that fails, e.g. a work queue that records and acks a refused
+// item (blob/distribute). reason is "" for a good message, else why it must
+// not be trusted, in words; err is a failure to check (v failed, or bad
+// opts), after which the message should be tried again, not trusted or
+// dropped. opts.OnQuarantine and OnError are not used.
+func Check(ctx context.Context, v Verifier, body []byte, md map[string]string, opts *VerifyOptions) (reason string, err error) {
+	if v == nil {
+		return "", errors.New("sign: Check: nil Verifier")
+	}
+	o, err := verifyOptions(opts)
+	if err != nil {
+		return "", fmt.Errorf("sign: Check: %w", err)
+	}
+	return check(ctx, v, &o, body, md)
+}
+
 // check returns "" for a good signature, else the reason to quarantine; err
 // is a failure to check.
-func (s *verifySub) check(ctx context.Context, m *driver.Message) (reason string, err error) {
-	v, ok := m.Metadata[meta.Signature]
+func check(ctx context.Context, vr Verifier, o *VerifyOptions, body []byte, md map[string]string) (reason string, err error) {
+	v, ok := md[meta.Signature]
 	if !ok {
 		return "missing signature: no " + meta.Signature + " metadata", nil
 	}
@@ -301,10 +330,10 @@ func (s *verifySub) check(ctx context.Context, m *driver.Message) (reason string
 	if perr != nil {
 		return "malformed signature: " + perr.Error(), nil
 	}
-	err = s.v.Verify(ctx, alg, keyID, signedDigest(alg, keyID, m.Body, m.Metadata), sig)
+	err = vr.Verify(ctx, alg, keyID, signedDigest(alg, keyID, body, md), sig)
 	switch {
 	case err == nil:
-		return s.checkStamp(m.Metadata), nil
+		return checkStamp(o, md), nil
 	case errors.Is(err, ErrUnknownKey):
 		return fmt.Sprintf("unknown key: no %s key %q to verify with", alg, keyID), nil
 	case errors.Is(err, ErrBadSignature):
@@ -315,10 +344,10 @@ func (s *verifySub) check(ctx context.Context, m *driver.Message) (reason string
 
 // checkStamp returns why a message with a good signature is still
 // quarantined because of its meta.Signed stamp, or "".
-func (s *verifySub) checkStamp(md map[string]string) string {
+func checkStamp(o *VerifyOptions, md map[string]string) string {
 	v, ok := md[meta.Signed]
 	if !ok {
-		if s.opts.MaxAge > 0 {
+		if o.MaxAge > 0 {
 			return "no " + meta.Signed + " stamp: its age cannot be checked (not signed by sign.Wrap, or by a civicport before stamps)"
 		}
 		return ""
@@ -327,15 +356,15 @@ func (s *verifySub) checkStamp(md map[string]string) string {
 	if err != nil {
 		return "malformed stamp: " + err.Error()
 	}
-	if s.opts.MaxAge <= 0 {
+	if o.MaxAge <= 0 {
 		return ""
 	}
-	now := s.opts.Now()
+	now := o.Now()
 	switch age := now.Sub(at); {
-	case age > s.opts.MaxAge:
-		return fmt.Sprintf("expired: signed at %s, %s ago, more than MaxAge %s (a replay?)", at.Format(time.RFC3339), age.Round(time.Second), s.opts.MaxAge)
-	case -age > s.opts.ClockSkew:
-		return fmt.Sprintf("signed in the future: at %s, %s ahead of this clock (more than ClockSkew %s)", at.Format(time.RFC3339), (-age).Round(time.Second), s.opts.ClockSkew)
+	case age > o.MaxAge:
+		return fmt.Sprintf("expired: signed at %s, %s ago, more than MaxAge %s (a replay?)", at.Format(time.RFC3339), age.Round(time.Second), o.MaxAge)
+	case -age > o.ClockSkew:
+		return fmt.Sprintf("signed in the future: at %s, %s ahead of this clock (more than ClockSkew %s)", at.Format(time.RFC3339), (-age).Round(time.Second), o.ClockSkew)
 	}
 	return ""
 }
@@ -371,7 +400,7 @@ func (s *verifySub) ReceiveBatch(ctx context.Context, maxMessages int) ([]*drive
 	out := ms[:0]
 	var acks []driver.AckID
 	for _, m := range ms {
-		reason, err := s.check(ctx, m)
+		reason, err := check(ctx, s.v, &s.opts, m.Body, m.Metadata)
 		if err != nil {
 			s.fail(m, fmt.Errorf("verify signature: %w", err))
 			continue
@@ -510,6 +539,16 @@ func NewNoteSigner(skey string) (Signer, error) {
 	return noteSigner{s}, nil
 }
 
+// NewNoteSignerFrom returns an Ed25519 Signer over a note signer already
+// at hand, e.g. one a keeper unsealed (audit.SignerFromKeeper). Its key id
+// is "<name>+<hash>", as in the verifier key. It fails if s is nil.
+func NewNoteSignerFrom(s note.Signer) (Signer, error) {
+	if s == nil {
+		return nil, errors.New("sign: NewNoteSignerFrom: nil note.Signer")
+	}
+	return noteSigner{s}, nil
+}
+
 func noteKeyID(name string, hash uint32) string { return fmt.Sprintf("%s+%08x", name, hash) }
 
 func (s noteSigner) Algorithm() string { return AlgEd25519 }
@@ -528,6 +567,19 @@ func NewNoteVerifier(vkeys ...string) (Verifier, error) {
 		nv, err := note.NewVerifier(strings.TrimSpace(k))
 		if err != nil {
 			return nil, err
+		}
+		v[noteKeyID(nv.Name(), nv.KeyHash())] = nv
+	}
+	return v, nil
+}
+
+// NewNoteVerifierFrom is NewNoteVerifier for note verifiers already parsed
+// (note.NewVerifier). It fails if one is nil.
+func NewNoteVerifierFrom(vs ...note.Verifier) (Verifier, error) {
+	v := noteVerifier{}
+	for i, nv := range vs {
+		if nv == nil {
+			return nil, fmt.Errorf("sign: NewNoteVerifierFrom: verifier %d is nil", i)
 		}
 		v[noteKeyID(nv.Name(), nv.KeyHash())] = nv
 	}
