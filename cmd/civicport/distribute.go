@@ -27,9 +27,9 @@ import (
 // distributeFlags are migrate's flags for scaling out over a queue.
 type distributeFlags struct {
 	workTo, workFrom, manifestDir, mergeDir, pubkey string
-	itemSize                                int
-	worker                                  bool
-	untilIdle, keepAlive                    time.Duration
+	itemSize                                        int
+	worker                                          bool
+	untilIdle, keepAlive                            time.Duration
 }
 
 const distributeHelp = `
