@@ -4,8 +4,16 @@
 //
 // The key is an AES-256 secret key on the token, found by its label (CKA_LABEL);
 // the token is found by its label too (slot ids change when tokens are
-// initialised). Encrypt uses CKM_AES_GCM with a fresh random 96-bit IV per call
-// and a 128-bit tag; the ciphertext is
+// initialised). Encrypt uses CKM_AES_GCM with a 96-bit IV per call and a
+// 128-bit tag. The keeper offers the token a random IV from Go's crypto/rand
+// (the FIPS 140-3 module's DRBG when Go runs in FIPS mode); a token that
+// generates its own IV instead (HSMs in FIPS mode that refuse external GCM
+// IVs write theirs back into the mechanism parameters) has its IV recorded.
+// SoftHSM2, the token tested here, uses the IV offered. The keeper does not
+// use PKCS#11 3.0's message-based encryption (C_MessageEncryptInit with an
+// IV generator): an HSM that accepts GCM IVs only that way refuses Encrypt
+// (CKR_MECHANISM_PARAM_INVALID), and the keeper reports that error. The
+// ciphertext is
 //
 //	0x01 IV(12) GCM-ciphertext-and-tag
 //

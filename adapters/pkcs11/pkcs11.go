@@ -361,6 +361,14 @@ func (k *keeper) Encrypt(ctx context.Context, plaintext []byte) ([]byte, error) 
 	if err != nil {
 		return nil, wrapErr("encrypt", err)
 	}
+	// A token in FIPS mode may ignore the IV given and generate its own
+	// (CKM_AES_GCM with an IV generator); it writes it back into the
+	// parameters, and that is the IV the ciphertext needs.
+	if tokenIV := params.IV(); len(tokenIV) == ivSize {
+		iv = tokenIV
+	} else if len(tokenIV) != 0 {
+		return nil, &tokenError{code: gcerrors.Internal, msg: fmt.Sprintf("pkcs11: encrypt: the token returned a %d-byte GCM IV, want %d", len(tokenIV), ivSize)}
+	}
 	out := make([]byte, 0, 1+ivSize+len(ct))
 	out = append(out, formatV1)
 	out = append(out, iv...)

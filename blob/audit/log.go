@@ -17,6 +17,8 @@ import (
 	"gocloud.dev/gcerrors"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/civicport/civicport/internal/blobcopy"
 )
 
 // Object names in the log's bucket.
@@ -348,7 +350,7 @@ func (l *Log) Record(ctx context.Context, op, bucket, key, sha256 string) error 
 }
 
 func write(ctx context.Context, b *blob.Bucket, key string, data []byte, ifNotExist bool) error {
-	return b.WriteAll(ctx, key, data, &blob.WriterOptions{
+	return blobcopy.Put(ctx, b, key, data, &blob.WriterOptions{
 		ContentType: "application/octet-stream", IfNotExist: ifNotExist,
 	})
 }

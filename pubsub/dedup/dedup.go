@@ -16,6 +16,7 @@ import (
 	gcpubsub "gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/driver"
 
+	"github.com/civicport/civicport/internal/blobcopy"
 	"github.com/civicport/civicport/internal/driveradapter"
 
 	"github.com/civicport/civicport/pubsub/meta"
@@ -444,7 +445,7 @@ func (s *BucketStore) Seen(ctx context.Context, key string) (bool, error) {
 
 // Add writes key's object if it does not exist yet.
 func (s *BucketStore) Add(ctx context.Context, key string) error {
-	err := s.b.WriteAll(ctx, s.name(key), []byte(key), &blob.WriterOptions{
+	err := blobcopy.Put(ctx, s.b, s.name(key), []byte(key), &blob.WriterOptions{
 		ContentType: "text/plain; charset=utf-8",
 		IfNotExist:  true,
 	})

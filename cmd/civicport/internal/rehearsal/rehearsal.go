@@ -29,6 +29,7 @@ import (
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/blobtest"
 	"github.com/civicport/civicport/conformance/report"
+	"github.com/civicport/civicport/internal/blobcopy"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/secrets"
 )
@@ -342,7 +343,7 @@ func tamperDrill(ctx context.Context, a, b *gcblob.Bucket) (string, error) {
 		return "", err
 	}
 	data[len(data)/2] ^= 0x01
-	if err := b.WriteAll(ctx, key, data, &gcblob.WriterOptions{ContentType: attrs.ContentType, Metadata: attrs.Metadata}); err != nil {
+	if err := blobcopy.Put(ctx, b, key, data, &gcblob.WriterOptions{ContentType: attrs.ContentType, Metadata: attrs.Metadata}); err != nil {
 		return "", err
 	}
 	vr, err := migrate.Verify(ctx, a, b, nil)
