@@ -25,7 +25,9 @@ func Schemes() []string {
 	return s
 }
 
-// Error is returned by Open and Ping. URL is redacted; Err is the cause.
+// Error is returned by Open and Ping. URL is redacted; Err is the cause, its
+// message redacted too (errors.Is and errors.As reach the driver's error
+// under it, whose own message is not).
 type Error struct {
 	URL string // redacted
 	Op  string // "open" or "ping"
@@ -47,7 +49,7 @@ func Open(ctx context.Context, urlstr string) (*gcblob.Bucket, error) {
 	}
 	b, err := gcblob.OpenBucket(ctx, u.String())
 	if err != nil {
-		return nil, &Error{URL: redact.URL(urlstr), Op: "open", Msg: redact.String(Describe(err, u.String()), urlstr), Err: err}
+		return nil, &Error{URL: redact.URL(urlstr), Op: "open", Msg: redact.String(Describe(err, u.String()), urlstr), Err: redact.Err(err, urlstr)}
 	}
 	switch u.Scheme {
 	case "s3":
@@ -62,7 +64,7 @@ func Open(ctx context.Context, urlstr string) (*gcblob.Bucket, error) {
 func parse(urlstr string) (*url.URL, error) {
 	u, msg, cause := openurl.Parse(urlstr, "SCHEME://BUCKET", "", Schemes(), gcblob.DefaultURLMux().ValidBucketScheme)
 	if msg != "" {
-		return nil, &Error{URL: redact.URL(urlstr), Op: "open", Msg: msg, Err: cause}
+		return nil, &Error{URL: redact.URL(urlstr), Op: "open", Msg: msg, Err: redact.Err(cause, urlstr)}
 	}
 	return u, nil
 }
@@ -98,7 +100,7 @@ func Ping(ctx context.Context, b *gcblob.Bucket, urlstr string) error {
 	if err == nil {
 		return nil
 	}
-	return &Error{URL: redact.URL(urlstr), Op: "ping", Msg: Describe(err, urlstr), Err: err}
+	return &Error{URL: redact.URL(urlstr), Op: "ping", Msg: Describe(err, urlstr), Err: redact.Err(err, urlstr)}
 }
 
 // Describe says in words what kind of failure err is (missing bucket or key,

@@ -58,6 +58,11 @@ func TestOpenErrorsHideCredentials(t *testing.T) {
 		_, err := blob.Open(context.Background(), u)
 		require.Error(t, err)
 		assert.NotContains(t, err.Error(), secret, "%q", u)
+		var oe *blob.Error
+		require.ErrorAs(t, err, &oe)
+		if oe.Err != nil {
+			assert.NotContains(t, oe.Err.Error(), secret, "the cause of %q", u)
+		}
 	}
 }
 

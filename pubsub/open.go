@@ -32,7 +32,8 @@ func SubscriptionSchemes() []string {
 }
 
 // Error is returned by OpenTopic and OpenSubscription. URL is redacted; Err
-// is the cause.
+// is the cause, its message redacted too (errors.Is and errors.As reach the
+// driver's error under it, whose own message is not).
 type Error struct {
 	URL  string // redacted
 	Kind string // "topic" or "subscription"
@@ -50,7 +51,7 @@ func OpenTopic(ctx context.Context, urlstr string) (*gcpubsub.Topic, error) {
 	}
 	t, err := gcpubsub.OpenTopic(ctx, urlstr)
 	if err != nil {
-		return nil, &Error{URL: redact.URL(urlstr), Kind: "topic", Msg: Describe(err, urlstr), Err: err}
+		return nil, &Error{URL: redact.URL(urlstr), Kind: "topic", Msg: Describe(err, urlstr), Err: redact.Err(err, urlstr)}
 	}
 	return t, nil
 }
@@ -69,7 +70,7 @@ func OpenSubscription(ctx context.Context, urlstr string) (*gcpubsub.Subscriptio
 		s, err = gcpubsub.OpenSubscription(ctx, urlstr)
 	}
 	if err != nil {
-		return nil, &Error{URL: redact.URL(urlstr), Kind: "subscription", Msg: Describe(err, urlstr), Err: err}
+		return nil, &Error{URL: redact.URL(urlstr), Kind: "subscription", Msg: Describe(err, urlstr), Err: redact.Err(err, urlstr)}
 	}
 	return s, nil
 }
@@ -78,7 +79,7 @@ func OpenSubscription(ctx context.Context, urlstr string) (*gcpubsub.Subscriptio
 func parse(urlstr, kind string, schemes []string, valid func(string) bool) (*url.URL, error) {
 	u, msg, cause := openurl.Parse(urlstr, "SCHEME://...", kind+" scheme", schemes, valid)
 	if msg != "" {
-		return nil, &Error{URL: redact.URL(urlstr), Kind: kind, Msg: msg, Err: cause}
+		return nil, &Error{URL: redact.URL(urlstr), Kind: kind, Msg: msg, Err: redact.Err(cause, urlstr)}
 	}
 	return u, nil
 }

@@ -83,8 +83,15 @@ func TestOpenErrorsHideCredentials(t *testing.T) {
 		_, err := pubsub.OpenTopic(context.Background(), u)
 		require.Error(t, err)
 		assert.NotContains(t, err.Error(), secret, "%q", u)
-		_, err = pubsub.OpenSubscription(context.Background(), u)
-		require.Error(t, err)
-		assert.NotContains(t, err.Error(), secret, "%q", u)
+		_, err2 := pubsub.OpenSubscription(context.Background(), u)
+		require.Error(t, err2)
+		assert.NotContains(t, err2.Error(), secret, "%q", u)
+		for _, err := range []error{err, err2} {
+			var oe *pubsub.Error
+			require.ErrorAs(t, err, &oe)
+			if oe.Err != nil {
+				assert.NotContains(t, oe.Err.Error(), secret, "the cause of %q", u)
+			}
+		}
 	}
 }

@@ -51,7 +51,9 @@ func Schemes() []string {
 	return s
 }
 
-// OpenError is returned by Open. URL is redacted; Err is the cause.
+// OpenError is returned by Open. URL is redacted; Err is the cause, its
+// message redacted too (errors.Is and errors.As reach the driver's error
+// under it, whose own message is not).
 type OpenError struct {
 	URL string // redacted (see RedactURL)
 	Msg string // what went wrong, credentials removed
@@ -97,7 +99,8 @@ func Open(ctx context.Context, urlstr string) (*gcsecrets.Keeper, error) {
 		k, err = gcsecrets.OpenKeeper(ctx, u.String())
 	}
 	if err != nil {
-		return nil, &OpenError{URL: RedactURL(urlstr), Msg: RedactMessage(err.Error(), urlstr), Err: err}
+		msg := RedactMessage(err.Error(), urlstr)
+		return nil, &OpenError{URL: RedactURL(urlstr), Msg: msg, Err: redact.ErrMessage(err, msg)}
 	}
 	return k, nil
 }
@@ -105,7 +108,7 @@ func Open(ctx context.Context, urlstr string) (*gcsecrets.Keeper, error) {
 func parseKeeperURL(urlstr string) (*url.URL, error) {
 	u, msg, cause := openurl.Parse(urlstr, "SCHEME://...", "", Schemes(), gcsecrets.DefaultURLMux().ValidKeeperScheme)
 	if msg != "" {
-		return nil, &OpenError{URL: RedactURL(urlstr), Msg: msg, Err: cause}
+		return nil, &OpenError{URL: RedactURL(urlstr), Msg: msg, Err: redact.ErrMessage(cause, RedactMessage(fmt.Sprint(cause), urlstr))}
 	}
 	return u, nil
 }

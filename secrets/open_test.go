@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -81,6 +82,11 @@ func TestOpenBadURLs(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 			assert.NotContains(t, err.Error(), secret[:10], "key material in the error")
 			assert.NotContains(t, err.Error(), "123456")
+			var oe *secrets.OpenError
+			if errors.As(err, &oe) && oe.Err != nil {
+				assert.NotContains(t, oe.Err.Error(), secret[:10], "key material in the cause")
+				assert.NotContains(t, oe.Err.Error(), "123456")
+			}
 			if strings.Contains(tc.want, "scheme") || name == "empty" || name == "malformed" {
 				assert.Contains(t, err.Error(), "awskms, base64key, gcpkms, pkcs11, ring", "lists the schemes")
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/distribute"
 	"github.com/civicport/civicport/blob/migrate"
+	"github.com/civicport/civicport/internal/redact"
 	cppubsub "github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/pubsub/sign"
 )
@@ -330,5 +331,11 @@ func openWorkQueue(ctx context.Context, u string) (*gcpubsub.Subscription, error
 	o := &jsadapter.URLOpener{SubscriptionOptions: jsadapter.SubscriptionOptions{
 		ReceiveBatcherOptions: batcher.Options{MaxBatchSize: 1, MaxHandlers: 1},
 	}}
-	return o.OpenSubscriptionURL(ctx, p)
+	s, err := o.OpenSubscriptionURL(ctx, p)
+	if err != nil {
+		// As cppubsub.OpenSubscription reports it: nothing of u's
+		// credentials in the message or the cause.
+		return nil, &cppubsub.Error{URL: cppubsub.Redact(u), Kind: "subscription", Msg: cppubsub.Describe(err, u), Err: redact.Err(err, u)}
+	}
+	return s, nil
 }

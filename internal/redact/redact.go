@@ -256,3 +256,32 @@ func isScheme(s string) bool {
 	}
 	return s != ""
 }
+
+// Err returns err with its message redacted as String does for the URLs
+// raws: printing it, or any error that wraps it, shows no credential.
+// errors.Is and errors.As still reach err (for gcerrors codes and a
+// driver's error types); what a caller then prints of those is its own
+// choice. Err(nil) is nil.
+func Err(err error, raws ...string) error {
+	if err == nil {
+		return nil
+	}
+	return &redactedError{msg: Strings(err.Error(), raws...), err: err}
+}
+
+// ErrMessage is Err with the redacted message given (for callers that
+// redact in their own way, like secrets' keeper keys).
+func ErrMessage(err error, msg string) error {
+	if err == nil {
+		return nil
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

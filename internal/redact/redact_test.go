@@ -1,7 +1,10 @@
 package redact
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -206,4 +209,18 @@ func drop(s, chars string) string {
 		}
 		return r
 	}, s)
+}
+
+func TestErrRedactsAndUnwraps(t *testing.T) {
+	raw := "s3://b?endpoint=http://u:hunter2pw@h&token=tok12345"
+	cause := fmt.Errorf("dial %s: %w", raw, os.ErrDeadlineExceeded)
+	err := Err(cause, raw)
+	assert.NotContains(t, err.Error(), "hunter2pw")
+	assert.NotContains(t, err.Error(), "tok12345")
+	assert.NotContains(t, fmt.Sprintf("%v", fmt.Errorf("open: %w", err)), "hunter2pw")
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	assert.Same(t, cause, errors.Unwrap(err))
+	assert.NoError(t, Err(nil, raw))
+	assert.NoError(t, ErrMessage(nil, "x"))
+	assert.Equal(t, "masked", ErrMessage(cause, "masked").Error())
 }
