@@ -59,8 +59,11 @@
 // "name+hash+key" text from note.GenerateKey) checks it; the root is
 // tlog.TreeHash over tlog.RecordHash of each entries/N object in order (any
 // RFC 6962 implementation, e.g. the transparency-dev libraries, computes the
-// same root); and (*Log).Prove hands out an inclusion proof for one entry
-// that CheckInclusion, i.e. tlog.CheckRecord, checks against a checkpoint.
+// same root); and (*Log).ProofOf hands out a Proof for one entry (its
+// bytes, a signed checkpoint and the inclusion proof, as one JSON document;
+// `civicport audit prove`) that Proof.Check (`civicport audit verify-proof`),
+// i.e. note.Open and tlog.CheckRecord, checks offline with only the
+// verifier key. Find locates the latest entry for an object.
 //
 // Entries after the latest checkpoint chain but are not yet signed
 // (Report.Unsigned): sign a checkpoint after each batch, or after each entry

@@ -487,19 +487,27 @@ func (l *Log) Prove(ctx context.Context, index int64) (proof tlog.RecordProof, c
 
 // CheckInclusion checks that entry (the bytes of entries/index) is entry
 // index of the tree that checkpoint, signed by verifier, commits to.
+// A proof that does not hold wraps ErrProof.
 func CheckInclusion(verifier note.Verifier, checkpoint, entry []byte, index int64, proof tlog.RecordProof) error {
+	_, err := checkRecord(verifier, checkpoint, entry, index, proof)
+	return err
+}
+
+// checkRecord checks checkpoint's signature and that entry is entry index
+// of the tree it signs, and returns the checkpoint.
+func checkRecord(verifier note.Verifier, checkpoint, entry []byte, index int64, proof tlog.RecordProof) (Checkpoint, error) {
 	n, err := note.Open(checkpoint, note.VerifierList(verifier))
 	if err != nil {
-		return fmt.Errorf("audit: checkpoint: %w", err)
+		return Checkpoint{}, fmt.Errorf("%w: checkpoint: %v", ErrProof, err)
 	}
 	cp, err := ParseCheckpoint(n.Text)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return Checkpoint{}, fmt.Errorf("%w: %v", ErrProof, err)
 	}
 	if err := tlog.CheckRecord(proof, cp.N, cp.Hash, index, tlog.RecordHash(entry)); err != nil {
-		return fmt.Errorf("audit: entry %d is not in the signed tree of size %d: %w", index, cp.N, err)
+		return cp, fmt.Errorf("%w: entry %d is not in the signed tree of size %d: %v", ErrProof, index, cp.N, err)
 	}
-	return nil
+	return cp, nil
 }
 
 // openUnverified parses a signed note without checking its signatures.

@@ -16,10 +16,10 @@ func newAuditCmd() *cobra.Command {
 		Short: "Check the tamper-evident custody audit log",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return fmt.Errorf("audit needs a subcommand: verify")
+			return fmt.Errorf("audit needs a subcommand: verify, prove or verify-proof")
 		},
 	}
-	cmd.AddCommand(newAuditVerifyCmd())
+	cmd.AddCommand(newAuditVerifyCmd(), newAuditProveCmd(), newAuditVerifyProofCmd())
 	return cmd
 }
 
