@@ -24,9 +24,9 @@ func newAuditCmd() *cobra.Command {
 }
 
 func newAuditVerifyCmd() *cobra.Command {
-	var logURL, pubkey, origin string
+	var logURL, pubkey, origin, bucketURL, bucketName string
 	cmd := &cobra.Command{
-		Use:   "verify --log URL [--pubkey FILE]",
+		Use:   "verify --log URL [--pubkey FILE] [--bucket URL [--bucket-name NAME]]",
 		Short: "Recompute the audit log's Merkle tree and check its signed checkpoints",
 		Long: `audit verify re-reads every entry of the audit log in the bucket --log,
 recomputes its Merkle tree (golang.org/x/mod/sumdb/tlog, RFC 6962) and hash
@@ -40,13 +40,25 @@ checkpoint or one signed by another key.
 note.GenerateKey). Without it, structure and hashes are checked but not the
 signatures, and the output says so.
 
-Exit status: 0 the log is whole, 1 a problem found (the first bad entry is
+With --bucket it also compares the bucket with what the log says of it
+(the entries whose bucket is --bucket-name): every object no entry accounts
+for (written around the log), every object the log says is there that is
+gone, every object whose bytes do not hash to its latest write entry's
+SHA-256 (each object is read whole), and every change whose intent was
+recorded but not its completion (a crash or a failed record in between).
+The log's own entries are trusted only as far as its signatures are
+checked: give --pubkey.
+
+Exit status: 0 the log is whole (and the bucket agrees), 1 a problem found (the first bad entry is
 named), 2 bad usage or input (bad URL, unreadable or malformed key).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
 			if logURL == "" {
 				return fmt.Errorf("--log URL is required")
+			}
+			if bucketName != "" && bucketURL == "" {
+				return fmt.Errorf("--bucket-name names the --bucket in the log: give --bucket URL too")
 			}
 			var verifier note.Verifier
 			if pubkey != "" {
@@ -79,9 +91,33 @@ named), 2 bad usage or input (bad URL, unreadable or malformed key).`,
 			for _, p := range rep.Problems {
 				fmt.Fprintln(out, p)
 			}
-			if rep.OK() {
+			bucketProblems := 0
+			if bucketURL != "" {
+				if bucketName == "" {
+					bucketName = blob.Redact(bucketURL)
+				}
+				rb, err := openChecked(ctx, bucketURL, "--bucket")
+				if err != nil {
+					return err
+				}
+				defer rb.Close()
+				br, err := audit.CheckBucket(ctx, b, rb, bucketName)
+				if err != nil {
+					return fmt.Errorf("--bucket %s: %w", blob.Redact(bucketURL), err)
+				}
+				fmt.Fprintf(out, "bucket %s (%q in the log): %d objects, %d entries, %d objects hashed\n",
+					blob.Redact(bucketURL), bucketName, br.Objects, br.Entries, br.Hashed)
+				for _, p := range br.Problems {
+					fmt.Fprintln(out, p)
+				}
+				bucketProblems = len(br.Problems)
+			}
+			if rep.OK() && bucketProblems == 0 {
 				fmt.Fprintln(out, "audit: OK")
 				return nil
+			}
+			if rep.OK() {
+				return &problemError{msg: fmt.Sprintf("the bucket and its audit log disagree: %d problems", bucketProblems)}
 			}
 			if rep.FirstBad >= 0 {
 				fmt.Fprintf(out, "first bad entry: %d (%s)\n", rep.FirstBad, audit.EntryKey(rep.FirstBad))
@@ -94,5 +130,7 @@ named), 2 bad usage or input (bad URL, unreadable or malformed key).`,
 	f.StringVar(&logURL, "log", "", "bucket URL of the audit log")
 	f.StringVar(&pubkey, "pubkey", "", "file holding the log's note verifier key")
 	f.StringVar(&origin, "origin", "", "require this origin (first line) in every checkpoint")
+	f.StringVar(&bucketURL, "bucket", "", "also compare this bucket with the log: objects no entry accounts for, objects gone or changed (read and hashed), unfinished changes")
+	f.StringVar(&bucketName, "bucket-name", "", "the bucket's name in the log's entries (default: the redacted --bucket URL, as civicport records it)")
 	return cmd
 }

@@ -103,3 +103,42 @@ func TestAuditVerifyUsage(t *testing.T) {
 		assert.Contains(t, errOut, tc.want, "%v", tc.args)
 	}
 }
+
+// The bucket compared with its log: a write around the wrapper is named,
+// as is the crash between a write and its record.
+func TestAuditVerifyBucket(t *testing.T) {
+	ctx := context.Background()
+	logURL, logDir, pub := auditLog(t, 0)
+	recDir := t.TempDir()
+	recURL := "file://" + recDir
+	lb, err := fileblob.OpenBucket(logDir, nil)
+	require.NoError(t, err)
+	defer lb.Close()
+	l, err := audit.Open(ctx, lb, nil, nil)
+	require.NoError(t, err)
+	rb, err := fileblob.OpenBucket(recDir, nil)
+	require.NoError(t, err)
+	defer rb.Close()
+	wrapped := audit.Wrap(rb, l, recURL)
+	w, err := wrapped.NewWriter(ctx, "precinct-01.csv", nil)
+	require.NoError(t, err)
+	_, _ = w.Write([]byte("1,300\n"))
+	require.NoError(t, w.Close())
+
+	code, out, errOut := runAudit(t, "verify", "--log", logURL, "--pubkey", pub, "--bucket", recURL)
+	require.Equal(t, exitOK, code, out+errOut)
+	assert.Contains(t, out, fmt.Sprintf("bucket %s (%q in the log): 1 objects, 2 entries, 1 objects hashed", recURL, recURL))
+
+	// Around the log: the insider's write, and a crash after the intent.
+	require.NoError(t, os.WriteFile(filepath.Join(recDir, "planted.csv"), []byte("9,999\n"), 0o600))
+	require.NoError(t, l.Record(ctx, audit.IntentPrefix+"write", recURL, "precinct-02.csv", ""))
+	require.NoError(t, os.WriteFile(filepath.Join(recDir, "precinct-02.csv"), []byte("2,200\n"), 0o600))
+	code, out, errOut = runAudit(t, "verify", "--log", logURL, "--bucket", recURL)
+	assert.Equal(t, exitProblem, code, out+errOut)
+	assert.Contains(t, out, "unlogged planted.csv: no entry of the log mentions it")
+	assert.Contains(t, out, "unfinished precinct-02.csv: intent write at entry 2 has no completion (the object is there: changed, but not recorded)")
+	assert.Contains(t, errOut, "the bucket and its audit log disagree: 2 problems")
+
+	code, _, errOut = runAudit(t, "verify", "--log", logURL, "--bucket-name", "x")
+	assert.Equal(t, exitUsage, code, errOut)
+}

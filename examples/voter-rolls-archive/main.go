@@ -401,7 +401,7 @@ func (a *archive) export(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.printf("audit       %d writes recorded; checkpoint signed at tree size %d (%s)\n", log.Size()-before, c.N, c.Origin)
+	a.printf("audit       %d entries recorded (an intent and a record per write); checkpoint signed at tree size %d (%s)\n", log.Size()-before, c.N, c.Origin)
 
 	// Retention: enforced by the storage, or reported as not enforced.
 	if err := retention.Supported(ctx, a.stack.Bucket); err != nil {

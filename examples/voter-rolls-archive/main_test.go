@@ -51,7 +51,7 @@ func TestLocalDefault(t *testing.T) {
 	assert.Contains(t, out, "retention   NOT ENFORCED by this bucket")
 	assert.Contains(t, out, "warn  retention")
 	assert.Equal(t, 2, strings.Count(out, "ok    read with one key"), "each ring key alone reads the file")
-	assert.Contains(t, out, "ok    audit log              3 entries, all under a checkpoint signed by voter-rolls-clerk")
+	assert.Contains(t, out, "ok    audit log              6 entries, all under a checkpoint signed by voter-rolls-clerk")
 	assert.Contains(t, out, "result: OK (8 checks)")
 }
 
