@@ -26,9 +26,11 @@
 // blob.WriterOptions.IfNotExist: of two writers (in one process or in
 // several) only one can create entries/N; the other reads the entries it
 // missed and retries at the next index. This needs a store that honours
-// conditional writes (memblob, S3 and MinIO, GCS, Azure). fileblob's check
-// is not atomic: on file:// keep to one *Log at a time (its own appends are
-// serialized).
+// conditional writes (memblob, S3 and MinIO, GCS, Azure, and file:// as
+// civicport's blob.Open opens it, which commits if-not-exist writes under a
+// flock(2) on the directory that all its processes share). gocloud's
+// fileblob opened directly is atomic within one process only: do not share
+// such a log between processes.
 //
 // A checkpoint is a signed note whose text is the standard tlog checkpoint
 // (C2SP tlog-checkpoint): the origin line (by default the signer's key
