@@ -20,7 +20,9 @@
 // Decryption never returns a byte that has not been authenticated, and each
 // way an envelope can be wrong has its own error: ErrNotEnvelope,
 // ErrUnsupportedVersion, ErrTruncated, ErrReordered, ErrTampered and
-// ErrWrongKey (test with errors.Is).
+// ErrWrongKey (test with errors.Is). A key service that cannot be reached is
+// asked again a few times and then reported as ErrKeyUnavailable (try again
+// later), never as ErrWrongKey.
 //
 // Only algorithms of Go's FIPS 140-3 module are used (AES-256-GCM, HKDF and
 // SHA-256, crypto/rand), and the package works with GODEBUG=fips140=only.

@@ -126,6 +126,11 @@ var (
 	// ErrWrongKey: none of the KEKs given could unwrap the data key (none is
 	// named in the header, or each one's keeper refused).
 	ErrWrongKey = errors.New("envelope: no key-encryption key could unwrap the data key")
+	// ErrKeyUnavailable: a key service could not be reached (or could not
+	// answer now), after a few tries, and no other KEK given unwrapped the
+	// data key: try again later. It is not ErrWrongKey: the right key may
+	// be behind the service that did not answer.
+	ErrKeyUnavailable = errors.New("envelope: key service unavailable")
 )
 
 // Chunk sizes accepted by Options.
@@ -225,8 +230,11 @@ func wrapAll(ctx context.Context, dk []byte, keks []KEK, keys []wrappedKey) ([]w
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("envelope: wrapping data key: %w", err)
 		}
-		w, err := k.Keeper.Encrypt(ctx, dk)
+		w, err := withRetry(ctx, func() ([]byte, error) { return k.Keeper.Encrypt(ctx, dk) })
 		if err != nil {
+			if unreachable(err) {
+				return nil, fmt.Errorf("%w: wrapping data key under KEK %q (tried %d times): %w", ErrKeyUnavailable, k.ID, keeperAttempts, err)
+			}
 			return nil, fmt.Errorf("envelope: wrapping data key under KEK %q: %w", k.ID, err)
 		}
 		if len(w) == 0 || len(w) > maxWrappedLen {

@@ -27,7 +27,7 @@ import (
 // sentinels are the package's errors; a bad envelope must match exactly one.
 var sentinels = []error{
 	envelope.ErrNotEnvelope, envelope.ErrUnsupportedVersion, envelope.ErrTruncated,
-	envelope.ErrReordered, envelope.ErrTampered, envelope.ErrWrongKey,
+	envelope.ErrReordered, envelope.ErrTampered, envelope.ErrWrongKey, envelope.ErrKeyUnavailable,
 }
 
 // requireSentinel checks that err matches want and no other sentinel.

@@ -236,6 +236,7 @@ func (h *Header) unwrapDataKey(ctx context.Context, keks []KEK) ([]byte, string,
 	var attempts []string
 	var causes []error
 	committed := false // some keeper returned a key that the commitment refused
+	down := false      // some keeper's service could not be reached
 	for _, k := range keks {
 		i := slices.IndexFunc(h.keys, func(w wrappedKey) bool { return w.id == k.ID })
 		if i < 0 || k.Keeper == nil {
@@ -245,10 +246,14 @@ func (h *Header) unwrapDataKey(ctx context.Context, keks []KEK) ([]byte, string,
 		if err := ctx.Err(); err != nil {
 			return nil, "", fmt.Errorf("envelope: unwrapping data key: %w", err)
 		}
-		dk, err := k.Keeper.Decrypt(ctx, h.keys[i].wrapped)
+		dk, err := withRetry(ctx, func() ([]byte, error) { return k.Keeper.Decrypt(ctx, h.keys[i].wrapped) })
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, "", fmt.Errorf("envelope: unwrapping data key with KEK %q: %w", k.ID, ctx.Err())
+		case err != nil && unreachable(err):
+			attempts = append(attempts, fmt.Sprintf("%q: unreachable after %d tries: %v", k.ID, keeperAttempts, err))
+			causes = append(causes, err)
+			down = true
 		case err != nil:
 			attempts = append(attempts, fmt.Sprintf("%q: %v", k.ID, err))
 			causes = append(causes, err)
@@ -275,6 +280,9 @@ func (h *Header) unwrapDataKey(ctx context.Context, keks []KEK) ([]byte, string,
 			given[i] = k.ID
 		}
 		return nil, "", fmt.Errorf("%w: the header names KEKs %q, none of the given %q", ErrWrongKey, h.KEKIDs(), given)
+	}
+	if down {
+		return nil, "", &unwrapError{kind: ErrKeyUnavailable, attempts: attempts, causes: causes}
 	}
 	return nil, "", &unwrapError{kind: ErrWrongKey, attempts: attempts, causes: causes}
 }
