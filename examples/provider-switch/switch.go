@@ -681,8 +681,16 @@ func (sw *switcher) consume(ctx context.Context, s *stack) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	feed := dedup.Wrap(verified, nil)
-	sw.shutdown = append(sw.shutdown, feed.Shutdown) // feed owns the stack's subscription now
+	// The dedup store is durable, in the new stack's bucket: a replay
+	// after the aggregator restarts is still dropped.
+	storeBucket, err := s.openBucket(ctx)
+	if err != nil {
+		return "", err
+	}
+	feed := dedup.Wrap(verified, &dedup.Options{Store: dedup.NewBucketStore(storeBucket, "dedup/results/")})
+	// feed owns the stack's subscription now; the store's bucket closes
+	// after the feed's last acks are recorded.
+	sw.shutdown = append(sw.shutdown, feed.Shutdown, func(context.Context) error { return storeBucket.Close() })
 	want := map[string]bool{}
 	for _, id := range sw.ids {
 		want[id] = true
