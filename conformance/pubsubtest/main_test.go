@@ -4,6 +4,9 @@ import (
 	"os"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
@@ -27,4 +30,14 @@ func TestMain(m *testing.M) {
 		pats = append(pats, d.pattern)
 	}
 	os.Exit(testenv.MainSkipping(m, pats))
+}
+
+// Each known difference names a test that exists.
+func TestKnownDifferencesAreAsserted(t *testing.T) {
+	tests, err := testenv.TestFuncs(".")
+	require.NoError(t, err)
+	require.True(t, tests["TestKnownDifferencesAreAsserted"], "the parser finds this very test")
+	for _, d := range knownDifferences {
+		assert.True(t, tests[d.assertedBy], "known difference %q: assertedBy %s is not a test in this package", d.pattern, d.assertedBy)
+	}
 }
