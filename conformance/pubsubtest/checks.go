@@ -45,7 +45,8 @@ func checkAtLeastOnce(e *env) verdict.Outcome {
 		distinct int
 		dups     int
 		recvErr  error
-		progress atomic.Int64 // unix nanos of the last new message
+		altered  = map[int]string{} // message number -> how a delivery differed from what was sent
+		progress atomic.Int64       // unix nanos of the last new message
 		all      = make(chan struct{})
 		allAt    time.Time
 	)
@@ -71,7 +72,14 @@ func checkAtLeastOnce(e *env) verdict.Outcome {
 				}
 				e.ack(m, id)
 				i, perr := strconv.Atoi(id)
+				var diff string
+				if perr == nil && i >= 1 && i <= n {
+					diff = e.differs(m, e.message(id, atLeastOncePayload(i, n), atLeastOnceMetadata(i)))
+				}
 				mu.Lock()
+				if diff != "" && altered[i] == "" {
+					altered[i] = diff
+				}
 				if perr == nil && i >= 1 && i <= n {
 					if counts[i-1] == 0 {
 						distinct++
@@ -104,7 +112,7 @@ func checkAtLeastOnce(e *env) verdict.Outcome {
 			sem <- struct{}{}
 			sendWG.Go(func() {
 				defer func() { <-sem }()
-				if err := e.send(strconv.Itoa(i), fmt.Appendf(nil, "at-least-once message %d of %d", i, n), nil); err != nil {
+				if err := e.send(strconv.Itoa(i), atLeastOncePayload(i, n), atLeastOnceMetadata(i)); err != nil {
 					sendMu.Lock()
 					sendErrs[i] = err
 					sendMu.Unlock()
@@ -166,6 +174,10 @@ wait:
 	} else if len(missing) > 0 {
 		p.Add("%d of %d sent messages had not arrived when the check ran out of time: %s", len(missing), n-len(sendErrs), listInts(missing, 10))
 	}
+	if len(altered) > 0 {
+		first := slices.Sorted(maps.Keys(altered))[0]
+		p.Add("%d of %d messages were delivered with a body or metadata other than what was sent (first: #%d: %s)", len(altered), n, first, altered[first])
+	}
 	if !p.Empty() {
 		if dups > 0 {
 			p.Add("%d duplicate deliveries", dups)
@@ -178,6 +190,41 @@ wait:
 	}
 	return verdict.Pass("all %d messages received; %s; sent in %v, all received after %v",
 		n, dupNote, sendTime.Round(time.Millisecond), elapsed.Round(time.Millisecond))
+}
+
+// atLeastOncePayload and atLeastOnceMetadata are what message i of n in
+// pubsub.at_least_once carries, so that each delivery is compared with what
+// was sent, not just counted.
+func atLeastOncePayload(i, n int) []byte {
+	return fmt.Appendf(nil, "at-least-once message %d of %d", i, n)
+}
+
+func atLeastOnceMetadata(i int) map[string]string {
+	return map[string]string{"civicport-seq": strconv.Itoa(i)}
+}
+
+// differs says how the delivery m differs from want (its body, or a
+// metadata key want has), or "" if it does not. Metadata a decorator adds
+// on the way is not a difference.
+func (e *env) differs(m *pubsub.Message, want *pubsub.Message) string {
+	if !bytes.Equal(m.Body, want.Body) {
+		return fmt.Sprintf("body %q, sent %q", truncate(m.Body, 80), truncate(want.Body, 80))
+	}
+	for _, k := range slices.Sorted(maps.Keys(want.Metadata)) {
+		if got, ok := m.Metadata[k]; !ok {
+			return fmt.Sprintf("metadata %q missing", k)
+		} else if got != want.Metadata[k] {
+			return fmt.Sprintf("metadata %q = %q, sent %q", k, got, want.Metadata[k])
+		}
+	}
+	return ""
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "..."
 }
 
 // listInts lists up to max numbers as "#3, #17, ... (and 4 more)".

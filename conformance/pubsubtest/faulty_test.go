@@ -92,12 +92,42 @@ func TestFaultyDropsMetadata(t *testing.T) {
 	t.Parallel()
 	b := &fifoBackend{wrapSub: func(d driver.Subscription) driver.Subscription { return dropMetadata{d} }}
 	res := runCaps(t, b.opener(), fastOptions(t, conformance.PubSubAtLeastOnce, conformance.PubSubMetadata))
-	// Messages are still recognised by their body, so at-least-once holds.
-	requireStatus(t, res, conformance.PubSubAtLeastOnce, conformance.Pass)
+	// Messages are still recognised by their body, but each delivery is
+	// compared with what was sent.
+	requireStatus(t, res, conformance.PubSubAtLeastOnce, conformance.Fail,
+		"300 of 300 messages were delivered with a body or metadata other than what was sent", `metadata "civicport-conformance" missing`)
 	requireStatus(t, res, conformance.PubSubMetadata, conformance.Fail,
 		`unicode values: metadata "unicode-emoji" missing`, `empty value: metadata "empty-value" missing`,
 		`9 keys: metadata "key-9" missing`, `metadata "civicport-conformance" missing`)
 	assert.Zero(t, b.unacked(), "messages left unacked")
+}
+
+// --- a subscription that flips the last byte of one body in 50 ---
+
+type flipOneIn50 struct {
+	driver.Subscription
+	n atomic.Int64
+}
+
+func (d *flipOneIn50) ReceiveBatch(ctx context.Context, max int) ([]*driver.Message, error) {
+	ms, err := d.Subscription.ReceiveBatch(ctx, max)
+	for _, m := range ms {
+		if d.n.Add(1)%50 == 0 && len(m.Body) > 0 {
+			b := append([]byte(nil), m.Body...)
+			b[len(b)-1] ^= 1
+			m.Body = b
+		}
+	}
+	return ms, err
+}
+
+func TestFaultyAltersBodies(t *testing.T) {
+	t.Parallel()
+	b := &fifoBackend{wrapSub: func(d driver.Subscription) driver.Subscription { return &flipOneIn50{Subscription: d} }}
+	o := fastOptions(t, conformance.PubSubAtLeastOnce)
+	res := runCaps(t, b.opener(), o)
+	requireStatus(t, res, conformance.PubSubAtLeastOnce, conformance.Fail,
+		"of 300 messages were delivered with a body or metadata other than what was sent", "body ")
 }
 
 // --- a subscription that mangles metadata values and binary bodies ---

@@ -34,8 +34,10 @@
 //
 //   - pubsub.at_least_once: Options.Messages messages (default 1000) are sent
 //     concurrently, each with its own number, and received by several
-//     receivers; every one must arrive. Duplicates are allowed (that is what
-//     at-least-once means) and counted in the detail.
+//     receivers; every one must arrive, and each delivery must carry the
+//     body and metadata that were sent (a byte or a key changed on the way
+//     is a fail). Duplicates are allowed (that is what at-least-once means)
+//     and counted in the detail.
 //   - pubsub.nack_redelivery: a received message is nacked and must be
 //     delivered again within Options.ReceiveTimeout. Unsupported when the
 //     backend's messages are not Nackable.
