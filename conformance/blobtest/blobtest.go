@@ -81,6 +81,14 @@ type Options struct {
 	// more minutes, even after ctx ends.)
 	CheckTimeout time.Duration
 
+	// KeyPrefixLen is how many bytes the Opener's bucket puts before every
+	// key the suite writes (the prefix of a blob.PrefixedBucket, or of a
+	// "?prefix=" URL), which the server counts in its key-length limit.
+	// Checks that write keys of a given length (blob.special_keys' 1,000-
+	// byte key) count it, so that they measure the backend, not the
+	// caller's isolation prefix. Default 0.
+	KeyPrefixLen int
+
 	// HTTPClient is used for blob.signed_url requests. Default: a private
 	// client (closed after the check) with a 2-minute timeout.
 	HTTPClient *http.Client

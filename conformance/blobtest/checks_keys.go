@@ -85,17 +85,20 @@ func checkSpecialKeys(e *env) verdict.Outcome {
 	// A key of exactly 1,000 bytes in all (S3 and GCS allow 1,024), made of
 	// 100-byte path segments, and a key with one 300-byte segment (file
 	// systems, and servers storing objects as files, allow 255).
+	// The server's length counts every prefix: the check's own and the
+	// caller's (Options.KeyPrefixLen).
+	full := func(name string) int { return e.o.KeyPrefixLen + len(e.key(name)) }
 	long := "long/"
-	for len(e.key(long))+100 < 1000-len(".txt") {
+	for full(long)+100 < 1000-len(".txt") {
 		long += strings.Repeat("k", 99) + "/"
 	}
-	long += strings.Repeat("k", 1000-len(e.key(long))-len(".txt")) + ".txt"
+	long += strings.Repeat("k", max(1, 1000-full(long)-len(".txt"))) + ".txt"
 	segment := "segment/" + strings.Repeat("s", 300)
 	names = append(names, long, segment)
 	return roundTripKeys(e, names, "special", func(name string) string {
 		switch name {
 		case long:
-			return fmt.Sprintf(" (%d bytes with the prefix)", len(e.key(name)))
+			return fmt.Sprintf(" (%d bytes with the prefixes)", full(name))
 		case segment:
 			return " (one 300-byte path segment)"
 		}

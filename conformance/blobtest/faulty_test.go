@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -498,4 +499,35 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "goroutines before Run: %d", before)
+}
+
+// --- a server with MinIO's 1,024-byte key limit, behind a caller's prefix ---
+
+type keyLimit struct{ driver.Bucket }
+
+func (d keyLimit) NewTypedWriter(ctx context.Context, key, ct string, o *driver.WriterOptions) (driver.Writer, error) {
+	if len(key) > 1024 {
+		return nil, errors.New("Object name cannot be longer than 1024 characters")
+	}
+	return d.Bucket.NewTypedWriter(ctx, key, ct, o)
+}
+
+// The caller isolates the run under a long prefix (as conform does). The
+// suite's 1,000-byte key counts that prefix when told its length, and the
+// backend passes; not told, the harness makes a key the server rightly
+// refuses, which is what the CLI used to report against MinIO.
+func TestSpecialKeysCountTheCallersPrefix(t *testing.T) {
+	prefix := "civicport-conform-0123456789ab/" + strings.Repeat("p", 60) + "/01/"
+	open := func(ctx context.Context) (*blob.Bucket, error) {
+		inner := blob.NewBucket(keyLimit{driveradapter.Bucket(memblob.OpenBucket(nil))})
+		return blob.PrefixedBucket(inner, prefix), nil
+	}
+	run := func(prefixLen int) []conformance.Result {
+		res := Run(t.Context(), open, &Options{Capabilities: []string{conformance.BlobSpecialKeys}, KeyPrefixLen: prefixLen, Logf: t.Logf})
+		require.Len(t, res, 1)
+		t.Logf("%s", res[0])
+		return res
+	}
+	requireStatus(t, run(len(prefix)), conformance.BlobSpecialKeys, conformance.Pass)
+	requireStatus(t, run(0), conformance.BlobSpecialKeys, conformance.Fail, "longer than 1024 characters")
 }

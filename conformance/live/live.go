@@ -130,7 +130,7 @@ func Blob(ctx context.Context, urlstr string, opts *BlobOptions) (report.Backend
 		if err != nil {
 			return nil, err
 		}
-		b = gcblob.PrefixedBucket(b, fmt.Sprintf("%s%02d/", prefix, n))
+		b = gcblob.PrefixedBucket(b, checkPrefix(prefix, n))
 		if keks == nil {
 			return b, nil
 		}
@@ -142,7 +142,8 @@ func Blob(ctx context.Context, urlstr string, opts *BlobOptions) (report.Backend
 		return sealed, nil
 	}
 	t0 := time.Now()
-	results := blobtest.Run(ctx, open, &blobtest.Options{LargeObjectSize: o.LargeObjectSize, Capabilities: Only(o.Capabilities, conformance.BlobCapabilities()), Logf: o.Logf})
+	results := blobtest.Run(ctx, open, &blobtest.Options{LargeObjectSize: o.LargeObjectSize, Capabilities: Only(o.Capabilities, conformance.BlobCapabilities()), Logf: o.Logf,
+		KeyPrefixLen: len(checkPrefix(prefix, 99)) + len(urlPrefix(urlstr))})
 	d := time.Since(t0)
 	// The suite cleans up after each check; this sweeps anything a failed
 	// check left behind, and only under the run's own prefix.
@@ -338,4 +339,17 @@ func probeSub(ctx context.Context, role, urlstr string, open func(context.Contex
 		return nil // reached; nothing there
 	}
 	return &Error{role, fmt.Errorf("receive from %s: %s", redact.URL(urlstr), pubsub.Describe(err, urlstr))}
+}
+
+// checkPrefix is the prefix of check n's bucket under the run's prefix.
+func checkPrefix(prefix string, n int) string { return fmt.Sprintf("%s%02d/", prefix, n) }
+
+// urlPrefix is the "prefix" parameter of a bucket URL (gocloud's mux wraps
+// such a bucket in a PrefixedBucket), or "".
+func urlPrefix(urlstr string) string {
+	u, err := url.Parse(urlstr)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("prefix")
 }
