@@ -54,6 +54,12 @@ type Options struct {
 	// otherwise it is copied again, and a manifest line is written only if
 	// its entry changed (then CompactManifest leaves the newer one).
 	Done map[string]Entry
+	// Checksum re-reads and hashes a destination object that looks
+	// identical (same size and recorded SHA-256, or still as Done records
+	// it) before skipping it, and copies it again if its bytes do not
+	// match: a copy corrupted or rewritten in place with its metadata kept
+	// is repaired. It reads every such object whole.
+	Checksum bool
 	// DryRun copies nothing and writes no manifest: the summary counts what
 	// would be copied (Copied) and what is already identical (Skipped), and
 	// Failures lists what the destination cannot hold (see Limits).
@@ -250,7 +256,7 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 		sum.Objects++
 		sum.Bytes += obj.Size
 		mu.Unlock()
-		if d, ok := o.Done[obj.Key]; ok && d.Size == obj.Size && stillThere(ctx, dst, d) {
+		if d, ok := o.Done[obj.Key]; ok && d.Size == obj.Size && holds(ctx, dst, d.Key, d.Size, d.SHA256, o.Checksum) {
 			record(obj.Key, obj.Size, nil, false, nil) // recorded by the earlier run
 			return
 		}
@@ -281,11 +287,18 @@ func sameEntry(a, b Entry) bool {
 	return a.Key == b.Key && a.Size == b.Size && a.SHA256 == b.SHA256 && a.ContentType == b.ContentType && maps.Equal(a.Metadata, b.Metadata)
 }
 
-// stillThere reports whether dst holds d's object with its recorded size
-// and SHA-256 (metadata only: the content is re-read by Verify).
-func stillThere(ctx context.Context, dst *gcblob.Bucket, d Entry) bool {
-	a, err := dst.Attributes(ctx, d.Key)
-	return err == nil && a.Size == d.Size && a.Metadata[digest.MetadataKey] == d.SHA256
+// holds reports whether dst holds key with this size and recorded SHA-256
+// (metadata only, unless checksum: then its content is hashed too).
+func holds(ctx context.Context, dst *gcblob.Bucket, key string, size int64, sha string, checksum bool) bool {
+	a, err := dst.Attributes(ctx, key)
+	if err != nil || a.Size != size || a.Metadata[digest.MetadataKey] != sha {
+		return false
+	}
+	if !checksum {
+		return true
+	}
+	got, n, err := digest.HashObject(ctx, dst, key)
+	return err == nil && n == size && got == sha
 }
 
 // permanentError marks a failure that retrying cannot fix (an integrity or
@@ -413,10 +426,8 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 
 	// Only an object the destination lists with the same size can already
 	// be identical.
-	if maybeThere {
-		if da, err := dst.Attributes(ctx, key); err == nil && da.Size == a.Size && da.Metadata[digest.MetadataKey] == want {
-			return e, false, nil
-		}
+	if maybeThere && holds(ctx, dst, key, a.Size, want, o.Checksum) {
+		return e, false, nil
 	}
 	if o.DryRun {
 		return nil, true, nil

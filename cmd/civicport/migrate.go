@@ -27,17 +27,19 @@ func newMigrateCmd() *cobra.Command {
 	var (
 		from, to, prefix, manifest, signKey, signKeeper string
 		workers                                         int
-		dryRun, resume                                  bool
+		dryRun, resume, checksum                        bool
 	)
 	cmd := &cobra.Command{
-		Use:   "migrate --from URL --to URL [--prefix P] [--workers N] [--dry-run] [--resume] [--manifest FILE] [--sign-key KEY]",
+		Use:   "migrate --from URL --to URL [--prefix P] [--workers N] [--dry-run] [--resume] [--checksum] [--manifest FILE] [--sign-key KEY]",
 		Short: "Copy a bucket to another provider, SHA-256 verified, resumable",
 		Long: `migrate copies every object (under --prefix) from --from to --to, streaming,
 with content type, cache and content headers and all user metadata. It
 computes SHA-256 from the bytes read (provider hashes are not trusted across
 providers), records it as civicport-sha256 metadata on the destination and as
 one JSON line per object in the manifest, and skips objects already identical
-on the destination.
+on the destination (same size and recorded SHA-256; with --checksum the
+destination's bytes are re-read and hashed first, so that a copy corrupted or
+rewritten in place with its metadata kept is copied again).
 
 --resume continues an interrupted run from its manifest: what it recorded and
 the destination still holds is not copied again, and no key is listed twice.
@@ -73,7 +75,7 @@ usage or input, or stopped before anything was written.`,
 			defer src.Close()
 			defer dst.Close()
 
-			opts := &migrate.Options{Prefix: prefix, Workers: workers, DryRun: dryRun, Limits: limitsOf(to)}
+			opts := &migrate.Options{Prefix: prefix, Workers: workers, DryRun: dryRun, Checksum: checksum, Limits: limitsOf(to)}
 			var mf *os.File
 			if !dryRun {
 				if mf, opts.Done, err = openManifest(manifest, resume); err != nil {
@@ -148,6 +150,7 @@ usage or input, or stopped before anything was written.`,
 	f.IntVar(&workers, "workers", 4, "objects copied in parallel")
 	f.BoolVar(&dryRun, "dry-run", false, "write nothing; list what would be copied, skipped or refused")
 	f.BoolVar(&resume, "resume", false, "continue an interrupted run from its --manifest")
+	f.BoolVar(&checksum, "checksum", false, "re-read and hash destination objects before skipping them as identical (repairs copies changed in place; reads them whole)")
 	f.StringVar(&manifest, "manifest", defaultManifest, "manifest file (JSON lines: key, size, sha256, content_type, metadata)")
 	f.StringVar(&signKey, "sign-key", "", "sign the manifest (writes MANIFEST.sig) or, with --work-to, every work item, with this note private key (a file path or file:// URL, from civicport keygen)")
 	f.StringVar(&signKeeper, "sign-key-keeper", "", "keeper URL that sealed --sign-key (keygen --keeper)")
