@@ -269,9 +269,21 @@ func checkRetentionCompliance(e *env) verdict.Outcome {
 		r.Until = got.Until // as stored (rounded to the second)
 	}
 	var p verdict.Problems
+	// definite counts the problems found by steps that finished before the
+	// date: those are failures however long the rest takes. A step that
+	// ends after the date may have been accepted because the date passed.
+	definite := 0
+	inTimeSoFar := func() {
+		if time.Now().Before(r.Until) {
+			definite = len(p)
+		}
+	}
 	t.readsBack(&p, r, "after setting it")
+	inTimeSoFar()
 	refusal := refused(&p, retention.Delete(e.ctx, e.b, t.key, t.ver()), fmt.Sprintf("deleting compliance-retained version %q of %q", t.version, t.key))
+	inTimeSoFar()
 	refused(&p, retention.Delete(e.ctx, e.b, t.key, t.ver(), retention.BypassGovernance()), fmt.Sprintf("deleting compliance-retained version %q with the governance bypass", t.version))
+	inTimeSoFar()
 	if gone, _ := t.gone(); gone {
 		p.Add("version %q of %q is gone before its date: compliance retention not enforced", t.version, t.key)
 		return p.Fail(maxEvidence)
@@ -279,16 +291,24 @@ func checkRetentionCompliance(e *env) verdict.Outcome {
 	if time.Until(r.Until) > 2*time.Second {
 		shorter := retention.Retention{Mode: retention.Compliance, Until: time.Now().Add(time.Until(r.Until) / 2)}
 		refused(&p, retention.Set(e.ctx, e.b, t.key, shorter, t.ver(), retention.BypassGovernance()), fmt.Sprintf("shortening the compliance retention of version %q (with the bypass)", t.version))
+		inTimeSoFar()
 	}
 	gov := retention.Retention{Mode: retention.Governance, Until: r.Until.Add(time.Hour)}
 	refused(&p, retention.Set(e.ctx, e.b, t.key, gov, t.ver(), retention.BypassGovernance()), fmt.Sprintf("switching version %q from compliance to governance (with the bypass)", t.version))
+	inTimeSoFar()
 	t.overwrite(&p)
+	inTimeSoFar()
 	t.readsBack(&p, r, "after the refused changes")
+	inTimeSoFar()
 	inTime := time.Now().Before(r.Until)
 	// After the date the version can be deleted (so the bucket can be
 	// removed), whatever the verdict; a server may take a moment to agree.
 	note := t.deleteAfter(r.Until)
 	switch {
+	case !inTime && definite > 0:
+		// What failed before the date is a failure; a timeout does not
+		// hide it.
+		return p[:definite].Fail(maxEvidence)
 	case !inTime:
 		return verdict.Skipped("inconclusive: the check took longer than its %v compliance period (evidence so far: %s)", complianceCheckPeriod, strings.Join(p, "; "))
 	case !p.Empty():

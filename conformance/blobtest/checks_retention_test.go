@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -93,4 +94,66 @@ func TestRetentionNotEnforced(t *testing.T) {
 	for _, r := range res {
 		require.False(t, strings.Contains(r.Detail, "PermissionDenied"), "%s: %s", r.Capability, r.Detail)
 	}
+}
+
+// lyingLate passes the first retention PUT to the real server (so the
+// retention is real and deletes are refused), accepts every later one
+// without telling the server (a shortening "succeeds": a lie), and then
+// stalls one request past the compliance period.
+type lyingLate struct {
+	mu      sync.Mutex
+	puts    int
+	stalled bool
+	stall   time.Duration
+	next    http.RoundTripper
+}
+
+func (l *lyingLate) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	isRetentionPut := r.Method == http.MethodPut && r.URL.Query().Has("retention")
+	if isRetentionPut {
+		l.puts++
+	}
+	lie := isRetentionPut && l.puts > 1
+	stallNow := !lie && l.puts > 1 && !l.stalled
+	if stallNow {
+		l.stalled = true
+	}
+	l.mu.Unlock()
+	if lie {
+		_, _ = io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(nil)), Request: r}, nil
+	}
+	if stallNow {
+		select {
+		case <-time.After(l.stall):
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return l.next.RoundTrip(r)
+}
+
+// A refusal that failed before the compliance date is a fail even when a
+// later step stalls past the date (it used to be reported as inconclusive).
+func TestRetentionComplianceFailureSurvivesTimeout(t *testing.T) {
+	s := testenv.MinIO(t)
+	open := func(ctx context.Context) (*blob.Bucket, error) {
+		c, err := minio.New(s.Host, &minio.Options{
+			Creds:     credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""),
+			Region:    s.Region,
+			Transport: &lyingLate{stall: complianceCheckPeriod + time.Second, next: http.DefaultTransport},
+		})
+		if err != nil {
+			return nil, err
+		}
+		return cpminio.OpenBucket(ctx, c, s.NewBucket(t, testenv.WithObjectLock()), nil)
+	}
+	res := Run(t.Context(), open, &Options{Capabilities: []string{conformance.BlobRetentionCompliance}, Logf: t.Logf})
+	logResults(t, res)
+	assertMatrix(t, res, matrix{
+		conformance.BlobRetentionCompliance: fails("shortening the compliance retention", "succeeded: not enforced"),
+	})
 }
