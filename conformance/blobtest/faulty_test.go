@@ -246,7 +246,33 @@ func TestFaultyPagination(t *testing.T) {
 		conformance.BlobListPagination, conformance.BlobListPrefixDelimiter)
 	requireStatus(t, res, conformance.BlobListPagination, conformance.Fail,
 		"ListPage with pages of 1000: 100 of 1100 keys missing", "pages of 7: 1093 of 1100 keys missing", `"k001000"`)
-	requireStatus(t, res, conformance.BlobListPrefixDelimiter, conformance.Pass)
+	// Whole listings are right; listing a directory page by page loses
+	// everything after the first page.
+	requireStatus(t, res, conformance.BlobListPrefixDelimiter, conformance.Fail,
+		`list prefix "" delimiter "/" in pages of 1: got ["alt/ (dir)"]`)
+}
+
+// --- a bucket that ignores the page size when a delimiter is set, and
+// groups only by "/" (fake-gcs-server's two delimiter bugs) ---
+
+type delimiterBugs struct{ driver.Bucket }
+
+func (d delimiterBugs) ListPaged(ctx context.Context, o *driver.ListOptions) (*driver.ListPage, error) {
+	c := *o
+	if c.Delimiter != "" {
+		c.PageSize = 0
+	}
+	if c.Delimiter != "" && c.Delimiter != "/" {
+		c.Delimiter = "/"
+	}
+	return d.Bucket.ListPaged(ctx, &c)
+}
+
+func TestFaultyDelimiterListing(t *testing.T) {
+	res := runCaps(t, faultyOpener(func(d driver.Bucket) driver.Bucket { return delimiterBugs{d} }), conformance.BlobListPrefixDelimiter)
+	requireStatus(t, res, conformance.BlobListPrefixDelimiter, conformance.Fail,
+		`list prefix "" delimiter "/" in pages of 1: a page of 5 entries`,
+		`list prefix "alt/" delimiter "-": got ["alt/x-1.txt" "alt/x-2.txt" "alt/y-1.txt" "alt/z.txt"]`)
 }
 
 // --- a bucket that normalises keys to NFC (as some file systems do) ---

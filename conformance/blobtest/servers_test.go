@@ -69,6 +69,10 @@ func TestS3blobMinIO(t *testing.T) {
 	assertMatrix(t, res, baseline().with(matrix{
 		conformance.BlobSpecialKeys: fails(minioS3blobKeys...),
 		conformance.BlobVersioning:  unsupported(`versioning not enabled on the bucket: s3blob`, `reports version id ""`),
+		// MinIO lists a non-"/" delimiter whole, but page by page it hands
+		// back the same common prefix again and again (its continuation
+		// token does not move past it).
+		conformance.BlobListPrefixDelimiter: fails(`list prefix "alt/" delimiter "-" in pages of 1: got ["alt/x- (dir)" "alt/x- (dir)"`),
 	}).with(retentionNotEnabled()))
 }
 
@@ -154,6 +158,9 @@ func TestMinioAdapterMinIO(t *testing.T) {
 	assertMatrix(t, res, baseline().with(matrix{
 		conformance.BlobSpecialKeys: fails(append([]string{"2 of 30 keys did not round-trip"}, minioKeys...)...),
 		conformance.BlobVersioning:  unsupported(`versioning not enabled on the bucket: the civicport minio adapter`),
+		// The adapter refuses other delimiters than "/" (MinIO's own
+		// paging of them is broken, see TestS3blobMinIO).
+		conformance.BlobListPrefixDelimiter: minioAdapterDelimiters,
 	}).with(retentionNotEnabled()))
 }
 
@@ -191,9 +198,14 @@ func TestMinioAdapterVersitygw(t *testing.T) {
 			`"nested/child": write refused`,
 			`(one 300-byte path segment): write refused`,
 		),
-		conformance.BlobVersioning: unsupported(`versioning not enabled on the bucket: the civicport minio adapter`),
+		conformance.BlobVersioning:          unsupported(`versioning not enabled on the bucket: the civicport minio adapter`),
+		conformance.BlobListPrefixDelimiter: minioAdapterDelimiters,
 	}).with(retentionNotEnabled()))
 }
+
+// minioAdapterDelimiters: civicport's minio adapter lists with "/" only
+// and says so for any other delimiter.
+var minioAdapterDelimiters = unsupported(`other delimiters are not implemented`, `minio: list delimiter "-" is not supported`)
 
 // TestMinioAdapterVersitygwLocked: object lock on versitygw through
 // minio-go.
@@ -262,6 +274,9 @@ func TestGCSFake(t *testing.T) {
 		// and ignores it: a claimed, unenforced hold is a fail.
 		conformance.BlobLegalHold: fails("legal hold placed without error, but reads back as off",
 			"succeeded: not enforced", "legal hold not enforced"),
+		// fake-gcs-server ignores the page size when a delimiter is set
+		// (see blob's TestFakeGCSIgnoresPageSizeWithDelimiter).
+		conformance.BlobListPrefixDelimiter: fails(`list prefix "" delimiter "/" in pages of 1: a page of 5 entries`),
 	}))
 }
 
