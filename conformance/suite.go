@@ -25,6 +25,12 @@ type Suite struct {
 	// TimeoutOption names the option that sets Timeout, for messages.
 	TimeoutOption string
 	Logf          func(format string, args ...any)
+	// Expect, if set, is the backend's expected matrix for TestSuite: a
+	// capability it names must come out with that status, or the subtest
+	// fails, so that a capability that silently turns unsupported (or
+	// skipped) is caught rather than shown as SKIP. An expected fail or
+	// unsupported that happens is logged and skipped, not an error.
+	Expect map[string]Status
 }
 
 // Select returns the capabilities to run for requested: all of the suite's
@@ -61,7 +67,8 @@ func RunSuite(ctx context.Context, s Suite, requested []string) []Result {
 
 // TestSuite runs the requested capabilities under go test, one subtest per
 // capability: a fail is a t.Error with its evidence, unsupported and
-// skipped call t.Skip with the reason, a pass logs its note. suite builds
+// skipped call t.Skip with the reason, a pass logs its note; a capability
+// in s.Expect is held against its expected status instead. suite builds
 // the Suite for each subtest (so that its Logf can be the subtest's). It
 // returns the results of the subtests that ran.
 func TestSuite(t *testing.T, requested []string, suite func(t *testing.T) Suite) []Result {
@@ -74,6 +81,17 @@ func TestSuite(t *testing.T, requested []string, suite func(t *testing.T) Suite)
 			results = append(results, r)
 			if !slices.Contains(s.Capabilities, c) {
 				t.Errorf("%s", r.Detail)
+				return
+			}
+			if want, ok := s.Expect[c]; ok {
+				switch {
+				case r.Status != want:
+					t.Errorf("%s: %s, expected %s: %s", c, r.Status, want, r.Detail)
+				case want != Pass:
+					t.Skipf("%s: %s as expected: %s", c, r.Status, r.Detail)
+				case r.Detail != "":
+					t.Logf("pass: %s", r.Detail)
+				}
 				return
 			}
 			switch r.Status {

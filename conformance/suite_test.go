@@ -2,6 +2,8 @@ package conformance_test
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -47,4 +49,33 @@ func TestRunSuite(t *testing.T) {
 		assert.Equal(t, conformance.Skipped, r.Status)
 		assert.Contains(t, r.Detail, "not run: context canceled")
 	}
+}
+
+// With Expect, TestSuite holds each capability to its expected status: a
+// pass that turned unsupported fails the subtest (it used to be a quiet
+// SKIP); an expected fail is a skip. Run in a child process, whose failure
+// is the point.
+func TestSuiteExpectHoldsTheMatrix(t *testing.T) {
+	if os.Getenv("CIVICPORT_TEST_EXPECT_CHILD") == "1" {
+		s := conformance.Suite{
+			Name:         "fake",
+			Capabilities: []string{"x.a", "x.b", "x.c"},
+			Timeout:      time.Second,
+			Check: func(_ context.Context, c string) (conformance.Status, string) {
+				return map[string]conformance.Status{"x.a": conformance.Pass, "x.b": conformance.Unsupported, "x.c": conformance.Fail}[c], "detail of " + c
+			},
+			Expect: map[string]conformance.Status{"x.a": conformance.Pass, "x.b": conformance.Pass, "x.c": conformance.Fail},
+		}
+		conformance.TestSuite(t, nil, func(*testing.T) conformance.Suite { return s })
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSuiteExpectHoldsTheMatrix$", "-test.v")
+	cmd.Env = append(os.Environ(), "CIVICPORT_TEST_EXPECT_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "the child must fail: %s", out)
+	assert.Contains(t, string(out), "--- PASS: TestSuiteExpectHoldsTheMatrix/x.a")
+	assert.Contains(t, string(out), "--- FAIL: TestSuiteExpectHoldsTheMatrix/x.b")
+	assert.Contains(t, string(out), "x.b: unsupported, expected pass: detail of x.b")
+	assert.Contains(t, string(out), "--- SKIP: TestSuiteExpectHoldsTheMatrix/x.c")
+	assert.Contains(t, string(out), "x.c: fail as expected: detail of x.c")
 }

@@ -89,6 +89,11 @@ type Options struct {
 	// caller's isolation prefix. Default 0.
 	KeyPrefixLen int
 
+	// Expect is the backend's expected matrix under Test: each capability
+	// it names must have that status (a pass that silently turns
+	// unsupported fails the subtest). Run ignores it.
+	Expect map[string]conformance.Status
+
 	// HTTPClient is used for blob.signed_url requests. Default: a private
 	// client (closed after the check) with a 2-minute timeout.
 	HTTPClient *http.Client
@@ -140,6 +145,7 @@ func (o *Options) suite(open Opener) conformance.Suite {
 		Timeout:       o.CheckTimeout,
 		TimeoutOption: "Options.CheckTimeout",
 		Logf:          o.Logf,
+		Expect:        o.Expect,
 		Check: func(ctx context.Context, capName string) (conformance.Status, string) {
 			if open == nil {
 				return conformance.Fail, "blobtest: the Opener is nil"
