@@ -557,3 +557,121 @@ func TestSpecialKeysCountTheCallersPrefix(t *testing.T) {
 	requireStatus(t, run(len(prefix)), conformance.BlobSpecialKeys, conformance.Pass)
 	requireStatus(t, run(0), conformance.BlobSpecialKeys, conformance.Fail, "longer than 1024 characters")
 }
+
+// --- a bucket that reports a missing object as an unknown error ---
+
+type notFoundUnknown struct{ driver.Bucket }
+
+// hide turns a NotFound into an error with no code: the portable layer
+// then reports Unknown.
+func (d notFoundUnknown) hide(err error) error {
+	if err != nil && d.Bucket.ErrorCode(err) == gcerrors.NotFound {
+		return errors.New("something went wrong")
+	}
+	return err
+}
+
+func (d notFoundUnknown) Attributes(ctx context.Context, key string) (*driver.Attributes, error) {
+	a, err := d.Bucket.Attributes(ctx, key)
+	return a, d.hide(err)
+}
+
+func (d notFoundUnknown) NewRangeReader(ctx context.Context, key string, off, n int64, o *driver.ReaderOptions) (driver.Reader, error) {
+	r, err := d.Bucket.NewRangeReader(ctx, key, off, n, o)
+	return r, d.hide(err)
+}
+
+func (d notFoundUnknown) Delete(ctx context.Context, key string, o *driver.DeleteOptions) error {
+	return d.hide(d.Bucket.Delete(ctx, key, o))
+}
+
+func (d notFoundUnknown) ErrorCode(err error) gcerrors.ErrorCode {
+	if err != nil && err.Error() == "something went wrong" {
+		return gcerrors.Unknown
+	}
+	return d.Bucket.ErrorCode(err)
+}
+
+// --- a bucket whose range reads ignore the offset ---
+
+type rangeFromStart struct{ driver.Bucket }
+
+func (d rangeFromStart) NewRangeReader(ctx context.Context, key string, off, n int64, o *driver.ReaderOptions) (driver.Reader, error) {
+	return d.Bucket.NewRangeReader(ctx, key, 0, n, o)
+}
+
+// --- a bucket that drops the HTTP headers it is given ---
+
+type dropHeaders struct{ driver.Bucket }
+
+func (d dropHeaders) NewTypedWriter(ctx context.Context, key, ct string, o *driver.WriterOptions) (driver.Writer, error) {
+	c := *o
+	c.CacheControl, c.ContentDisposition, c.ContentLanguage = "", "", ""
+	return d.Bucket.NewTypedWriter(ctx, key, ct, &c)
+}
+
+func TestFaultyNotFoundRangeHeaders(t *testing.T) {
+	t.Run("not found is unknown", func(t *testing.T) {
+		res := runCaps(t, faultyOpener(func(d driver.Bucket) driver.Bucket { return notFoundUnknown{d} }), conformance.BlobNotFound, conformance.BlobContentType)
+		requireStatus(t, res, conformance.BlobNotFound, conformance.Fail, "got Unknown: something went wrong, want NotFound")
+		requireStatus(t, res, conformance.BlobContentType, conformance.Pass)
+	})
+	t.Run("range from the start", func(t *testing.T) {
+		res := runCaps(t, faultyOpener(func(d driver.Bucket) driver.Bucket { return rangeFromStart{d} }), conformance.BlobRangeRead, conformance.BlobReadWrite)
+		requireStatus(t, res, conformance.BlobRangeRead, conformance.Fail, "range (offset 100, length 1000): content differs at offset 0")
+		requireStatus(t, res, conformance.BlobReadWrite, conformance.Pass)
+	})
+	t.Run("headers dropped", func(t *testing.T) {
+		res := runCaps(t, faultyOpener(func(d driver.Bucket) driver.Bucket { return dropHeaders{d} }), conformance.BlobHTTPHeaders, conformance.BlobContentType)
+		requireStatus(t, res, conformance.BlobHTTPHeaders, conformance.Fail, `Cache-Control: got "", want "public, max-age=3600"`, `Content-Language: got "", want "fr-CA"`)
+		requireStatus(t, res, conformance.BlobContentType, conformance.Pass)
+	})
+}
+
+// --- a bucket that stores every object as application/octet-stream ---
+
+type octetStream struct{ driver.Bucket }
+
+func (d octetStream) NewTypedWriter(ctx context.Context, key, _ string, o *driver.WriterOptions) (driver.Writer, error) {
+	return d.Bucket.NewTypedWriter(ctx, key, "application/octet-stream", o)
+}
+
+// --- a bucket that cannot store an empty object (it writes a newline) ---
+
+type noEmpty struct{ driver.Bucket }
+
+func (d noEmpty) NewTypedWriter(ctx context.Context, key, ct string, o *driver.WriterOptions) (driver.Writer, error) {
+	w, err := d.Bucket.NewTypedWriter(ctx, key, ct, o)
+	if err != nil {
+		return nil, err
+	}
+	return &padEmpty{Writer: w}, nil
+}
+
+type padEmpty struct {
+	driver.Writer
+	n int
+}
+
+func (w *padEmpty) Write(p []byte) (int, error) { w.n += len(p); return w.Writer.Write(p) }
+func (w *padEmpty) Close() error {
+	if w.n == 0 {
+		if _, err := w.Writer.Write([]byte("\n")); err != nil {
+			return err
+		}
+	}
+	return w.Writer.Close()
+}
+
+func TestFaultyContentTypeAndEmptyObject(t *testing.T) {
+	t.Run("content type lost", func(t *testing.T) {
+		res := runCaps(t, faultyOpener(func(d driver.Bucket) driver.Bucket { return octetStream{d} }), conformance.BlobContentType, conformance.BlobReadWrite)
+		requireStatus(t, res, conformance.BlobContentType, conformance.Fail, `csv: Attributes.ContentType "application/octet-stream", want "text/csv; charset=utf-8"`)
+		requireStatus(t, res, conformance.BlobReadWrite, conformance.Pass)
+	})
+	t.Run("empty object padded", func(t *testing.T) {
+		res := runCaps(t, faultyOpener(func(d driver.Bucket) driver.Bucket { return noEmpty{d} }), conformance.BlobEmptyObject, conformance.BlobReadWrite)
+		requireStatus(t, res, conformance.BlobEmptyObject, conformance.Fail, "WriteAll of 0 bytes to")
+		requireStatus(t, res, conformance.BlobReadWrite, conformance.Pass)
+	})
+}
