@@ -15,7 +15,9 @@ type recordTB struct {
 	errs []string
 }
 
-func (r *recordTB) Errorf(format string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(format, args...)) }
+func (r *recordTB) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
 
 // The check names a capability no test fails, and accepts both forms.
 func TestRequireEveryCapabilityFails(t *testing.T) {
