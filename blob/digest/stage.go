@@ -155,15 +155,44 @@ func (s *Stager) removeFile() error {
 // HashObject streams the object at key and returns the hex SHA-256 of its
 // content and its size.
 func HashObject(ctx context.Context, b *gcblob.Bucket, key string) (string, int64, error) {
+	return HashObjectWith(ctx, b, key, nil)
+}
+
+// HashObjectWith is HashObject, calling progress (if set) with the number
+// of bytes of each read, e.g. to feed a stall watchdog.
+func HashObjectWith(ctx context.Context, b *gcblob.Bucket, key string, progress func(n int)) (string, int64, error) {
 	r, err := b.NewReader(ctx, key, nil)
 	if err != nil {
 		return "", 0, err
 	}
 	defer r.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, r)
+	var src io.Reader = r
+	if progress != nil {
+		src = ProgressReader(r, progress)
+	}
+	n, err := io.Copy(h, src)
 	if err != nil {
 		return "", n, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// ProgressReader returns r, calling progress with the size of every read
+// that returned bytes.
+func ProgressReader(r io.Reader, progress func(n int)) io.Reader {
+	return &progressReader{r: r, f: progress}
+}
+
+type progressReader struct {
+	r io.Reader
+	f func(int)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.f(n)
+	}
+	return n, err
 }

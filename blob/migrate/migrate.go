@@ -11,6 +11,7 @@ import (
 	"maps"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gcblob "gocloud.dev/blob"
@@ -83,10 +84,59 @@ type Options struct {
 	// PartSize is the multipart part size of uploads (default 5 MiB, the
 	// S3 minimum); parts are sent one at a time per worker.
 	PartSize int
+	// IdleTimeout, if positive, abandons the copy of an object when no
+	// byte of it has moved (read from the source or the destination) for
+	// that long: the object fails with ErrStalled (and is retried like any
+	// transient failure), so that a frozen or partitioned server cannot
+	// hang the run. It covers every request made for the object (stat,
+	// read, upload, commit), not the listings. Zero: no limit (ctx alone
+	// bounds the run).
+	IdleTimeout time.Duration
 	// Progress, if set, is called after each object with its size and
 	// outcome: Copied, Skipped or Failed (with DryRun, Copied means "would
 	// be copied"). Calls are serialised.
 	Progress func(key string, size int64, outcome Outcome, err error)
+}
+
+// ErrStalled is wrapped by the failure of an object abandoned after
+// Options.IdleTimeout without progress.
+var ErrStalled = errors.New("migrate: no progress")
+
+// watch returns a context for one object's copy that is cancelled once
+// touch has not been called for idle, the touch function, and a stop that
+// reports whether it fired. idle <= 0 watches nothing.
+func watch(ctx context.Context, idle time.Duration) (octx context.Context, touch func(int), stop func() (stalled bool)) {
+	if idle <= 0 {
+		return ctx, func(int) {}, func() bool { return false }
+	}
+	octx, cancel := context.WithCancel(ctx)
+	var last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	var fired atomic.Bool
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(max(idle/10, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if time.Since(time.Unix(0, last.Load())) > idle {
+					fired.Store(true)
+					cancel()
+					return
+				}
+			}
+		}
+	})
+	return octx, func(int) { last.Store(time.Now().UnixNano()) }, func() bool {
+		close(done)
+		wg.Wait()
+		cancel()
+		return fired.Load()
+	}
 }
 
 // Outcome is what Run did with one object.
@@ -256,7 +306,7 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 		sum.Objects++
 		sum.Bytes += obj.Size
 		mu.Unlock()
-		if d, ok := o.Done[obj.Key]; ok && d.Size == obj.Size && holds(ctx, dst, d.Key, d.Size, d.SHA256, o.Checksum) {
+		if d, ok := o.Done[obj.Key]; ok && d.Size == obj.Size && holds(ctx, dst, d.Key, d.Size, d.SHA256, o.Checksum, nil) {
 			record(obj.Key, obj.Size, nil, false, nil) // recorded by the earlier run
 			return
 		}
@@ -267,7 +317,11 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 		)
 		for attempt := 0; ; attempt++ {
 			size, there := have[obj.Key]
-			e, copied, err = copyObject(ctx, src, dst, obj.Key, there && size == obj.Size, &o)
+			octx, touch, stop := watch(ctx, o.IdleTimeout)
+			e, copied, err = copyObject(octx, src, dst, obj.Key, there && size == obj.Size, &o, touch)
+			if stop() && err != nil && ctx.Err() == nil {
+				err = fmt.Errorf("%w for %v (IdleTimeout): abandoned: %v", ErrStalled, o.IdleTimeout, err)
+			}
 			if err == nil || attempt >= o.Retries || !transient(ctx, err) {
 				break
 			}
@@ -289,7 +343,7 @@ func sameEntry(a, b Entry) bool {
 
 // holds reports whether dst holds key with this size and recorded SHA-256
 // (metadata only, unless checksum: then its content is hashed too).
-func holds(ctx context.Context, dst *gcblob.Bucket, key string, size int64, sha string, checksum bool) bool {
+func holds(ctx context.Context, dst *gcblob.Bucket, key string, size int64, sha string, checksum bool, touch func(int)) bool {
 	a, err := dst.Attributes(ctx, key)
 	if err != nil || a.Size != size || a.Metadata[digest.MetadataKey] != sha {
 		return false
@@ -297,7 +351,7 @@ func holds(ctx context.Context, dst *gcblob.Bucket, key string, size int64, sha 
 	if !checksum {
 		return true
 	}
-	got, n, err := digest.HashObject(ctx, dst, key)
+	got, n, err := digest.HashObjectWith(ctx, dst, key, touch)
 	return err == nil && n == size && got == sha
 }
 
@@ -363,7 +417,7 @@ list:
 
 // copyObject copies one object and returns its manifest entry and whether it
 // was copied (false: already identical on dst).
-func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeThere bool, o *Options) (*Entry, bool, error) {
+func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeThere bool, o *Options, touch func(int)) (*Entry, bool, error) {
 	var (
 		a   *gcblob.Attributes
 		sr  *gcblob.Reader // the open source read, if any
@@ -394,7 +448,7 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 	var staged io.Reader // the content, already read and hashed
 	if want == "" {
 		if o.DryRun {
-			want, _, err = digest.HashObject(ctx, src, key)
+			want, _, err = digest.HashObjectWith(ctx, src, key, touch)
 		} else {
 			if sr == nil {
 				if sr, err = src.NewReader(ctx, key, nil); err != nil {
@@ -402,7 +456,7 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 				}
 			}
 			var st *digest.Stager
-			st, err = digest.Stage(sr, o.BufferLimit, o.SpoolDir)
+			st, err = digest.Stage(digest.ProgressReader(sr, touch), o.BufferLimit, o.SpoolDir)
 			sr.Close()
 			sr = nil
 			if errors.Is(err, digest.ErrSpool) {
@@ -426,7 +480,7 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 
 	// Only an object the destination lists with the same size can already
 	// be identical.
-	if maybeThere && holds(ctx, dst, key, a.Size, want, o.Checksum) {
+	if maybeThere && holds(ctx, dst, key, a.Size, want, o.Checksum, touch) {
 		return e, false, nil
 	}
 	if o.DryRun {
@@ -454,7 +508,7 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 		return nil, false, err
 	}
 	h := sha256.New()
-	n, err := io.Copy(w, io.TeeReader(r, h))
+	n, err := io.Copy(w, io.TeeReader(digest.ProgressReader(r, touch), h))
 	if err == nil && n != a.Size {
 		err = permanentError{fmt.Errorf("source size changed during copy: listed %d bytes, read %d", a.Size, n)}
 	}

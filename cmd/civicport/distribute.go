@@ -193,6 +193,7 @@ func (d *distributeFlags) coordinate(cmd *cobra.Command, from, to, prefix, signK
 func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int) error {
 	ctx := cmd.Context()
 	checksum, _ := cmd.Flags().GetBool("checksum")
+	idle, _ := cmd.Flags().GetDuration("idle-timeout")
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if d.workFrom == "" || d.manifestDir == "" {
 		return fmt.Errorf("--worker needs --work-from SUBSCRIPTION_URL and --manifest-dir DIR")
@@ -233,7 +234,7 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 		_ = sub.Shutdown(sctx)
 	}()
 	opts := &distribute.WorkOptions{
-		Migrate:        migrate.Options{Workers: workers, Checksum: checksum},
+		Migrate:        migrate.Options{Workers: workers, Checksum: checksum, IdleTimeout: max(idle, 0)},
 		Verifier:       verifier,
 		UntilIdle:      d.untilIdle,
 		KeepAlive:      distribute.InProgress,

@@ -95,3 +95,10 @@ func (p *MinIOProcess) Kill() {
 }
 
 func (p *MinIOProcess) String() string { return fmt.Sprintf("private MinIO on %s", p.Host) }
+
+// Freeze stops the server process (SIGSTOP): connections stay open and
+// nothing answers, as with a hung host or a partition. Thaw undoes it.
+func (p *MinIOProcess) Freeze() { _ = p.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen server (SIGCONT).
+func (p *MinIOProcess) Thaw() { _ = p.cmd.Process.Signal(syscall.SIGCONT) }
