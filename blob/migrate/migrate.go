@@ -295,13 +295,14 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 			o.Progress(key, size, out, err)
 		}
 	}
-	// What the destination holds, by size: an object it does not list needs
-	// no look-up before the copy (one request saved per new object).
-	have := map[string]int64{}
-	if err := forEachObject(ctx, dst, o.Prefix, 1, func(obj *gcblob.ListObject) { have[obj.Key] = obj.Size }); err != nil {
-		return &sum, fmt.Errorf("list destination: %w", err)
-	}
-	err := forEachObject(ctx, src, o.Prefix, o.Workers, func(obj *gcblob.ListObject) {
+	// What the destination holds is read from its listing alongside the
+	// source's (both in key order), never held whole: an object it does not
+	// list needs no look-up before the copy (one request saved per new
+	// object), and memory stays flat however many objects there are.
+	dc := &dstCursor{it: dst.List(&gcblob.ListOptions{Prefix: o.Prefix})}
+	err := forEachAnnotated(ctx, src, o.Prefix, o.Workers, func(obj *gcblob.ListObject) dstState {
+		return dc.lookup(ctx, obj.Key)
+	}, func(obj *gcblob.ListObject, ds dstState) {
 		mu.Lock()
 		sum.Objects++
 		sum.Bytes += obj.Size
@@ -316,9 +317,8 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 			err    error
 		)
 		for attempt := 0; ; attempt++ {
-			size, there := have[obj.Key]
 			octx, touch, stop := watch(ctx, o.IdleTimeout)
-			e, copied, err = copyObject(octx, src, dst, obj.Key, there && size == obj.Size, &o, touch)
+			e, copied, err = copyObject(octx, src, dst, obj.Key, ds.unknown || (ds.there && ds.size == obj.Size), &o, touch)
 			if stop() && err != nil && ctx.Err() == nil {
 				err = fmt.Errorf("%w for %v (IdleTimeout): abandoned: %v", ErrStalled, o.IdleTimeout, err)
 			}
@@ -374,16 +374,75 @@ func transient(ctx context.Context, err error) bool {
 	return true
 }
 
+// dstState is what the destination listing says of one source key.
+type dstState struct {
+	size    int64
+	there   bool // listed
+	unknown bool // the listing cannot tell (it failed, or is not in key order): ask
+}
+
+// dstCursor walks the destination's listing in step with the source's.
+// gocloud drivers list in key order; if this one does not (a key not
+// greater than the one before) or its listing fails, the cursor stops
+// answering and every object is looked up on its own instead. Until the
+// disorder shows, the cursor may say an object is not listed when it is
+// (it is then copied again instead of skipped: slower, never wrong); it
+// never says one is listed when it is not.
+type dstCursor struct {
+	it      *gcblob.ListIterator
+	cur     *gcblob.ListObject // next listed object, nil before the first
+	last    string
+	done    bool // listing exhausted
+	unknown bool
+}
+
+// lookup must be called with source keys in increasing order.
+func (c *dstCursor) lookup(ctx context.Context, key string) dstState {
+	for !c.done && !c.unknown && (c.cur == nil || c.cur.Key < key) {
+		obj, err := c.it.Next(ctx)
+		switch {
+		case err == io.EOF:
+			c.done, c.cur = true, nil
+		case err != nil:
+			c.unknown = true
+		case c.cur != nil && obj.Key <= c.last:
+			c.unknown = true
+		case obj.IsDir:
+			continue
+		default:
+			c.cur, c.last = obj, obj.Key
+		}
+	}
+	switch {
+	case c.unknown:
+		return dstState{unknown: true}
+	case c.cur != nil && c.cur.Key == key:
+		return dstState{size: c.cur.Size, there: true}
+	}
+	return dstState{}
+}
+
 // forEachObject lists every object (not directories) under prefix in b and
 // calls fn for each from workers goroutines. It returns the listing error or
 // ctx's error, after every started fn has returned.
 func forEachObject(ctx context.Context, b *gcblob.Bucket, prefix string, workers int, fn func(*gcblob.ListObject)) error {
-	jobs := make(chan *gcblob.ListObject)
+	return forEachAnnotated(ctx, b, prefix, workers, func(*gcblob.ListObject) struct{} { return struct{}{} },
+		func(obj *gcblob.ListObject, _ struct{}) { fn(obj) })
+}
+
+// forEachAnnotated is forEachObject with annotate called for each object in
+// listing order, on the listing goroutine, before fn gets it.
+func forEachAnnotated[T any](ctx context.Context, b *gcblob.Bucket, prefix string, workers int, annotate func(*gcblob.ListObject) T, fn func(*gcblob.ListObject, T)) error {
+	type job struct {
+		obj *gcblob.ListObject
+		ann T
+	}
+	jobs := make(chan job)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			for obj := range jobs {
-				fn(obj)
+			for j := range jobs {
+				fn(j.obj, j.ann)
 			}
 		})
 	}
@@ -404,7 +463,7 @@ list:
 			continue
 		}
 		select {
-		case jobs <- obj:
+		case jobs <- job{obj, annotate(obj)}:
 		case <-ctx.Done():
 			err = ctx.Err()
 			break list
