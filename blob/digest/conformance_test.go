@@ -61,5 +61,8 @@ func TestConformanceMinIO(t *testing.T) {
 	}, map[string]decoratortest.Expect{
 		// MinIO's and s3blob's own key limits, as without Digest.
 		conformance.BlobSpecialKeys: {Status: conformance.Fail, Evidence: []string{"6 of 30 keys did not round-trip"}},
+		// MinIO's paged listing with a "-" delimiter loops, as without the
+		// decorator (conformance/blobtest TestS3blobMinIO).
+		conformance.BlobListPrefixDelimiter: {Status: conformance.Fail, Evidence: []string{`delimiter "-" in pages of 1: got ["alt/x- (dir)" "alt/x- (dir)"`}},
 	})
 }
