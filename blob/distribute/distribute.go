@@ -36,6 +36,7 @@ import (
 	"gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/blob/migrate"
+	"github.com/civicport/civicport/internal/periodic"
 	"github.com/civicport/civicport/internal/redact"
 	"github.com/civicport/civicport/pubsub/sign"
 )
@@ -393,21 +394,10 @@ func (w *worker) keepAlive(msg *pubsub.Message) (stop func()) {
 	if every <= 0 {
 		every = time.Second
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = w.o.KeepAlive(msg) // best effort: at worst, a redelivery
-			}
-		}
+	return periodic.Run(every, func() bool {
+		_ = w.o.KeepAlive(msg) // best effort: at worst, a redelivery
+		return true
 	})
-	return func() { close(done); wg.Wait() }
 }
 
 // RejectedName is the file in the manifest directory where Work records

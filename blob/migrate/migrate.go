@@ -20,6 +20,7 @@ import (
 
 	"github.com/civicport/civicport/blob/digest"
 	"github.com/civicport/civicport/internal/blobcopy"
+	"github.com/civicport/civicport/internal/periodic"
 )
 
 // Entry is one line of a manifest (JSON lines): what an object is, so that a
@@ -113,27 +114,16 @@ func watch(ctx context.Context, idle time.Duration) (octx context.Context, touch
 	var last atomic.Int64
 	last.Store(time.Now().UnixNano())
 	var fired atomic.Bool
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(max(idle/10, 10*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if time.Since(time.Unix(0, last.Load())) > idle {
-					fired.Store(true)
-					cancel()
-					return
-				}
-			}
+	halt := periodic.Run(max(idle/10, 10*time.Millisecond), func() bool {
+		if time.Since(time.Unix(0, last.Load())) <= idle {
+			return true
 		}
+		fired.Store(true)
+		cancel()
+		return false
 	})
 	return octx, func(int) { last.Store(time.Now().UnixNano()) }, func() bool {
-		close(done)
-		wg.Wait()
+		halt()
 		cancel()
 		return fired.Load()
 	}
