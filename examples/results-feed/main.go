@@ -167,7 +167,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "county      published %d precinct results, signed by %s (Ed25519)\n", len(results), keyID)
 
 	// The state aggregates.
-	agg, err := newAggregator(stack.Subscription, verifier, quarantine, o.county, o.round)
+	agg, err := newAggregator(stack.Subscription, verifier, quarantine, dedup.NewBucketStore(stack.Bucket, "dedup/results/"), o.county, o.round)
 	if err != nil {
 		return err
 	}
@@ -310,7 +310,7 @@ type aggregator struct {
 	ignored       int
 }
 
-func newAggregator(sub *gcpubsub.Subscription, v sign.Verifier, quarantine *gcpubsub.Topic, county, round string) (*aggregator, error) {
+func newAggregator(sub *gcpubsub.Subscription, v sign.Verifier, quarantine *gcpubsub.Topic, store dedup.Store, county, round string) (*aggregator, error) {
 	a := &aggregator{county: county, round: round, totals: map[string]int{}, seen: map[string]bool{}}
 	// Verify under Dedup: a forgery is quarantined before Dedup records its
 	// id, so a forged copy can never make Dedup drop the real message.
@@ -324,9 +324,10 @@ func newAggregator(sub *gcpubsub.Subscription, v sign.Verifier, quarantine *gcpu
 	if err != nil {
 		return nil, err
 	}
-	// The memory store forgets on restart; a production aggregator uses
-	// dedup.NewBucketStore(bucket, "dedup/results/") to remember ids.
-	a.feed = dedup.Wrap(verified, nil)
+	// The store is durable (a BucketStore in the stack's bucket): a replay
+	// after the aggregator restarts is still dropped. Ids carry the round,
+	// so each round is deduplicated on its own.
+	a.feed = dedup.Wrap(verified, &dedup.Options{Store: store})
 	return a, nil
 }
 
