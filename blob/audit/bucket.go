@@ -47,26 +47,14 @@ type objState struct {
 // that no entry accounts for (Unlogged), every object the log says is
 // there that b lacks (Gone), every object whose bytes do not hash to the
 // SHA-256 of its latest write (Changed: b is read whole), and every intent
-// that was never completed (Unfinished). It does not check the log itself:
+// that was never completed (Unfinished). A log with a missing entry is
+// ErrDamaged, as for Open. It does not otherwise check the log itself:
 // run Verify with the verifier key first, or the log's entries are only
 // as good as the bucket that holds them. Memory grows with the number of
 // keys the log names for b.
 func CheckBucket(ctx context.Context, logBucket, b *blob.Bucket, name string) (*BucketReport, error) {
-	keys, err := list(ctx, logBucket, entryPrefix)
+	data, err := readEntries(ctx, logBucket)
 	if err != nil {
-		return nil, err
-	}
-	var n int64
-	for _, k := range keys {
-		if i, ok := parseIndex(k, entryPrefix, ".json"); ok && i == n {
-			n++
-		}
-	}
-	data := make([][]byte, n)
-	if err := readAll(ctx, n, func(i int64) (err error) {
-		data[i], err = logBucket.ReadAll(ctx, EntryKey(i))
-		return err
-	}); err != nil {
 		return nil, err
 	}
 	rep := &BucketReport{}
@@ -101,8 +89,8 @@ func CheckBucket(ctx context.Context, logBucket, b *blob.Bucket, name string) (*
 		switch {
 		case op == "write":
 			st.present, st.sha, st.index = true, e.SHA256, e.Index
-		case strings.HasPrefix(op, "copy from "):
-			src := strings.TrimPrefix(op, "copy from ")
+		case strings.HasPrefix(op, copyFromPrefix):
+			src := strings.TrimPrefix(op, copyFromPrefix)
 			sha := e.SHA256
 			if s, ok := state[src]; ok && sha == "" && s.present {
 				sha = s.sha

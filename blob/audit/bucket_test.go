@@ -54,4 +54,9 @@ func TestCheckBucketFindsChangesAroundTheLog(t *testing.T) {
 	assert.Equal(t, []string{"changed a-copy.csv", "changed b.csv", "gone c.csv", "unlogged d.csv", "unlogged planted.csv"}, got)
 	assert.Contains(t, rep.Problems[1].String(), "entry 3 recorded ")
 	assert.Contains(t, rep.Problems[3].String(), "the log deleted it at entry 11")
+
+	// A log with an entry removed is not read as a shorter log.
+	require.NoError(t, logBucket.Delete(ctx, audit.EntryKey(2)))
+	_, err = audit.CheckBucket(ctx, logBucket, raw, "records")
+	require.ErrorIs(t, err, audit.ErrDamaged)
 }

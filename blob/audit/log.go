@@ -180,7 +180,25 @@ func Open(ctx context.Context, b *blob.Bucket, signer note.Signer, opts *Options
 	l := &Log{b: b, signer: signer, origin: o.Origin, actor: o.Actor, now: o.Now}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	// Read the listed entries in parallel, then chain them in order.
+	data, err := readEntries(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range data {
+		if err := l.add(d); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.catchUp(ctx); err != nil { // entries written since the listing
+		return nil, err
+	}
+	return l, nil
+}
+
+// readEntries reads every entry of the log in b, in parallel, and returns
+// their bytes in index order. A gap (entries/N missing while a later one
+// exists) is ErrDamaged.
+func readEntries(ctx context.Context, b *blob.Bucket) ([][]byte, error) {
 	keys, err := list(ctx, b, entryPrefix)
 	if err != nil {
 		return nil, err
@@ -203,15 +221,7 @@ func Open(ctx context.Context, b *blob.Bucket, signer note.Signer, opts *Options
 	}); err != nil {
 		return nil, err
 	}
-	for _, d := range data {
-		if err := l.add(d); err != nil {
-			return nil, err
-		}
-	}
-	if err := l.catchUp(ctx); err != nil { // entries written since the listing
-		return nil, err
-	}
-	return l, nil
+	return data, nil
 }
 
 func (l *Log) hashReader() tlog.HashReader {

@@ -33,6 +33,10 @@ func Wrap(b *gcblob.Bucket, rec Recorder, name string) *gcblob.Bucket {
 // change: "intent " + the operation of the entry it records after it.
 const IntentPrefix = "intent "
 
+// copyFromPrefix starts the operation Wrap records for a copy:
+// "copy from SRC".
+const copyFromPrefix = "copy from "
+
 type audited struct {
 	driver.Bucket
 	rec  Recorder
@@ -65,7 +69,7 @@ func (a *audited) NewTypedWriter(ctx context.Context, key, contentType string, o
 }
 
 func (a *audited) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.CopyOptions) error {
-	op := "copy from " + srcKey
+	op := copyFromPrefix + srcKey
 	if err := a.intend(ctx, op, dstKey); err != nil {
 		return err
 	}
