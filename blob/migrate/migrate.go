@@ -297,9 +297,16 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 		sum.Objects++
 		sum.Bytes += obj.Size
 		mu.Unlock()
-		if d, ok := o.Done[obj.Key]; ok && d.Size == obj.Size && holds(ctx, dst, d.Key, d.Size, d.SHA256, o.Checksum, nil) {
-			record(obj.Key, obj.Size, nil, false, nil) // recorded by the earlier run
-			return
+		if d, ok := o.Done[obj.Key]; ok && d.Size == obj.Size {
+			// Under the idle watch too: a stalled check falls through to
+			// the (watched) copy.
+			octx, touch, stop := watch(ctx, o.IdleTimeout)
+			there := holds(octx, dst, d.Key, d.Size, d.SHA256, o.Checksum, touch)
+			stop()
+			if there {
+				record(obj.Key, obj.Size, nil, false, nil) // recorded by the earlier run
+				return
+			}
 		}
 		var (
 			e      *Entry
