@@ -75,6 +75,22 @@ func OpenSubscription(ctx context.Context, urlstr string) (*gcpubsub.Subscriptio
 	return s, nil
 }
 
+// OpenSubscriptionWith opens the subscription at urlstr with opener instead
+// of the default mux (a driver's URLOpener with options a URL cannot carry),
+// and reports a failure as OpenSubscription does (*Error, credentials
+// removed).
+func OpenSubscriptionWith(ctx context.Context, opener gcpubsub.SubscriptionURLOpener, urlstr string) (*gcpubsub.Subscription, error) {
+	u, err := parse(urlstr, "subscription", SubscriptionSchemes(), gcpubsub.DefaultURLMux().ValidSubscriptionScheme)
+	if err != nil {
+		return nil, err
+	}
+	s, err := opener.OpenSubscriptionURL(ctx, u)
+	if err != nil {
+		return nil, &Error{URL: redact.URL(urlstr), Kind: "subscription", Msg: Describe(err, urlstr), Err: redact.Err(err, urlstr)}
+	}
+	return s, nil
+}
+
 // parse parses urlstr, or says what is wrong with it, before gocloud sees it.
 func parse(urlstr, kind string, schemes []string, valid func(string) bool) (*url.URL, error) {
 	u, msg, cause := openurl.Parse(urlstr, "SCHEME://...", kind+" scheme", schemes, valid)

@@ -20,7 +20,6 @@ import (
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/distribute"
 	"github.com/civicport/civicport/blob/migrate"
-	"github.com/civicport/civicport/internal/redact"
 	cppubsub "github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/pubsub/sign"
 )
@@ -217,8 +216,8 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 			return err
 		}
 	}
-	if d.untilIdle < 0 || d.keepAlive < 0 {
-		return fmt.Errorf("--until-idle %s, --keep-alive %s: want 0 or more", d.untilIdle, d.keepAlive)
+	if d.untilIdle < 0 || d.keepAlive < 0 || idle < 0 {
+		return fmt.Errorf("--until-idle %s, --keep-alive %s, --idle-timeout %s: want 0 or more", d.untilIdle, d.keepAlive, idle)
 	}
 	if err := os.MkdirAll(d.manifestDir, 0o755); err != nil {
 		return fmt.Errorf("--manifest-dir: %w", err)
@@ -234,7 +233,7 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 		_ = sub.Shutdown(sctx)
 	}()
 	opts := &distribute.WorkOptions{
-		Migrate:        migrate.Options{Workers: workers, Checksum: checksum, IdleTimeout: max(idle, 0)},
+		Migrate:        migrate.Options{Workers: workers, Checksum: checksum, IdleTimeout: idle},
 		Verifier:       verifier,
 		UntilIdle:      d.untilIdle,
 		KeepAlive:      distribute.InProgress,
@@ -333,11 +332,5 @@ func openWorkQueue(ctx context.Context, u string) (*gcpubsub.Subscription, error
 	o := &jsadapter.URLOpener{SubscriptionOptions: jsadapter.SubscriptionOptions{
 		ReceiveBatcherOptions: batcher.Options{MaxBatchSize: 1, MaxHandlers: 1},
 	}}
-	s, err := o.OpenSubscriptionURL(ctx, p)
-	if err != nil {
-		// As cppubsub.OpenSubscription reports it: nothing of u's
-		// credentials in the message or the cause.
-		return nil, &cppubsub.Error{URL: cppubsub.Redact(u), Kind: "subscription", Msg: cppubsub.Describe(err, u), Err: redact.Err(err, u)}
-	}
-	return s, nil
+	return cppubsub.OpenSubscriptionWith(ctx, o, u)
 }
