@@ -74,7 +74,11 @@ func checkAtLeastOnce(e *env) verdict.Outcome {
 				i, perr := strconv.Atoi(id)
 				var diff string
 				if perr == nil && i >= 1 && i <= n {
-					diff = e.differs(m, e.message(id, atLeastOncePayload(i, n), atLeastOnceMetadata(i)))
+					md := atLeastOnceMetadata(i)
+					md[MetadataKey] = e.tag(id)
+					if diffs := diffMessage(m, atLeastOncePayload(i, n), md); len(diffs) > 0 {
+						diff = diffs[0]
+					}
 				}
 				mu.Lock()
 				if diff != "" && altered[i] == "" {
@@ -203,28 +207,31 @@ func atLeastOnceMetadata(i int) map[string]string {
 	return map[string]string{"civicport-seq": strconv.Itoa(i)}
 }
 
-// differs says how the delivery m differs from want (its body, or a
-// metadata key want has), or "" if it does not. Metadata a decorator adds
-// on the way is not a difference.
-func (e *env) differs(m *pubsub.Message, want *pubsub.Message) string {
-	if !bytes.Equal(m.Body, want.Body) {
-		return fmt.Sprintf("body %q, sent %q", truncate(m.Body, 80), truncate(want.Body, 80))
+// diffMessage says how the delivery m differs from a message of this check
+// sent with payload body and metadata md: the body (after the check's
+// header), the value of each key of md, and the presence of the check's
+// own MetadataKey. Keys a backend or decorator adds are not differences.
+func diffMessage(m *pubsub.Message, body []byte, md map[string]string) []string {
+	var diffs []string
+	if got := payload(m); !bytes.Equal(got, body) {
+		diffs = append(diffs, "body differs: "+diffBytes(got, body))
 	}
-	for _, k := range slices.Sorted(maps.Keys(want.Metadata)) {
-		if got, ok := m.Metadata[k]; !ok {
-			return fmt.Sprintf("metadata %q missing", k)
-		} else if got != want.Metadata[k] {
-			return fmt.Sprintf("metadata %q = %q, sent %q", k, got, want.Metadata[k])
+	keys := slices.Sorted(maps.Keys(md))
+	if _, ok := md[MetadataKey]; !ok {
+		keys = append(keys, MetadataKey)
+		slices.Sort(keys)
+	}
+	for _, k := range keys {
+		got, ok := m.Metadata[k]
+		want, compare := md[k]
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("metadata %q missing", k))
+		case compare && got != want:
+			diffs = append(diffs, fmt.Sprintf("metadata %q: got %q, want %q", k, got, want))
 		}
 	}
-	return ""
-}
-
-func truncate(b []byte, n int) string {
-	if len(b) <= n {
-		return string(b)
-	}
-	return string(b[:n]) + "..."
+	return diffs
 }
 
 // listInts lists up to max numbers as "#3, #17, ... (and 4 more)".
@@ -369,20 +376,8 @@ func (e *env) roundTrip(name string, body []byte, md map[string]string) (diffs, 
 		return []string{fmt.Sprintf("%s: sent, but %s", name, e.receiveErr("it", e.o.ReceiveTimeout, err))}, nil, nil
 	}
 	e.ack(m, n)
-	if got := payload(m); !bytes.Equal(got, body) {
-		diffs = append(diffs, fmt.Sprintf("%s: body differs: %s", name, diffBytes(got, body)))
-	}
-	for _, k := range slices.Sorted(maps.Keys(md)) {
-		got, ok := m.Metadata[k]
-		switch {
-		case !ok:
-			diffs = append(diffs, fmt.Sprintf("%s: metadata %q missing", name, k))
-		case got != md[k]:
-			diffs = append(diffs, fmt.Sprintf("%s: metadata %q: got %q, want %q", name, k, got, md[k]))
-		}
-	}
-	if _, ok := m.Metadata[MetadataKey]; !ok {
-		diffs = append(diffs, fmt.Sprintf("%s: metadata %q missing", name, MetadataKey))
+	for _, d := range diffMessage(m, body, md) {
+		diffs = append(diffs, name+": "+d)
 	}
 	for k := range m.Metadata {
 		if _, ok := md[k]; !ok && k != MetadataKey {

@@ -266,7 +266,7 @@ func Err(err error, raws ...string) error {
 	if err == nil {
 		return nil
 	}
-	return &redactedError{msg: Strings(err.Error(), raws...), err: err}
+	return ErrMessage(err, Strings(err.Error(), raws...))
 }
 
 // ErrMessage is Err with the redacted message given (for callers that
