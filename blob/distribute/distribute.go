@@ -267,6 +267,15 @@ type worker struct {
 	mu      sync.Mutex // guards buckets, sum, and serialises Report
 	buckets map[string]*bucketOnce
 	sum     WorkSummary
+
+	rejMu sync.Mutex // serialises this process's appends to RejectedName
+}
+
+// nack returns msg for redelivery, where the backend can.
+func nack(msg *pubsub.Message) {
+	if msg.Nackable() {
+		msg.Nack()
+	}
 }
 
 type bucketOnce struct {
@@ -313,9 +322,7 @@ func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
 		reason, err = sign.Check(ctx, w.o.Verifier, msg.Body, msg.Metadata, w.o.VerifyOptions)
 		if err != nil {
 			// Not the item's fault: check it again later.
-			if msg.Nackable() {
-				msg.Nack()
-			}
+			nack(msg)
 			res.Err = fmt.Errorf("check the item's signature: %w", err)
 			w.report(res, start)
 			return
@@ -339,9 +346,7 @@ func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
 		// it cannot be recorded, it comes back and is refused again.
 		res.Rejected, res.Err = true, fmt.Errorf("item rejected: %w", err)
 		if rerr := w.recordRejected(msg, it, err); rerr != nil {
-			if msg.Nackable() {
-				msg.Nack()
-			}
+			nack(msg)
 			res.Err = fmt.Errorf("%w (and not recorded, so nacked: %v)", res.Err, rerr)
 		} else {
 			msg.Ack()
@@ -352,9 +357,7 @@ func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
 		err = w.process(ctx, it, &res)
 		stop()
 		if err != nil {
-			if msg.Nackable() {
-				msg.Nack()
-			}
+			nack(msg)
 			res.Err = err
 		} else {
 			msg.Ack()
@@ -424,8 +427,8 @@ func (w *worker) recordRejected(msg *pubsub.Message, it Item, reason error) erro
 	if err != nil {
 		return err
 	}
-	w.mu.Lock() // one writer per process; O_APPEND orders processes
-	defer w.mu.Unlock()
+	w.rejMu.Lock() // one writer per process; O_APPEND orders processes
+	defer w.rejMu.Unlock()
 	f, err := os.OpenFile(filepath.Join(w.dir, RejectedName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
