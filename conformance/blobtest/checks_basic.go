@@ -331,7 +331,7 @@ func checkListPrefixDelimiter(e *env) verdict.Outcome {
 			if pageSize > 0 {
 				what += fmt.Sprintf(" in pages of %d", pageSize)
 			}
-			got, err := listAll(e, &blob.ListOptions{Prefix: e.key(c.prefix), Delimiter: c.delim}, pageSize)
+			got, err := listDelimited(e, &blob.ListOptions{Prefix: e.key(c.prefix), Delimiter: c.delim}, pageSize)
 			if err != nil && c.delim != "" && c.delim != "/" && gcerrors.Code(err) == gcerrors.Unimplemented {
 				refused = append(refused, fmt.Sprintf("delimiter %q: %s", c.delim, errText(err)))
 				break
@@ -364,38 +364,25 @@ type listEntry struct {
 	isDir bool
 }
 
-// listAll lists with opts: with List when pageSize is 0, else page by page
-// with ListPage (at most 100 entries, 50 pages, to stop a looping backend).
-// Pages are returned concatenated, each still checked by listedAs via the
-// page sizes recorded in the result's order.
-func listAll(e *env, opts *blob.ListOptions, pageSize int) ([]pagedObject, error) {
+// listDelimited lists with opts: whole with List when pageSize is 0 (at
+// most 100 entries), else page by page with ListPage (at most 50 pages), to
+// stop a looping backend. Each object carries the length of its page.
+func listDelimited(e *env, opts *blob.ListOptions, pageSize int) ([]pagedObject, error) {
 	var got []pagedObject
 	if pageSize == 0 {
-		it := e.b.List(opts)
-		for len(got) < 100 {
-			o, err := it.Next(e.ctx)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
+		objs, err := e.list(opts, 100)
+		for _, o := range objs {
 			got = append(got, pagedObject{o, 1})
 		}
-		return got, nil
+		return got, err
 	}
-	token := blob.FirstPageToken
-	for pages := 0; len(token) > 0 && pages < 50 && len(got) < 100; pages++ {
-		objs, next, err := e.b.ListPage(e.ctx, token, pageSize, opts)
-		if err != nil {
-			return nil, err
+	pages, _, err := e.listPages(opts, pageSize, 50)
+	for _, page := range pages {
+		for _, o := range page {
+			got = append(got, pagedObject{o, len(page)})
 		}
-		for _, o := range objs {
-			got = append(got, pagedObject{o, len(objs)})
-		}
-		token = next
 	}
-	return got, nil
+	return got, err
 }
 
 // pagedObject is a listed object and the length of the page it came in.
@@ -507,19 +494,11 @@ func checkListPagination(e *env) verdict.Outcome {
 	for _, size := range []int{1000, 100, 7} {
 		what := fmt.Sprintf("ListPage with pages of %d", size)
 		var got []string
-		token := blob.FirstPageToken
-		pages, emptyPages := 0, 0
-		maxPages := n/size + 10
-		var err error
-		for len(token) > 0 && pages < maxPages {
-			var page []*blob.ListObject
-			page, token, err = e.b.ListPage(e.ctx, token, size, opts)
-			if err != nil {
-				break
-			}
-			pages++
+		read, more, err := e.listPages(opts, size, n/size+10)
+		pages, emptyPages := len(read), 0
+		for i, page := range read {
 			if len(page) > size {
-				p.Add("%s: page %d has %d entries", what, pages, len(page))
+				p.Add("%s: page %d has %d entries", what, i+1, len(page))
 			}
 			if len(page) == 0 {
 				emptyPages++
@@ -532,7 +511,7 @@ func checkListPagination(e *env) verdict.Outcome {
 		case err != nil:
 			p.Add("%s: page %d: %s", what, pages+1, errText(err))
 			continue
-		case len(token) > 0:
+		case more:
 			p.Add("%s: still returning page tokens after %d pages (%d keys listed); giving up", what, pages, len(got))
 		}
 		if wantPages := (n + size - 1) / size; pages > wantPages && emptyPages > 0 {

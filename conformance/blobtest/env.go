@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -92,8 +91,14 @@ func (e *env) readWith(key string, opts *blob.ReaderOptions) ([]byte, error) {
 
 // listAll lists every object under prefix (no delimiter).
 func (e *env) listAll(prefix string) ([]*blob.ListObject, error) {
+	return e.list(&blob.ListOptions{Prefix: prefix}, 1_000_000)
+}
+
+// list lists opts whole with List, giving up with an error after max
+// entries (a backend that never ends its listing).
+func (e *env) list(opts *blob.ListOptions, max int) ([]*blob.ListObject, error) {
 	var out []*blob.ListObject
-	it := e.b.List(&blob.ListOptions{Prefix: prefix})
+	it := e.b.List(opts)
 	for {
 		o, err := it.Next(e.ctx)
 		if err == io.EOF {
@@ -103,10 +108,26 @@ func (e *env) listAll(prefix string) ([]*blob.ListObject, error) {
 			return out, err
 		}
 		out = append(out, o)
-		if len(out) > 1_000_000 {
-			return out, errors.New("listing returned more than 1,000,000 entries; giving up")
+		if len(out) > max {
+			return out, fmt.Errorf("listing returned more than %d entries; giving up", max)
 		}
 	}
+}
+
+// listPages lists opts page by page with ListPage and pages of size, at
+// most maxPages pages. It returns the pages read, whether the backend still
+// gave a next page token after the last one, and the error of the page that
+// failed (the pages before it are returned).
+func (e *env) listPages(opts *blob.ListOptions, size, maxPages int) (pages [][]*blob.ListObject, more bool, err error) {
+	token := blob.FirstPageToken
+	for len(token) > 0 && len(pages) < maxPages {
+		var page []*blob.ListObject
+		if page, token, err = e.b.ListPage(e.ctx, token, size, opts); err != nil {
+			return pages, false, err
+		}
+		pages = append(pages, page)
+	}
+	return pages, len(token) > 0, nil
 }
 
 // forEach runs f on every key with e.o.Concurrency workers and returns the
