@@ -20,6 +20,7 @@ import (
 
 	"github.com/civicport/civicport/blob/digest"
 	"github.com/civicport/civicport/internal/blobcopy"
+	"github.com/civicport/civicport/internal/listwork"
 	"github.com/civicport/civicport/internal/periodic"
 )
 
@@ -290,9 +291,16 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 	// list needs no look-up before the copy (one request saved per new
 	// object), and memory stays flat however many objects there are.
 	dc := &dstCursor{it: dst.List(&gcblob.ListOptions{Prefix: o.Prefix})}
-	err := forEachAnnotated(ctx, src, o.Prefix, o.Workers, func(obj *gcblob.ListObject) dstState {
-		return dc.lookup(ctx, obj.Key)
-	}, func(obj *gcblob.ListObject, ds dstState) {
+	type job struct {
+		obj *gcblob.ListObject
+		ds  dstState // looked up in listing order, on the listing goroutine
+	}
+	err := listwork.Each(ctx, o.Workers, func(yield func(job) bool) error {
+		return listwork.Objects(ctx, src, o.Prefix, func(obj *gcblob.ListObject) bool {
+			return yield(job{obj, dc.lookup(ctx, obj.Key)})
+		})
+	}, func(j job) {
+		obj, ds := j.obj, j.ds
 		mu.Lock()
 		sum.Objects++
 		sum.Bytes += obj.Size
@@ -417,58 +425,6 @@ func (c *dstCursor) lookup(ctx context.Context, key string) dstState {
 		return dstState{size: c.cur.Size, there: true}
 	}
 	return dstState{}
-}
-
-// forEachObject lists every object (not directories) under prefix in b and
-// calls fn for each from workers goroutines. It returns the listing error or
-// ctx's error, after every started fn has returned.
-func forEachObject(ctx context.Context, b *gcblob.Bucket, prefix string, workers int, fn func(*gcblob.ListObject)) error {
-	return forEachAnnotated(ctx, b, prefix, workers, func(*gcblob.ListObject) struct{} { return struct{}{} },
-		func(obj *gcblob.ListObject, _ struct{}) { fn(obj) })
-}
-
-// forEachAnnotated is forEachObject with annotate called for each object in
-// listing order, on the listing goroutine, before fn gets it.
-func forEachAnnotated[T any](ctx context.Context, b *gcblob.Bucket, prefix string, workers int, annotate func(*gcblob.ListObject) T, fn func(*gcblob.ListObject, T)) error {
-	type job struct {
-		obj *gcblob.ListObject
-		ann T
-	}
-	jobs := make(chan job)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for j := range jobs {
-				fn(j.obj, j.ann)
-			}
-		})
-	}
-	var err error
-	it := b.List(&gcblob.ListOptions{Prefix: prefix})
-list:
-	for {
-		var obj *gcblob.ListObject
-		obj, err = it.Next(ctx)
-		if err == io.EOF {
-			err = nil
-			break
-		}
-		if err != nil {
-			break
-		}
-		if obj.IsDir {
-			continue
-		}
-		select {
-		case jobs <- job{obj, annotate(obj)}:
-		case <-ctx.Done():
-			err = ctx.Err()
-			break list
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	return err
 }
 
 // copyObject copies one object and returns its manifest entry and whether it

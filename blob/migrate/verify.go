@@ -11,6 +11,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/civicport/civicport/blob/digest"
+	"github.com/civicport/civicport/internal/listwork"
 )
 
 // Kinds of Problem found by Verify.
@@ -92,7 +93,7 @@ func Verify(ctx context.Context, src, dst *gcblob.Bucket, opts *VerifyOptions) (
 		return nil, fmt.Errorf("list destination: %w", err)
 	}
 	var t tally
-	err = forEachObject(ctx, src, o.Prefix, o.Workers, func(obj *gcblob.ListObject) {
+	err = listwork.EachObject(ctx, src, o.Prefix, o.Workers, func(obj *gcblob.ListObject) {
 		present := t.claim(dstKeys, obj.Key, obj.Size)
 		if !present {
 			t.result(obj.Size, &Problem{Key: obj.Key, Kind: Missing})
@@ -109,7 +110,7 @@ func Verify(ctx context.Context, src, dst *gcblob.Bucket, opts *VerifyOptions) (
 // listKeys returns the set of object keys under prefix.
 func listKeys(ctx context.Context, b *gcblob.Bucket, prefix string) (map[string]bool, error) {
 	keys := map[string]bool{}
-	err := forEachObject(ctx, b, prefix, 1, func(obj *gcblob.ListObject) { keys[obj.Key] = true })
+	err := listwork.Objects(ctx, b, prefix, func(obj *gcblob.ListObject) bool { keys[obj.Key] = true; return true })
 	return keys, err
 }
 

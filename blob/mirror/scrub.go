@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/civicport/civicport/blob/digest"
 	"github.com/civicport/civicport/internal/blobcopy"
+	"github.com/civicport/civicport/internal/listwork"
 )
 
 // ScrubOptions tunes Scrub. The zero value is usable.
@@ -104,66 +106,37 @@ func Scrub(ctx context.Context, copies []*gcblob.Bucket, opts *ScrubOptions) (*S
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
-	// presence[key][i]: copy i lists key.
-	presence := map[string][]bool{}
-	for i, c := range copies {
-		it := c.List(&gcblob.ListOptions{Prefix: o.Prefix})
-		for {
-			obj, err := it.Next(ctx)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("list %s: %w", m.o.Names[i], err)
-			}
-			if obj.IsDir {
-				continue
-			}
-			if presence[obj.Key] == nil {
-				presence[obj.Key] = make([]bool, len(copies))
-			}
-			presence[obj.Key][i] = true
-		}
+	// The copies' listings are merged in key order as they are read, so
+	// memory does not grow with the number of objects.
+	type job struct {
+		key    string
+		listed []bool // listed[i]: copy i lists key
 	}
-	keys := make([]string, 0, len(presence))
-	for k := range presence {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-
 	var (
 		mu  sync.Mutex
-		rep = ScrubReport{Objects: int64(len(keys))}
-		wg  sync.WaitGroup
+		rep ScrubReport
 	)
-	jobs := make(chan string)
-	for range o.Workers {
-		wg.Go(func() {
-			for k := range jobs {
-				repairs, unres := m.scrubOne(ctx, k, presence[k], o.DryRun, o.Expected)
-				mu.Lock()
-				switch {
-				case unres != nil:
-					rep.Unresolved = append(rep.Unresolved, *unres)
-				case len(repairs) == 0:
-					rep.Healthy++
-				}
-				rep.Repairs = append(rep.Repairs, repairs...)
-				mu.Unlock()
-			}
+	err = listwork.Each(ctx, o.Workers, func(yield func(job) bool) error {
+		return listwork.Merged(ctx, copies, o.Prefix, func(key string, listed []bool) bool {
+			rep.Objects++ // read by workers only after Each returns
+			return yield(job{key, listed})
 		})
-	}
-	for _, k := range keys {
-		select {
-		case jobs <- k:
-		case <-ctx.Done():
+	}, func(j job) {
+		repairs, unres := m.scrubOne(ctx, j.key, j.listed, o.DryRun, o.Expected)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case unres != nil:
+			rep.Unresolved = append(rep.Unresolved, *unres)
+		case len(repairs) == 0:
+			rep.Healthy++
 		}
-		if ctx.Err() != nil {
-			break
-		}
+		rep.Repairs = append(rep.Repairs, repairs...)
+	})
+	var le *listwork.ListError
+	if errors.As(err, &le) {
+		return nil, fmt.Errorf("%s: %w", m.o.Names[le.Index], le.Err)
 	}
-	close(jobs)
-	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

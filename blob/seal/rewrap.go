@@ -15,6 +15,7 @@ import (
 
 	"github.com/civicport/civicport/blob/digest"
 	"github.com/civicport/civicport/internal/blobcopy"
+	"github.com/civicport/civicport/internal/listwork"
 	"github.com/civicport/civicport/secrets/envelope"
 )
 
@@ -24,11 +25,21 @@ type RewrapOptions struct {
 	Prefix string
 	// Workers is how many objects are rewrapped at once (default 4).
 	Workers int
-	// Progress, if set, is called after each object (calls are
-	// serialised) with what was done: "rewrapped", "skipped" (already
-	// done), "not-sealed" or "failed" (with err).
-	Progress func(key string, outcome string, err error)
+	// Progress, if set, is called after each object with what was done
+	// (Failed with err). Calls are serialised.
+	Progress func(key string, outcome RewrapOutcome, err error)
 }
+
+// RewrapOutcome is what Rewrap did with one object.
+type RewrapOutcome string
+
+// Outcomes reported to RewrapOptions.Progress.
+const (
+	Rewrapped     RewrapOutcome = "rewrapped"
+	RewrapSkipped RewrapOutcome = "skipped" // already under add and none of drop
+	NotSealed     RewrapOutcome = "not-sealed"
+	RewrapFailed  RewrapOutcome = "failed"
+)
 
 // RewrapSummary counts what Rewrap did.
 type RewrapSummary struct {
@@ -47,7 +58,7 @@ type Failure struct {
 	Err string `json:"error"`
 }
 
-func (s RewrapSummary) String() string {
+func (s *RewrapSummary) String() string {
 	return fmt.Sprintf("objects %d: rewrapped %d (%d bytes), skipped %d (already done), not sealed %d, failed %d",
 		s.Objects, s.Rewrapped, s.Bytes, s.Skipped, s.NotSealed, s.Failed)
 }
@@ -77,7 +88,7 @@ func (s RewrapSummary) String() string {
 //
 // The error is non-nil if the listing failed or any object failed (each
 // listed in the summary's Failures); ctx ending stops the run.
-func Rewrap(ctx context.Context, inner *blob.Bucket, using, add []envelope.KEK, drop []string, opts *RewrapOptions) (RewrapSummary, error) {
+func Rewrap(ctx context.Context, inner *blob.Bucket, using, add []envelope.KEK, drop []string, opts *RewrapOptions) (*RewrapSummary, error) {
 	o := RewrapOptions{}
 	if opts != nil {
 		o = *opts
@@ -86,89 +97,63 @@ func Rewrap(ctx context.Context, inner *blob.Bucket, using, add []envelope.KEK, 
 		o.Workers = 4
 	}
 	var (
-		sum  RewrapSummary
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		work = make(chan string)
+		sum RewrapSummary
+		mu  sync.Mutex
 	)
-	for range o.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for key := range work {
-				outcome, n, err := rewrapOne(ctx, inner, key, using, add, drop)
-				mu.Lock()
-				switch outcome {
-				case "rewrapped":
-					sum.Rewrapped++
-					sum.Bytes += n
-				case "skipped":
-					sum.Skipped++
-				case "not-sealed":
-					sum.NotSealed++
-				default:
-					sum.Failed++
-					sum.Failures = append(sum.Failures, Failure{Key: key, Err: err.Error()})
-				}
-				if o.Progress != nil {
-					o.Progress(key, outcome, err)
-				}
-				mu.Unlock()
-			}
-		}()
+	lerr := listwork.Each(ctx, o.Workers, func(yield func(string) bool) error {
+		return listwork.Objects(ctx, inner, o.Prefix, func(obj *blob.ListObject) bool {
+			sum.Objects++ // read by workers only after Each returns
+			return yield(obj.Key)
+		})
+	}, func(key string) {
+		outcome, n, err := rewrapOne(ctx, inner, key, using, add, drop)
+		mu.Lock()
+		defer mu.Unlock()
+		switch outcome {
+		case Rewrapped:
+			sum.Rewrapped++
+			sum.Bytes += n
+		case RewrapSkipped:
+			sum.Skipped++
+		case NotSealed:
+			sum.NotSealed++
+		default:
+			sum.Failed++
+			sum.Failures = append(sum.Failures, Failure{Key: key, Err: err.Error()})
+		}
+		if o.Progress != nil {
+			o.Progress(key, outcome, err)
+		}
+	})
+	if lerr != nil && ctx.Err() == nil {
+		lerr = fmt.Errorf("seal: rewrap: %w", lerr)
 	}
-	var lerr error
-	it := inner.List(&blob.ListOptions{Prefix: o.Prefix})
-	for {
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			lerr = fmt.Errorf("seal: rewrap: listing %q: %w", o.Prefix, err)
-			break
-		}
-		if obj.IsDir {
-			continue
-		}
-		sum.Objects++
-		select {
-		case work <- obj.Key:
-		case <-ctx.Done():
-			lerr = ctx.Err()
-		}
-		if lerr != nil {
-			break
-		}
-	}
-	close(work)
-	wg.Wait()
 	slices.SortFunc(sum.Failures, func(a, b Failure) int { return strings.Compare(a.Key, b.Key) })
 	if lerr == nil && sum.Failed > 0 {
 		lerr = fmt.Errorf("seal: rewrap: %d of %d objects failed (first: %s: %s)", sum.Failed, sum.Objects, sum.Failures[0].Key, sum.Failures[0].Err)
 	}
-	return sum, lerr
+	return &sum, lerr
 }
 
-func rewrapOne(ctx context.Context, inner *blob.Bucket, key string, using, add []envelope.KEK, drop []string) (outcome string, n int64, err error) {
+func rewrapOne(ctx context.Context, inner *blob.Bucket, key string, using, add []envelope.KEK, drop []string) (outcome RewrapOutcome, n int64, err error) {
 	a, err := inner.Attributes(ctx, key)
 	if err != nil {
-		return "failed", 0, err
+		return RewrapFailed, 0, err
 	}
 	if a.Metadata[MetadataSealed] != "1" {
-		return "not-sealed", 0, nil
+		return NotSealed, 0, nil
 	}
 	r, err := inner.NewReader(ctx, key, nil)
 	if err != nil {
-		return "failed", 0, err
+		return RewrapFailed, 0, err
 	}
 	defer r.Close()
 	h, err := envelope.ReadHeader(r)
 	if errors.Is(err, envelope.ErrNotEnvelope) {
-		return "not-sealed", 0, nil
+		return NotSealed, 0, nil
 	}
 	if err != nil {
-		return "failed", 0, err
+		return RewrapFailed, 0, err
 	}
 	ids := h.KEKIDs()
 	done := true
@@ -179,11 +164,11 @@ func rewrapOne(ctx context.Context, inner *blob.Bucket, key string, using, add [
 		done = done && !slices.Contains(ids, d)
 	}
 	if done {
-		return "skipped", 0, nil
+		return RewrapSkipped, 0, nil
 	}
 	nh, err := envelope.Rewrap(ctx, h, using, add, drop)
 	if err != nil {
-		return "failed", 0, err
+		return RewrapFailed, 0, err
 	}
 	raw, _ := nh.MarshalBinary()
 	md := maps.Clone(a.Metadata)
@@ -196,12 +181,12 @@ func rewrapOne(ctx context.Context, inner *blob.Bucket, key string, using, add [
 	defer cancel()
 	w, err := inner.NewWriter(wctx, key, blobcopy.WriterOptions(a, md))
 	if err != nil {
-		return "failed", 0, err
+		return RewrapFailed, 0, err
 	}
-	abort := func(err error) (string, int64, error) {
+	abort := func(err error) (RewrapOutcome, int64, error) {
 		cancel()
 		_ = w.Close()
-		return "failed", 0, err
+		return RewrapFailed, 0, err
 	}
 	if _, err := w.Write(raw); err != nil {
 		return abort(err)
@@ -214,7 +199,7 @@ func rewrapOne(ctx context.Context, inner *blob.Bucket, key string, using, add [
 		return abort(fmt.Errorf("seal: rewrap %q: body is %d bytes, want %d (object changed?)", key, body, want))
 	}
 	if err := w.Close(); err != nil {
-		return "failed", 0, err
+		return RewrapFailed, 0, err
 	}
-	return "rewrapped", int64(len(raw)) + body, nil
+	return Rewrapped, int64(len(raw)) + body, nil
 }

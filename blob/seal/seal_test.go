@@ -397,7 +397,7 @@ func TestRewrap(t *testing.T) {
 
 	sum, err := seal.Rewrap(ctx, raw, []envelope.KEK{oldK}, []envelope.KEK{newK}, []string{"old"}, nil)
 	require.NoError(t, err)
-	assert.Equal(t, seal.RewrapSummary{Objects: 5, Rewrapped: 4, NotSealed: 1, Bytes: sum.Bytes}, sum)
+	assert.Equal(t, &seal.RewrapSummary{Objects: 5, Rewrapped: 4, NotSealed: 1, Bytes: sum.Bytes}, sum)
 	for _, k := range keys {
 		bd, h := body(t, raw, k)
 		assert.Equal(t, bodies[k], bd, "body of %s unchanged byte for byte", k)
@@ -421,7 +421,7 @@ func TestRewrap(t *testing.T) {
 	// Resumable: a second run finds everything done.
 	sum, err = seal.Rewrap(ctx, raw, []envelope.KEK{oldK, newK}, []envelope.KEK{newK}, []string{"old"}, nil)
 	require.NoError(t, err)
-	assert.Equal(t, seal.RewrapSummary{Objects: 5, Skipped: 4, NotSealed: 1}, sum)
+	assert.Equal(t, &seal.RewrapSummary{Objects: 5, Skipped: 4, NotSealed: 1}, sum)
 	// Rewrapping with a KEK that cannot unwrap fails per object, and says so.
 	sum, err = seal.Rewrap(ctx, raw, []envelope.KEK{oldK}, []envelope.KEK{newKEK(t, "third")}, nil, &seal.RewrapOptions{Prefix: "b/"})
 	require.Error(t, err)
