@@ -56,6 +56,8 @@ func Open(ctx context.Context, urlstr string) (*gcblob.Bucket, error) {
 		b = wrapS3(b)
 	case "gs":
 		b = wrapGCS(b)
+	case "azblob":
+		b = wrapAzure(b)
 	case "file":
 		b = wrapFile(b, u)
 	}
