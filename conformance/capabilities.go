@@ -1,5 +1,11 @@
 package conformance
 
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
 // Blob capabilities measured by conformance/blobtest. The names are a public
 // contract (JSON output, `civicport plan`); see the package doc.
 //
@@ -196,4 +202,88 @@ func SecretsCapabilities() []string {
 		SecretsLargePlaintext,
 		SecretsKeyRotation,
 	}
+}
+
+// The suites a capability name can belong to, as CheckCapabilities names
+// them: the part of the name before the dot.
+const (
+	SuiteBlob    = "blob"
+	SuiteSecrets = "secrets"
+	SuitePubSub  = "pubsub"
+)
+
+// suiteCapabilities returns the capability names of suite, or nil.
+func suiteCapabilities(suite string) []string {
+	switch suite {
+	case SuiteBlob:
+		return BlobCapabilities()
+	case SuiteSecrets:
+		return SecretsCapabilities()
+	case SuitePubSub:
+		return PubSubCapabilities()
+	}
+	return nil
+}
+
+// CapabilityError is CheckCapabilities' error: names no suite has, or a
+// suite that runs with none of its capabilities asked for.
+type CapabilityError struct {
+	Unknown []string // names no suite has, in the order asked
+	Valid   []string // the names that would have been accepted
+	// Suite runs but none of its capabilities was asked for (set only
+	// when Unknown is empty); Capabilities are its names.
+	Suite        string
+	Capabilities []string
+}
+
+func (e *CapabilityError) Error() string {
+	if len(e.Unknown) > 0 {
+		what := "capability"
+		if len(e.Unknown) > 1 {
+			what = "capabilities"
+		}
+		return fmt.Sprintf("unknown %s %q; valid names: %s", what, strings.Join(e.Unknown, ", "), strings.Join(e.Valid, ", "))
+	}
+	return fmt.Sprintf("no %s capability asked for, but the %s suite runs; %s capabilities: %s", e.Suite, e.Suite, e.Suite, strings.Join(e.Capabilities, ", "))
+}
+
+// CheckCapabilities checks the capability names a caller asks for (a
+// `--capability` flag, a config file) against the suites that will run
+// (SuiteBlob, SuiteSecrets, SuitePubSub). Each name must be a capability
+// of some suite (a name of a suite that does not run is accepted: each
+// suite runs its own names), and each suite that runs must have at least
+// one of its names asked for: otherwise a typo would silently run nothing
+// of that suite. With no suites, only the names are checked. No names is
+// nil: run everything. The error is a *CapabilityError; its Valid lists the
+// names of the suites that run (of all three with no suites).
+func CheckCapabilities(names []string, suites ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	e := &CapabilityError{}
+	count := map[string]int{}
+	valid := suites
+	if len(valid) == 0 {
+		valid = []string{SuiteBlob, SuiteSecrets, SuitePubSub}
+	}
+	for _, s := range valid {
+		e.Valid = append(e.Valid, suiteCapabilities(s)...)
+	}
+	for _, c := range names {
+		suite, _, _ := strings.Cut(c, ".")
+		if !slices.Contains(suiteCapabilities(suite), c) {
+			e.Unknown = append(e.Unknown, c)
+			continue
+		}
+		count[suite]++
+	}
+	if len(e.Unknown) > 0 {
+		return e
+	}
+	for _, s := range suites {
+		if count[s] == 0 {
+			return &CapabilityError{Suite: s, Capabilities: suiteCapabilities(s)}
+		}
+	}
+	return nil
 }

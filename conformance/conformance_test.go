@@ -93,3 +93,24 @@ func TestBlobCapabilityNamesAreStable(t *testing.T) {
 	caps[0] = "changed"
 	assert.Equal(t, conformance.BlobReadWrite, conformance.BlobCapabilities()[0], "BlobCapabilities returns a copy")
 }
+
+func TestCheckCapabilities(t *testing.T) {
+	require.NoError(t, conformance.CheckCapabilities(nil, conformance.SuiteBlob))
+	require.NoError(t, conformance.CheckCapabilities([]string{conformance.BlobMD5, conformance.PubSubMetadata}, conformance.SuiteBlob),
+		"a name of a suite that does not run is accepted")
+	require.NoError(t, conformance.CheckCapabilities([]string{conformance.BlobMD5, conformance.SecretsRoundtrip}))
+
+	var ce *conformance.CapabilityError
+	err := conformance.CheckCapabilities([]string{"blob.nope", conformance.BlobMD5, "pubsub.nope"}, conformance.SuiteBlob)
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, []string{"blob.nope", "pubsub.nope"}, ce.Unknown)
+	assert.Equal(t, conformance.BlobCapabilities(), ce.Valid)
+	assert.Equal(t, `unknown capabilities "blob.nope, pubsub.nope"; valid names: `+strings.Join(conformance.BlobCapabilities(), ", "), err.Error())
+
+	err = conformance.CheckCapabilities([]string{conformance.SecretsRoundtrip}, conformance.SuiteSecrets, conformance.SuitePubSub)
+	require.ErrorAs(t, err, &ce)
+	assert.Empty(t, ce.Unknown)
+	assert.Equal(t, conformance.SuitePubSub, ce.Suite)
+	assert.Equal(t, conformance.PubSubCapabilities(), ce.Capabilities)
+	assert.Contains(t, err.Error(), "no pubsub capability asked for, but the pubsub suite runs")
+}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -98,7 +96,13 @@ cannot be opened, or the first receive on a subscription fails).`,
 			if sf.largePlaintext <= 0 {
 				return fmt.Errorf("--large-plaintext-size %d: want a positive number of bytes", sf.largePlaintext)
 			}
-			if err := validCapabilities(co.only, len(blobURLs) > 0, len(sf.urls) > 0, pair != nil); err != nil {
+			var suites []string
+			for i, given := range []bool{len(blobURLs) > 0, len(sf.urls) > 0, pair != nil} {
+				if given {
+					suites = append(suites, []string{conformance.SuiteBlob, conformance.SuiteSecrets, conformance.SuitePubSub}[i])
+				}
+			}
+			if err := checkCapabilities(co.only, suites...); err != nil {
 				return err
 			}
 			rep := &report.Report{}
@@ -226,59 +230,21 @@ func (f *pubsubFlags) pair() (*pubsubtest.URLPair, error) {
 	return &pubsubtest.URLPair{Topic: f.topic, Subscription: f.subscription, DeadLetter: f.deadLetter, MaxDeliveries: f.maxDeliveries}, nil
 }
 
-// validCapabilities checks --capability names: each must be a blob,
-// secrets or pubsub capability, and each suite that runs must have at least
-// one of its own (otherwise --capability would silently run nothing, or
-// everything).
-func validCapabilities(only []string, blobs, keepers, pubsubs bool) error {
-	if len(only) == 0 {
-		return nil
-	}
-	suites := []struct {
-		given      bool
-		flag, kind string
-		names      []string
-	}{
-		{blobs, "--blob", "blob", conformance.BlobCapabilities()},
-		{keepers, "--secrets", "secrets", conformance.SecretsCapabilities()},
-		{pubsubs, "--topic", "pubsub", conformance.PubSubCapabilities()},
-	}
-	none := !blobs && !keepers && !pubsubs
-	count := make([]int, len(suites))
-	var unknown, valid []string
-	for _, c := range only {
-		known := false
-		for i, s := range suites {
-			if slices.Contains(s.names, c) {
-				count[i]++
-				known = true
-			}
-		}
-		if !known {
-			unknown = append(unknown, c)
-		}
-	}
-	for _, s := range suites {
-		if s.given || none {
-			valid = append(valid, s.names...)
-		}
-	}
-	if len(unknown) > 0 {
-		return fmt.Errorf("--capability: unknown %s %q; valid names: %s", plural(len(unknown), "capability", "capabilities"), strings.Join(unknown, ", "), strings.Join(valid, ", "))
-	}
-	for i, s := range suites {
-		if s.given && count[i] == 0 {
-			return fmt.Errorf("--capability names no %s capability, but %s is given; %s capabilities: %s", s.kind, s.flag, s.kind, strings.Join(s.names, ", "))
-		}
+// suiteFlags are the flags that make each conformance suite run.
+var suiteFlags = map[string]string{conformance.SuiteBlob: "--blob", conformance.SuiteSecrets: "--secrets", conformance.SuitePubSub: "--topic"}
+
+// checkCapabilities is conformance.CheckCapabilities for --capability,
+// naming the flag of a suite none of whose names was given.
+func checkCapabilities(only []string, suites ...string) error {
+	err := conformance.CheckCapabilities(only, suites...)
+	var ce *conformance.CapabilityError
+	switch {
+	case errors.As(err, &ce) && ce.Suite != "":
+		return fmt.Errorf("--capability names no %s capability, but %s is given; %s capabilities: %s", ce.Suite, suiteFlags[ce.Suite], ce.Suite, strings.Join(ce.Capabilities, ", "))
+	case err != nil:
+		return fmt.Errorf("--capability: %w", err)
 	}
 	return nil
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // conformPubSub runs pubsubtest against p (see live.PubSub); a pair that
@@ -290,76 +256,15 @@ func conformPubSub(ctx context.Context, p pubsubtest.URLPair, co conformOptions,
 	return be, flagError(err)
 }
 
-func validFormat(f string) error {
-	for _, v := range report.Formats {
-		if f == v {
-			return nil
-		}
-	}
-	return fmt.Errorf("--format %q: want one of %s", f, strings.Join(report.Formats, ", "))
-}
-
-// writeOut writes with fn to path, or to stdout when path is empty. A file
-// is written whole or not at all (temp file, then rename).
-func writeOut(stdout io.Writer, path string, fn func(io.Writer) error) error {
-	if path == "" {
-		return fn(stdout)
-	}
-	f, err := os.CreateTemp(dirOf(path), ".civicport-*")
-	if err != nil {
-		return fmt.Errorf("--out %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if err := fn(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
-		return path[:i+1]
-	}
-	return "."
-}
-
 // conformBlob runs blobtest against urlstr under a fresh prefix and cleans
 // up (see live.Blob). An unreachable or unusable bucket is an error (exit
 // 2), not a report.
 func conformBlob(ctx context.Context, urlstr string, co conformOptions, progress io.Writer) (report.Backend, error) {
-	if err := validCapabilities(co.only, true, false, false); err != nil {
+	if err := checkCapabilities(co.only, conformance.SuiteBlob); err != nil {
 		return report.Backend{}, err
 	}
 	logf, clear := suiteProgress(progress)
 	defer clear()
 	be, err := live.Blob(ctx, urlstr, &live.BlobOptions{Capabilities: co.only, LargeObjectSize: co.largeSize, SealKeeper: co.sealKeeper, Logf: logf})
 	return be, flagError(err)
-}
-
-// suiteProgress returns a Logf for a conformance suite that shows its latest
-// line on w when w is a terminal (and does nothing otherwise), and a func
-// that clears that line when the suite is done.
-func suiteProgress(w io.Writer) (logf func(format string, args ...any), clear func()) {
-	if !isTerminal(w) {
-		return func(string, ...any) {}, func() {}
-	}
-	return func(format string, args ...any) {
-			fmt.Fprintf(w, "\r\033[K"+strings.TrimRight(format, "\n"), args...)
-		}, func() {
-			fmt.Fprint(w, "\r\033[K")
-		}
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
