@@ -14,10 +14,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 
 	gcblob "gocloud.dev/blob"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/civicport/civicport/internal/listwork"
 )
 
 // maxManifestLine bounds one manifest line (a key of 1 KiB plus S3's 2 KiB
@@ -102,34 +103,20 @@ func VerifyManifest(ctx context.Context, b *gcblob.Bucket, entries []Entry, opts
 		return nil, fmt.Errorf("list bucket: %w", err)
 	}
 	var t tally
-	jobs := make(chan Entry)
-	var wg sync.WaitGroup
-	for range o.Workers {
-		wg.Go(func() {
-			for e := range jobs {
-				if !t.claim(found, e.Key, e.Size) {
-					t.result(e.Size, &Problem{Key: e.Key, Kind: Missing})
-					continue
-				}
-				t.result(e.Size, checkObject(ctx, b, e))
+	err = listwork.Each(ctx, o.Workers, func(yield func(Entry) bool) error {
+		for _, e := range entries {
+			if strings.HasPrefix(e.Key, o.Prefix) && !yield(e) {
+				break
 			}
-		})
-	}
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Key, o.Prefix) {
-			continue
 		}
-		select {
-		case jobs <- e:
-		case <-ctx.Done():
-			err = ctx.Err()
+		return nil
+	}, func(e Entry) {
+		if !t.claim(found, e.Key, e.Size) {
+			t.result(e.Size, &Problem{Key: e.Key, Kind: Missing})
+			return
 		}
-		if err != nil {
-			break
-		}
-	}
-	close(jobs)
-	wg.Wait()
+		t.result(e.Size, checkObject(ctx, b, e))
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"sort"
@@ -88,23 +89,34 @@ func (opts *VerifyOptions) withDefaults() VerifyOptions {
 // reported as Missing or Extra. One flipped byte anywhere is a Mismatch.
 func Verify(ctx context.Context, src, dst *gcblob.Bucket, opts *VerifyOptions) (*VerifyReport, error) {
 	o := opts.withDefaults()
-	dstKeys, err := listKeys(ctx, dst, o.Prefix)
-	if err != nil {
-		return nil, fmt.Errorf("list destination: %w", err)
-	}
+	// Both listings are merged in key order as they are read (as gocloud's
+	// drivers list), so memory does not grow with the number of objects.
 	var t tally
-	err = listwork.EachObject(ctx, src, o.Prefix, o.Workers, func(obj *gcblob.ListObject) {
-		present := t.claim(dstKeys, obj.Key, obj.Size)
-		if !present {
-			t.result(obj.Size, &Problem{Key: obj.Key, Kind: Missing})
-			return
+	err := listwork.Each(ctx, o.Workers, func(yield func([]*gcblob.ListObject) bool) error {
+		return listwork.Merged(ctx, []*gcblob.Bucket{src, dst}, o.Prefix, func(_ string, objs []*gcblob.ListObject) bool {
+			return yield(objs)
+		})
+	}, func(objs []*gcblob.ListObject) {
+		s, d := objs[0], objs[1]
+		switch {
+		case s == nil:
+			t.result(0, &Problem{Key: d.Key, Kind: Extra})
+		case d == nil:
+			t.count(s.Size)
+			t.result(s.Size, &Problem{Key: s.Key, Kind: Missing})
+		default:
+			t.count(s.Size)
+			t.result(s.Size, compareObject(ctx, src, dst, s.Key))
 		}
-		t.result(obj.Size, compareObject(ctx, src, dst, obj.Key))
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list source: %w", err)
+	var le *listwork.ListError
+	if errors.As(err, &le) {
+		return nil, fmt.Errorf("%s: %w", []string{"source", "destination"}[le.Index], le.Err)
 	}
-	return t.finish(dstKeys), nil
+	if err != nil {
+		return nil, err
+	}
+	return t.finish(nil), nil
 }
 
 // listKeys returns the set of object keys under prefix.
@@ -123,13 +135,20 @@ type tally struct {
 // claim counts an expected object and reports whether key is among found,
 // removing it so that what remains at the end is extra.
 func (t *tally) claim(found map[string]bool, key string, size int64) bool {
+	t.count(size)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ok := found[key]
+	delete(found, key)
+	return ok
+}
+
+// count counts an object expected on the destination.
+func (t *tally) count(size int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.rep.Objects++
 	t.rep.Bytes += size
-	ok := found[key]
-	delete(found, key)
-	return ok
 }
 
 // result records the outcome of one check (p == nil: identical).

@@ -117,8 +117,12 @@ func Scrub(ctx context.Context, copies []*gcblob.Bucket, opts *ScrubOptions) (*S
 		rep ScrubReport
 	)
 	err = listwork.Each(ctx, o.Workers, func(yield func(job) bool) error {
-		return listwork.Merged(ctx, copies, o.Prefix, func(key string, listed []bool) bool {
+		return listwork.Merged(ctx, copies, o.Prefix, func(key string, objs []*gcblob.ListObject) bool {
 			rep.Objects++ // read by workers only after Each returns
+			listed := make([]bool, len(objs))
+			for i, obj := range objs {
+				listed[i] = obj != nil
+			}
 			return yield(job{key, listed})
 		})
 	}, func(j job) {

@@ -92,13 +92,14 @@ func (e *ListError) Unwrap() error { return e.Err }
 
 // Merged walks the listings of every bucket under prefix in step, as one
 // merge of sorted lists, and yields each object key any of them lists,
-// once, in key order, with which buckets list it (a fresh slice per key,
-// indexed like buckets), until yield returns false. Memory is one listed
+// once, in key order, with what each bucket listed for it (a fresh slice
+// per key, indexed like buckets; nil where a bucket does not list the key),
+// until yield returns false. Memory is one listed
 // object per bucket however many keys there are. gocloud's drivers list in
 // key order; a listing that does not (a key not greater than the one
 // before) fails with a *ListError rather than giving a wrong answer, as
 // does a listing error.
-func Merged(ctx context.Context, buckets []*blob.Bucket, prefix string, yield func(key string, listed []bool) bool) error {
+func Merged(ctx context.Context, buckets []*blob.Bucket, prefix string, yield func(key string, listed []*blob.ListObject) bool) error {
 	type head struct {
 		it   *blob.ListIterator
 		cur  *blob.ListObject // nil: listing exhausted
@@ -142,10 +143,10 @@ func Merged(ctx context.Context, buckets []*blob.Bucket, prefix string, yield fu
 			return nil
 		}
 		key := *min
-		listed := make([]bool, len(heads))
+		listed := make([]*blob.ListObject, len(heads))
 		for i := range heads {
 			if c := heads[i].cur; c != nil && c.Key == key {
-				listed[i] = true
+				listed[i] = c
 				if err := advance(i); err != nil {
 					return err
 				}

@@ -113,10 +113,20 @@ func TestMergedYieldsEveryKeyOnceWithWhereItIsListed(t *testing.T) {
 		key    string
 		listed []bool
 	}
+	rowOf := func(k string, objs []*blob.ListObject) row {
+		r := row{key: k}
+		for _, o := range objs {
+			r.listed = append(r.listed, o != nil)
+			if o != nil {
+				assert.Equal(t, k, o.Key)
+			}
+		}
+		return r
+	}
 	var got []row
-	require.NoError(t, listwork.Merged(ctx, bs, "", func(k string, l []bool) bool {
+	require.NoError(t, listwork.Merged(ctx, bs, "", func(k string, l []*blob.ListObject) bool {
 		if !strings.HasPrefix(k, "other/") {
-			got = append(got, row{k, l})
+			got = append(got, rowOf(k, l))
 		}
 		return true
 	}))
@@ -129,11 +139,11 @@ func TestMergedYieldsEveryKeyOnceWithWhereItIsListed(t *testing.T) {
 	}, got)
 
 	got = nil
-	require.NoError(t, listwork.Merged(ctx, bs, "c", func(k string, l []bool) bool { got = append(got, row{k, l}); return true }))
+	require.NoError(t, listwork.Merged(ctx, bs, "c", func(k string, l []*blob.ListObject) bool { got = append(got, rowOf(k, l)); return true }))
 	assert.Equal(t, []row{{"c", []bool{true, true, false, false}}}, got, "prefix")
 
 	n := 0
-	require.NoError(t, listwork.Merged(ctx, bs, "", func(string, []bool) bool { n++; return n < 2 }))
+	require.NoError(t, listwork.Merged(ctx, bs, "", func(string, []*blob.ListObject) bool { n++; return n < 2 }))
 	assert.Equal(t, 2, n, "stops when yield says so")
 }
 
@@ -158,7 +168,7 @@ func TestMergedRefusesAListingOutOfOrder(t *testing.T) {
 	}
 	bad := blob.NewBucket(reversed{driveradapter.Bucket(inner)})
 	defer bad.Close()
-	err := listwork.Merged(ctx, []*blob.Bucket{good, bad}, "", func(string, []bool) bool { return true })
+	err := listwork.Merged(ctx, []*blob.Bucket{good, bad}, "", func(string, []*blob.ListObject) bool { return true })
 	var le *listwork.ListError
 	require.ErrorAs(t, err, &le)
 	assert.Equal(t, 1, le.Index)
@@ -166,7 +176,7 @@ func TestMergedRefusesAListingOutOfOrder(t *testing.T) {
 
 	closed := memblob.OpenBucket(nil)
 	require.NoError(t, closed.Close())
-	err = listwork.Merged(ctx, []*blob.Bucket{good, closed}, "p/", func(string, []bool) bool { return true })
+	err = listwork.Merged(ctx, []*blob.Bucket{good, closed}, "p/", func(string, []*blob.ListObject) bool { return true })
 	require.ErrorAs(t, err, &le)
 	assert.Equal(t, 1, le.Index)
 	assert.Contains(t, err.Error(), `list "p/"`)
