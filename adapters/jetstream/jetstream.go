@@ -699,3 +699,15 @@ func checkPublishSubject(subject string) error {
 	}
 	return nil
 }
+
+// InProgress tells JetStream that m, received through this driver, is
+// still being worked on: it resets the message's ack wait ("+WPI"), so a
+// slow consumer is not raced by a redelivery. For messages of any other
+// driver it does nothing. It fits distribute.WorkOptions.KeepAlive.
+func InProgress(m *pubsub.Message) error {
+	var jm jetstream.Msg
+	if m.As(&jm) {
+		return jm.InProgress()
+	}
+	return nil
+}

@@ -31,7 +31,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	gcblob "gocloud.dev/blob"
 	"gocloud.dev/pubsub"
 
@@ -166,22 +165,11 @@ type WorkOptions struct {
 	Report func(ItemResult)
 	// KeepAlive, if set, is called with an item's message every
 	// KeepAliveEvery (default 1s) while the item is worked on, to push back
-	// its redelivery deadline (e.g. InProgress, for JetStream), so that an
+	// its redelivery deadline (e.g. adapters/jetstream.InProgress), so that an
 	// item slower than the queue's ack wait is not handed to a second
 	// worker; a dead worker's items still come back after the ack wait.
 	KeepAlive      func(*pubsub.Message) error
 	KeepAliveEvery time.Duration
-}
-
-// InProgress tells the queue that m is still being worked on: for
-// civicport's jetstream:// driver it resets the message's ack wait
-// (JetStream "+WPI"); for other drivers it does nothing.
-func InProgress(m *pubsub.Message) error {
-	var jm jetstream.Msg
-	if m.As(&jm) {
-		return jm.InProgress()
-	}
-	return nil
 }
 
 // ItemResult is what Work did with one item.

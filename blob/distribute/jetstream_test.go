@@ -11,7 +11,7 @@ import (
 	gcblob "gocloud.dev/blob"
 	"gocloud.dev/pubsub"
 
-	_ "github.com/civicport/civicport/adapters/jetstream"
+	"github.com/civicport/civicport/adapters/jetstream"
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
@@ -48,7 +48,7 @@ func TestKeepAliveHoldsSlowItem(t *testing.T) {
 			}
 			o := &WorkOptions{Workers: 2, UntilIdle: 3 * time.Second, Report: func(r ItemResult) { t.Logf("item %s: acked %v err %v", r.Item.ID, r.Acked, r.Err) }}
 			if keep {
-				o.KeepAlive, o.KeepAliveEvery = InProgress, 300*time.Millisecond
+				o.KeepAlive, o.KeepAliveEvery = jetstream.InProgress, 300*time.Millisecond
 			}
 			sum, err := Work(ctx, sub, slowOpen, t.TempDir(), o)
 			require.NoError(t, err)

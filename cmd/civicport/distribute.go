@@ -236,7 +236,7 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 		Migrate:        migrate.Options{Workers: workers, Checksum: checksum, IdleTimeout: idle},
 		Verifier:       verifier,
 		UntilIdle:      d.untilIdle,
-		KeepAlive:      distribute.InProgress,
+		KeepAlive:      jsadapter.InProgress,
 		KeepAliveEvery: d.keepAlive,
 		Report: func(r distribute.ItemResult) {
 			switch {
