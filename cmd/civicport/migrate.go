@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	gcblob "gocloud.dev/blob"
 	"golang.org/x/mod/sumdb/note"
@@ -93,7 +94,7 @@ usage or input, or stopped before anything was written.`,
 				defer mf.Close()
 				opts.Manifest = mf
 			}
-			prog := newProgress(ctx, errOut, src, prefix)
+			prog := newProgress(errOut)
 			opts.Progress = func(key string, size int64, o migrate.Outcome, err error) {
 				if dryRun {
 					switch o {
@@ -254,58 +255,45 @@ func signManifestFile(path string, signer note.Signer) (string, error) {
 	return sigPath, os.WriteFile(sigPath, sig, 0o644)
 }
 
-// progress draws one status line on a terminal: objects, bytes, rate, ETA.
-// Elsewhere it does nothing.
+// progress shows on a terminal, as the copy goes, the objects done, their
+// bytes and the rate (schollz/progressbar). There is no listing pass
+// before the copy (at millions of objects it would delay the first byte by
+// minutes), so the total and an ETA are not known. Elsewhere it does
+// nothing.
 type progress struct {
-	w                  io.Writer
-	mu                 sync.Mutex
-	n, bytes           int64
-	totalN, totalBytes int64
-	start, last        time.Time
-	on                 bool
+	mu  sync.Mutex
+	bar *progressbar.ProgressBar
+	n   int64
 }
 
-func newProgress(ctx context.Context, w io.Writer, b *gcblob.Bucket, prefix string) *progress {
-	p := &progress{w: w, start: time.Now(), on: isTerminal(w)}
-	if p.on {
-		// Totals for the ETA: one listing pass, cheap next to the copy.
-		it := b.List(&gcblob.ListOptions{Prefix: prefix})
-		for {
-			o, err := it.Next(ctx)
-			if err != nil {
-				break
-			}
-			p.totalN++
-			p.totalBytes += o.Size
-		}
+func newProgress(w io.Writer) *progress {
+	if !isTerminal(w) {
+		return &progress{}
 	}
-	return p
+	return &progress{bar: progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("0 objects"),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionUseIECUnits(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)}
 }
 
 func (p *progress) add(size int64) {
-	if !p.on {
+	if p.bar == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n++
-	p.bytes += size
-	if time.Since(p.last) < 200*time.Millisecond && p.n != p.totalN {
-		return
-	}
-	p.last = time.Now()
-	el := time.Since(p.start).Seconds()
-	rate := float64(p.bytes) / max(el, 0.001)
-	eta := "-"
-	if rate > 0 && p.totalBytes >= p.bytes {
-		eta = time.Duration(float64(p.totalBytes-p.bytes) / rate * float64(time.Second)).Round(time.Second).String()
-	}
-	fmt.Fprintf(p.w, "\r\033[K%d/%d objects  %.1f/%.1f MiB  %.1f MiB/s  ETA %s",
-		p.n, p.totalN, float64(p.bytes)/(1<<20), float64(p.totalBytes)/(1<<20), rate/(1<<20), eta)
+	p.bar.Describe(fmt.Sprintf("%d objects", p.n))
+	_ = p.bar.Add64(size)
 }
 
 func (p *progress) stop() {
-	if p.on {
-		fmt.Fprint(p.w, "\r\033[K")
+	if p.bar != nil {
+		_ = p.bar.Finish()
 	}
 }
