@@ -19,12 +19,31 @@
 // an explicit request_checksum_calculation or response_checksum_validation
 // parameter wins.
 //
-// file:// is gocloud's fileblob with one change: a write with
+// file:// is gocloud's fileblob with three changes. First, a write with
 // WriterOptions.IfNotExist commits under an exclusive flock(2) on the
 // bucket's directory, so that of several processes writing the same key
 // if-not-exist exactly one wins (fileblob alone serialises the writers of
 // one process; tested with four processes racing on 500 keys). On systems
-// without flock (Windows) it is per process, as in fileblob.
+// without flock (Windows) it is per process, as in fileblob. Second, keys
+// that fileblob would resolve as paths or keep for itself get file names of
+// their own: a "." segment ("single/./dot" is the file single/.%/dot, not
+// single/dot), a last ".." segment ("dotdot/.." is dotdot/..%), a leading
+// "/" ("/a" is %/a, not a) and a last segment ending in ".attrs", the
+// suffix of fileblob's attribute files ("x.attrs" is x.attrs%). Such a
+// segment followed by "%"s, written literally, gets one "%" more ("a/.%" is
+// a/.%%), so no two keys share a file. Every other key keeps the file name
+// plain fileblob gives it, so directories written by fileblob or earlier
+// civicport versions read as before. Listings are in key order across pages,
+// with any delimiter (the bucket walks the directory itself). Third, what a
+// file system cannot hold is refused on write (and on Copy to it), before
+// anything is written, with a *keyrefusal.Error naming the key and the
+// reason: an object under another object's name ("nested/child" next to
+// "nested": FailedPrecondition, as is "x.attrs/y" next to "x", whose
+// attributes fileblob keeps in x.attrs), a path segment over 255 bytes on
+// disk, or a last one over 234 (fileblob writes through a temporary file
+// named after it with 21 more bytes), and the empty key (InvalidArgument).
+// Reading such a key gives NotFound. Empty directories left by deletes are
+// removed when an object of the same name is written.
 //
 // azblob:// takes its account from the environment, as gocloud's azureblob
 // does: AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY (shared key),
@@ -37,10 +56,19 @@
 //	azblob://CONTAINER?localemu=true&protocol=http&domain=127.0.0.1:10000
 //
 // with AZURE_STORAGE_ACCOUNT=devstoreaccount1 and Azurite's published key.
-// gocloud does not create containers. Measured on Azurite (see
-// docs/capabilities.md): reads of a blob stored with "Content-Encoding:
-// gzip" come back decompressed (the Azure SDK's transport), and a PUT to a
-// signed URL needs an "x-ms-blob-type: BlockBlob" header.
+// gocloud does not create containers. Reads of a blob stored with
+// "Content-Encoding: gzip" return the stored bytes (raw gocloud returns them
+// decompressed: Go's HTTP transport under the Azure SDK asks for gzip and
+// unpacks it; civicport asks for identity). Measured on Azurite (see
+// docs/capabilities.md): a PUT to a signed URL needs an "x-ms-blob-type:
+// BlockBlob" header.
+//
+// Importing this package also registers civicport's retention drivers
+// (adapters/retention/s3, .../gcs and .../minio), so blob/retention works
+// on the s3://, gs:// and minio:// buckets Open returns. A program that
+// opens buckets with gocloud's openers directly (gocloud's blob.OpenBucket,
+// s3blob.OpenBucket, ...) instead blank-imports the adapters/retention
+// drivers it needs.
 //
 // Open is lazy, like gocloud.dev: nothing is sent to the server until the
 // first operation. Ping checks that a bucket is reachable and usable, and

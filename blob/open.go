@@ -13,7 +13,10 @@ import (
 	_ "gocloud.dev/blob/memblob"   // mem://
 	_ "gocloud.dev/blob/s3blob"    // s3://
 
-	_ "github.com/civicport/civicport/adapters/minio" // minio://
+	_ "github.com/civicport/civicport/adapters/minio"           // minio://
+	_ "github.com/civicport/civicport/adapters/retention/gcs"   // blob/retention on gs://
+	_ "github.com/civicport/civicport/adapters/retention/minio" // blob/retention on minio://
+	_ "github.com/civicport/civicport/adapters/retention/s3"    // blob/retention on s3://
 	"github.com/civicport/civicport/internal/openurl"
 	"github.com/civicport/civicport/internal/redact"
 )

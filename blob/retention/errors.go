@@ -4,23 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"reflect"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/minio/minio-go/v7"
 	"gocloud.dev/blob/memblob"
 	"gocloud.dev/gcerrors"
-	"google.golang.org/api/googleapi"
+
+	"github.com/civicport/civicport/internal/httpcode"
 )
 
 var (
 	// ErrUnsupported means the bucket's backend has no retention or legal
 	// holds that this package can reach (mem://, file://, azblob://, or a
-	// driver it does not know). Errors wrapping it have gcerrors.Code
-	// Unimplemented.
+	// blob driver no registered retention Driver knows). Errors wrapping
+	// it have gcerrors.Code Unimplemented.
 	ErrUnsupported = errors.New("retention and legal holds are not supported by this backend")
 
 	// ErrNotEnabled means the backend supports retention but the bucket
@@ -146,8 +145,9 @@ func sentinel(c gcerrors.ErrorCode) error {
 	return nil
 }
 
-// wrap completes e with the cause err (nil: returns nil) and its code.
-func (e *Error) wrap(be backend, err error) error {
+// wrap completes e with the cause err (nil: returns nil) and its code,
+// classified by d (nil: not found yet).
+func (e *Error) wrap(d Driver, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -159,11 +159,11 @@ func (e *Error) wrap(be backend, err error) error {
 			e.Version = inner.Version
 		}
 	}
-	if be != nil {
-		e.Backend = be.name()
+	if d != nil {
+		e.Backend = d.Name()
 	}
 	e.Err = err
-	e.Code = classify(err)
+	e.Code = classify(d, err)
 	return e
 }
 
@@ -174,24 +174,13 @@ func (e *Error) invalid(format string, args ...any) error {
 	return e
 }
 
-// invalidArgError is a bad argument found before any request.
-type invalidArgError struct{ msg string }
-
-func (e *invalidArgError) Error() string { return e.msg }
-
-// s3APIError is what smithy's APIError (aws-sdk-go-v2) provides.
-type s3APIError interface {
-	ErrorCode() string
-	ErrorMessage() string
-}
-
 // httpStatus is what aws-sdk-go-v2's ResponseError provides.
 type httpStatus interface{ HTTPStatusCode() int }
 
 // classify maps a cause to a gcerrors code: this package's sentinels,
-// context errors, gocloud errors as they are, and the error replies of S3
-// (minio-go, aws-sdk-go-v2) and GCS.
-func classify(err error) gcerrors.ErrorCode {
+// context errors, then what the driver d knows (its backend's error
+// replies), gocloud errors as they are, and an HTTP status.
+func classify(d Driver, err error) gcerrors.ErrorCode {
 	switch {
 	case errors.Is(err, ErrUnsupported):
 		return gcerrors.Unimplemented
@@ -202,101 +191,17 @@ func classify(err error) gcerrors.ErrorCode {
 	case errors.Is(err, context.DeadlineExceeded):
 		return gcerrors.DeadlineExceeded
 	}
-	var ia *invalidArgError
-	if errors.As(err, &ia) {
-		return gcerrors.InvalidArgument
-	}
-	var re minio.ErrorResponse
-	if errors.As(err, &re) {
-		return s3Code(re.Code, re.Message, re.StatusCode)
-	}
-	var ae s3APIError
-	if errors.As(err, &ae) {
-		status := 0
-		var hs httpStatus
-		if errors.As(err, &hs) {
-			status = hs.HTTPStatusCode()
+	if d != nil {
+		if c := d.ErrorCode(err); c != gcerrors.Unknown {
+			return c
 		}
-		return s3Code(ae.ErrorCode(), ae.ErrorMessage(), status)
-	}
-	var ge *googleapi.Error
-	if errors.As(err, &ge) {
-		return gcsCode(ge)
 	}
 	if c := gcerrors.Code(err); c != gcerrors.Unknown {
 		return c
 	}
 	var hs httpStatus
 	if errors.As(err, &hs) {
-		return statusCode(hs.HTTPStatusCode())
+		return httpcode.Code(hs.HTTPStatusCode())
 	}
 	return gcerrors.Unknown
-}
-
-// s3Code maps an S3 error reply. AWS refuses to delete a locked version
-// with AccessDenied; MinIO with InvalidRequest "Object is WORM protected".
-func s3Code(code, msg string, status int) gcerrors.ErrorCode {
-	switch code {
-	case "NoSuchBucket", "NoSuchKey", "NoSuchVersion", "NotFound":
-		return gcerrors.NotFound
-	case "AccessDenied", "Forbidden", "ObjectLocked":
-		return gcerrors.PermissionDenied
-	case "ObjectLockConfigurationNotFoundError":
-		return gcerrors.FailedPrecondition
-	case "NotImplemented":
-		return gcerrors.Unimplemented
-	case "InvalidRequest", "InvalidArgument":
-		l := strings.ToLower(msg)
-		switch {
-		case strings.Contains(l, "worm"), strings.Contains(l, "locked"), strings.Contains(l, "protected"):
-			return gcerrors.PermissionDenied
-		case strings.Contains(l, "object lock"), strings.Contains(l, "objectlock"):
-			return gcerrors.FailedPrecondition
-		}
-		return gcerrors.InvalidArgument
-	}
-	return statusCode(status)
-}
-
-func gcsCode(e *googleapi.Error) gcerrors.ErrorCode {
-	l := strings.ToLower(e.Message)
-	switch {
-	case e.Code == http.StatusBadRequest && strings.Contains(l, "retention") && strings.Contains(l, "not enabled"):
-		return gcerrors.FailedPrecondition
-	case e.Code == http.StatusBadRequest && (strings.Contains(l, "locked") || strings.Contains(l, "hold")):
-		return gcerrors.PermissionDenied
-	}
-	return statusCode(e.Code)
-}
-
-func statusCode(status int) gcerrors.ErrorCode {
-	switch status {
-	case http.StatusNotFound:
-		return gcerrors.NotFound
-	case http.StatusUnauthorized, http.StatusForbidden:
-		return gcerrors.PermissionDenied
-	case http.StatusBadRequest:
-		return gcerrors.InvalidArgument
-	case http.StatusConflict, http.StatusPreconditionFailed:
-		return gcerrors.FailedPrecondition
-	case http.StatusNotImplemented:
-		return gcerrors.Unimplemented
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		return gcerrors.ResourceExhausted
-	case 0:
-		return gcerrors.Unknown
-	}
-	return gcerrors.Unknown
-}
-
-// notEnabledCode marks a classified cause as ErrNotEnabled when the server
-// said the bucket lacks object lock / retention.
-func notEnabled(err error, what string) error {
-	if err == nil || errors.Is(err, ErrNotEnabled) {
-		return err
-	}
-	if classify(err) == gcerrors.FailedPrecondition {
-		return fmt.Errorf("%w (%s): %w", ErrNotEnabled, what, err)
-	}
-	return err
 }

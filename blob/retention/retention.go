@@ -4,20 +4,39 @@
 //
 // gocloud's portable blob API has no retention: a program that must keep
 // ballots, cast-vote records or poll books unaltered for a statutory period
-// has to drop to each provider's SDK. This package does that once, through
-// the bucket's As escape hatch, so the same calls work on:
+// has to drop to each provider's SDK. Retention drivers do that once, each
+// through its blob driver's As escape hatch, so the same calls work on:
 //
 //   - civicport's minio adapter (minio://): S3 Object Lock through the
-//     adapter's own *minio.Client;
+//     adapter's own *minio.Client (driver adapters/retention/minio);
 //   - gocloud's s3blob, e.g. from civicport's blob.Open (s3:// on AWS,
-//     MinIO, versitygw, ...): S3 Object Lock through s3blob's *s3.Client;
+//     MinIO, versitygw, ...): S3 Object Lock through s3blob's *s3.Client
+//     (adapters/retention/s3);
 //   - gocloud's gcsblob (gs://): GCS object retention (Governance is an
 //     "Unlocked" retention, Compliance a "Locked" one) and temporary holds
-//     (the legal hold).
+//     (the legal hold) (adapters/retention/gcs).
 //
 // Every other backend (mem://, file://, azblob://, ...) returns an *Error
 // that wraps ErrUnsupported and has gcerrors.Code Unimplemented: a retention
 // request is never silently ignored.
+//
+// # Drivers
+//
+// This package itself imports no cloud SDK. A retention driver implements
+// Driver and registers it with Register in its init function, as
+// database/sql drivers do; the functions of this package ask the registered
+// drivers, in registration order, which of them knows the bucket. Buckets
+// opened with civicport's blob.Open need nothing more: that package imports
+// the three drivers above. A program that opens buckets with gocloud's own
+// openers (blob.OpenBucket, s3blob.OpenBucket, ...) imports the drivers it
+// needs for their side effect:
+//
+//	import _ "github.com/civicport/civicport/adapters/retention/s3"
+//
+// Without a matching driver a bucket is unsupported (ErrUnsupported, and
+// the error lists the registered drivers). Each driver's package doc says
+// how it finds the bucket and object, and what was tested against which
+// servers.
 //
 // # Model
 //
@@ -52,20 +71,6 @@
 // GCS is different: an object under retention or a hold cannot be replaced
 // or deleted at all (the overwrite itself is refused).
 //
-// # How the bucket and object are found
-//
-//   - minio adapter: adapters/minio.Client gives the client, BucketName the
-//     bucket; the object name (with the adapter's escaping and any
-//     blob.PrefixedBucket prefix) is read from a zero-length read of the key
-//     (one HEAD request, minio.ObjectInfo.Key).
-//   - s3blob: As gives the *s3.Client, but s3blob does not expose its bucket
-//     name. A zero-length NewRangeReader with a BeforeRead callback sees the
-//     *s3.GetObjectInput s3blob built, with the bucket and the escaped key
-//     (prefix included); the callback then returns an error, so no request
-//     is ever sent.
-//   - gcsblob: the same trick gives the *storage.ObjectHandle gcsblob
-//     built (bucket and escaped object name), with no request.
-//
 // # Errors
 //
 // Every function returns nil or an *Error naming the operation, key,
@@ -77,17 +82,6 @@
 // backend without retention Unimplemented (errors.Is ErrUnsupported), a
 // bad argument InvalidArgument.
 //
-// # What was tested
-//
-// Against the test servers (see the package tests): MinIO through both the
-// minio adapter and s3blob, and versitygw through s3blob, enforce every
-// rule above. versitygw through the minio adapter enforces them too, but
-// minio-go cannot parse versitygw's GetObjectRetention reply (root element
-// <ObjectLockRetention>), so Get fails there. fake-gcs-server (v1.56.1)
-// cannot create buckets with object retention, stores a retention it is
-// given without enforcing it, and ignores holds; the GCS mapping has not
-// been tried against real GCS.
-//
 // # Federal election records
 //
 // FederalElectionRetention computes the end of the 22-month period of
@@ -97,17 +91,10 @@ package retention // import "github.com/civicport/civicport/blob/retention"
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
-	"cloud.google.com/go/storage"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/minio/minio-go/v7"
 	"gocloud.dev/blob"
-
-	cpminio "github.com/civicport/civicport/adapters/minio"
 )
 
 // Mode is a retention mode.
@@ -169,46 +156,6 @@ func collect(opts []Option) options {
 	return o
 }
 
-// backend is retention on one family of drivers.
-type backend interface {
-	// name describes the backend for error messages.
-	name() string
-	// supported checks that retention (holdOnly: legal holds) can be used
-	// on the bucket: nil, or an error wrapping ErrNotEnabled.
-	supported(ctx context.Context, holdOnly bool) error
-	setRetention(ctx context.Context, key, version string, r Retention, bypass bool) error
-	getRetention(ctx context.Context, key, version string) (Retention, error)
-	setHold(ctx context.Context, key, version string, on bool) error
-	getHold(ctx context.Context, key, version string) (bool, error)
-	// deleteVersion removes version (never "") permanently.
-	deleteVersion(ctx context.Context, key, version string, bypass bool) error
-}
-
-// backendFor finds the backend behind b, or returns an error wrapping
-// ErrUnsupported.
-func backendFor(b *blob.Bucket) (backend, error) {
-	if b == nil {
-		return nil, errors.New("retention: nil *blob.Bucket")
-	}
-	var mc *minio.Client
-	if b.As(&mc) && mc != nil {
-		name, ok := cpminio.BucketName(b)
-		if !ok {
-			return nil, fmt.Errorf("%w: the bucket exposes a *minio.Client but not its bucket name", ErrUnsupported)
-		}
-		return &minioBackend{b: b, c: mc, bucket: name}, nil
-	}
-	var sc *s3.Client
-	if b.As(&sc) && sc != nil {
-		return &s3Backend{b: b, c: sc}, nil
-	}
-	var gc *storage.Client
-	if b.As(&gc) && gc != nil {
-		return &gcsBackend{b: b, c: gc}, nil
-	}
-	return nil, fmt.Errorf("%w: the bucket's driver is not one retention knows (civicport's minio adapter, gocloud's s3blob or gcsblob)", ErrUnsupported)
-}
-
 // Supported reports whether retention in both modes can be used on b: nil,
 // or an *Error wrapping ErrUnsupported (the backend has no retention, code
 // Unimplemented) or ErrNotEnabled (it has, but not this bucket: S3 buckets
@@ -233,11 +180,11 @@ func supported(ctx context.Context, b *blob.Bucket, holdOnly bool) error {
 	if err := ctx.Err(); err != nil {
 		return e.wrap(nil, err)
 	}
-	be, err := backendFor(b)
+	d, err := driverFor(b)
 	if err != nil {
 		return e.wrap(nil, err)
 	}
-	return e.wrap(be, be.supported(ctx, holdOnly))
+	return e.wrap(d, d.Supported(ctx, holdOnly))
 }
 
 // Set sets the retention of key's current version (or of VersionID) to r.
@@ -260,11 +207,11 @@ func Set(ctx context.Context, b *blob.Bucket, key string, r Retention, opts ...O
 	}
 	r.Until = roundUp(r.Until)
 	e.Until = r.Until
-	be, err := start(ctx, b)
+	d, err := start(ctx, b)
 	if err != nil {
-		return e.wrap(be, err)
+		return e.wrap(d, err)
 	}
-	return e.wrap(be, be.setRetention(ctx, key, o.version, r, o.bypass))
+	return e.wrap(d, d.SetRetention(ctx, key, o.version, r, o.bypass))
 }
 
 // roundUp rounds t up to a whole second, in UTC, so that a backend that
@@ -282,13 +229,13 @@ func roundUp(t time.Time) time.Time {
 func Get(ctx context.Context, b *blob.Bucket, key string, opts ...Option) (Retention, error) {
 	o := collect(opts)
 	e := &Error{Op: "get retention", Key: key, Version: o.version}
-	be, err := start(ctx, b)
+	d, err := start(ctx, b)
 	if err != nil {
-		return Retention{}, e.wrap(be, err)
+		return Retention{}, e.wrap(d, err)
 	}
-	r, err := be.getRetention(ctx, key, o.version)
+	r, err := d.GetRetention(ctx, key, o.version)
 	if err != nil {
-		return Retention{}, e.wrap(be, err)
+		return Retention{}, e.wrap(d, err)
 	}
 	return r, nil
 }
@@ -304,11 +251,11 @@ func SetLegalHold(ctx context.Context, b *blob.Bucket, key string, on bool, opts
 		op = "place legal hold"
 	}
 	e := &Error{Op: op, Key: key, Version: o.version}
-	be, err := start(ctx, b)
+	d, err := start(ctx, b)
 	if err != nil {
-		return e.wrap(be, err)
+		return e.wrap(d, err)
 	}
-	return e.wrap(be, be.setHold(ctx, key, o.version, on))
+	return e.wrap(d, d.SetLegalHold(ctx, key, o.version, on))
 }
 
 // LegalHold reports whether key's current version (or VersionID) is under
@@ -316,13 +263,13 @@ func SetLegalHold(ctx context.Context, b *blob.Bucket, key string, on bool, opts
 func LegalHold(ctx context.Context, b *blob.Bucket, key string, opts ...Option) (bool, error) {
 	o := collect(opts)
 	e := &Error{Op: "get legal hold", Key: key, Version: o.version}
-	be, err := start(ctx, b)
+	d, err := start(ctx, b)
 	if err != nil {
-		return false, e.wrap(be, err)
+		return false, e.wrap(d, err)
 	}
-	on, err := be.getHold(ctx, key, o.version)
+	on, err := d.LegalHold(ctx, key, o.version)
 	if err != nil {
-		return false, e.wrap(be, err)
+		return false, e.wrap(d, err)
 	}
 	return on, nil
 }
@@ -336,22 +283,22 @@ func LegalHold(ctx context.Context, b *blob.Bucket, key string, opts ...Option) 
 func Delete(ctx context.Context, b *blob.Bucket, key string, opts ...Option) error {
 	o := collect(opts)
 	e := &Error{Op: "delete", Key: key, Version: o.version}
-	be, err := start(ctx, b)
+	d, err := start(ctx, b)
 	if err != nil {
-		return e.wrap(be, err)
+		return e.wrap(d, err)
 	}
 	if o.version == "" {
 		v, err := CurrentVersion(ctx, b, key)
 		if err != nil {
-			return e.wrap(be, err)
+			return e.wrap(d, err)
 		}
 		if v == "" {
-			return e.wrap(be, fmt.Errorf("%w: the bucket reports no version id for the object", ErrNotEnabled))
+			return e.wrap(d, fmt.Errorf("%w: the bucket reports no version id for the object", ErrNotEnabled))
 		}
 		o.version = v
 		e.Version = v
 	}
-	return e.wrap(be, be.deleteVersion(ctx, key, o.version, o.bypass))
+	return e.wrap(d, d.DeleteVersion(ctx, key, o.version, o.bypass))
 }
 
 // CurrentVersion returns the version id of key's current version (an S3
@@ -360,40 +307,24 @@ func Delete(ctx context.Context, b *blob.Bucket, key string, opts ...Option) err
 // lock is always versioned.
 func CurrentVersion(ctx context.Context, b *blob.Bucket, key string) (string, error) {
 	e := &Error{Op: "get current version", Key: key}
-	be, err := start(ctx, b)
+	d, err := start(ctx, b)
 	if err != nil {
-		return "", e.wrap(be, err)
+		return "", e.wrap(d, err)
 	}
 	a, err := b.Attributes(ctx, key)
 	if err != nil {
-		return "", e.wrap(be, err)
+		return "", e.wrap(d, err)
 	}
-	var info minio.ObjectInfo
-	if a.As(&info) {
-		return info.VersionID, nil
+	if v, ok := d.VersionOf(a); ok {
+		return v, nil
 	}
-	var h s3.HeadObjectOutput
-	if a.As(&h) {
-		return deref(h.VersionId), nil
-	}
-	var ga storage.ObjectAttrs
-	if a.As(&ga) {
-		return strconv.FormatInt(ga.Generation, 10), nil
-	}
-	return "", e.wrap(be, fmt.Errorf("%w: no version id visible through Attributes.As", ErrUnsupported))
+	return "", e.wrap(d, fmt.Errorf("%w: no version id visible through Attributes.As", ErrUnsupported))
 }
 
-// start checks ctx and finds b's backend.
-func start(ctx context.Context, b *blob.Bucket) (backend, error) {
+// start checks ctx and finds b's Driver.
+func start(ctx context.Context, b *blob.Bucket) (Driver, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return backendFor(b)
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
+	return driverFor(b)
 }

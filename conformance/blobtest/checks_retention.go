@@ -16,7 +16,11 @@ import (
 // The retention checks use civicport's portable retention API
 // (blob/retention), which reaches S3 Object Lock through civicport's minio
 // adapter and gocloud's s3blob, and GCS object retention and holds through
-// gcsblob. They pass only when the backend enforces what it accepts:
+// gcsblob, with the retention drivers of adapters/retention. Buckets from
+// civicport's blob.Open have them; a caller opening buckets with gocloud's
+// openers must blank-import the drivers it needs, or the checks report the
+// backend as having no retention API. The checks pass only when the
+// backend enforces what it accepts:
 //
 //   - the retained version cannot be deleted (retention.Delete, which
 //     removes a version for good; a plain Bucket.Delete on a versioned

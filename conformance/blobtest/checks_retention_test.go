@@ -20,6 +20,7 @@ import (
 	"gocloud.dev/blob"
 
 	cpminio "github.com/civicport/civicport/adapters/minio"
+	_ "github.com/civicport/civicport/adapters/retention/minio" // retention on buckets opened with cpminio.OpenBucket
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/internal/testing/testenv"
 )

@@ -1,4 +1,4 @@
-package retention
+package gcs_test
 
 import (
 	"testing"
@@ -9,7 +9,10 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
+	_ "github.com/civicport/civicport/adapters/retention/gcs"
+	"github.com/civicport/civicport/adapters/retention/internal/retentiontest"
 	cpblob "github.com/civicport/civicport/blob"
+	"github.com/civicport/civicport/blob/retention"
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
@@ -33,36 +36,36 @@ func TestFakeGCSDoesNotEnforce(t *testing.T) {
 	ctx := t.Context()
 	b := openFakeGCS(t)
 
-	err := Supported(ctx, b)
-	assert.ErrorIs(t, err, ErrNotEnabled)
+	err := retention.Supported(ctx, b)
+	assert.ErrorIs(t, err, retention.ErrNotEnabled)
 	assert.Equal(t, gcerrors.FailedPrecondition, gcerrors.Code(err), "%v", err)
 	assert.ErrorContains(t, err, `object retention mode ""`)
-	require.NoError(t, LegalHoldSupported(ctx, b), "every GCS bucket has holds")
+	require.NoError(t, retention.LegalHoldSupported(ctx, b), "every GCS bucket has holds")
 
 	const key = "precinct 7/cvr.json"
-	v := write(t, b, key, []byte("cvr"))
+	v := retentiontest.Write(t, b, key, []byte("cvr"))
 
 	// Retention is stored and read back, through the generation too ...
 	until := time.Now().Add(time.Hour)
-	require.NoError(t, Set(ctx, b, key, Retention{Mode: Compliance, Until: until}))
-	r, err := Get(ctx, b, key, VersionID(v))
+	require.NoError(t, retention.Set(ctx, b, key, retention.Retention{Mode: retention.Compliance, Until: until}))
+	r, err := retention.Get(ctx, b, key, retention.VersionID(v))
 	require.NoError(t, err)
-	assert.Equal(t, Compliance, r.Mode)
+	assert.Equal(t, retention.Compliance, r.Mode)
 	assert.WithinDuration(t, until, r.Until, time.Second)
 	// ... a Locked retention cannot be shortened ...
-	err = Set(ctx, b, key, Retention{Mode: Compliance, Until: time.Now().Add(time.Minute)}, BypassGovernance())
+	err = retention.Set(ctx, b, key, retention.Retention{Mode: retention.Compliance, Until: time.Now().Add(time.Minute)}, retention.BypassGovernance())
 	assert.Error(t, err, "shortening a Locked retention")
 	// ... but the object can be deleted: not enforced.
-	require.NoError(t, Delete(ctx, b, key, VersionID(v)))
+	require.NoError(t, retention.Delete(ctx, b, key, retention.VersionID(v)))
 	ok, err := b.Exists(ctx, key)
 	require.NoError(t, err)
 	assert.False(t, ok, "fake-gcs-server deleted an object under Locked retention")
 
 	// A temporary hold is accepted and ignored.
 	const held = "held.json"
-	write(t, b, held, []byte("x"))
-	require.NoError(t, SetLegalHold(ctx, b, held, true))
-	on, err := LegalHold(ctx, b, held)
+	retentiontest.Write(t, b, held, []byte("x"))
+	require.NoError(t, retention.SetLegalHold(ctx, b, held, true))
+	on, err := retention.LegalHold(ctx, b, held)
 	require.NoError(t, err)
 	assert.False(t, on, "fake-gcs-server ignores temporary holds")
 }
@@ -72,16 +75,16 @@ func TestFakeGCSUnlockedRetention(t *testing.T) {
 	ctx := t.Context()
 	b := openFakeGCS(t)
 	const key = "k"
-	v := write(t, b, key, []byte("x"))
-	require.NoError(t, Set(ctx, b, key, Retention{Mode: Governance, Until: time.Now().Add(time.Hour)}, VersionID(v)))
-	r, err := Get(ctx, b, key)
+	v := retentiontest.Write(t, b, key, []byte("x"))
+	require.NoError(t, retention.Set(ctx, b, key, retention.Retention{Mode: retention.Governance, Until: time.Now().Add(time.Hour)}, retention.VersionID(v)))
+	r, err := retention.Get(ctx, b, key)
 	require.NoError(t, err)
-	assert.Equal(t, Governance, r.Mode)
+	assert.Equal(t, retention.Governance, r.Mode)
 	// Bypassed delete removes the Unlocked retention first, then deletes
 	// the generation.
-	require.NoError(t, Delete(ctx, b, key, BypassGovernance()))
-	_, err = Get(ctx, b, key, VersionID(v))
+	require.NoError(t, retention.Delete(ctx, b, key, retention.BypassGovernance()))
+	_, err = retention.Get(ctx, b, key, retention.VersionID(v))
 	assert.Equal(t, gcerrors.NotFound, gcerrors.Code(err), "%v", err)
-	_, err = Get(ctx, b, key, VersionID("not-a-generation"))
+	_, err = retention.Get(ctx, b, key, retention.VersionID("not-a-generation"))
 	assert.Equal(t, gcerrors.InvalidArgument, gcerrors.Code(err), "%v", err)
 }
