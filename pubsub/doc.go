@@ -35,7 +35,7 @@
 // talk to the driver underneath directly rather than through one more
 // gocloud portable layer each (see internal/driveradapter.TopicDriver), so
 // a dedup.Wrap(sign.Verify(sub)) on JetStream costs little more than the checks
-// themselves (BenchmarkDecorated).
+// themselves (BenchmarkDecorated in pubsub/sign).
 //
 // Open is lazy, like gocloud.dev: most backends contact the server only on
 // the first Send or Receive. Errors never contain credentials.

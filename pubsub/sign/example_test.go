@@ -1,4 +1,4 @@
-package pubsub_test
+package sign_test
 
 import (
 	"context"
@@ -11,54 +11,13 @@ import (
 	gcpubsub "gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/mempubsub"
 
-	"github.com/civicport/civicport/pubsub/dedup"
 	"github.com/civicport/civicport/pubsub/meta"
 	"github.com/civicport/civicport/pubsub/sign"
 )
 
-// A publisher retried: the same result arrives twice. Dedup delivers it
-// once and counts the copy it dropped.
-func Example_dedup() {
-	ctx := context.Background()
-	topic := mempubsub.NewTopic()
-	defer topic.Shutdown(ctx)
-	sub := dedup.Wrap(mempubsub.NewSubscription(topic, time.Minute), &dedup.Options{
-		OnDuplicate: func(key string) { fmt.Println("dropped duplicate", key) },
-	})
-	defer sub.Shutdown(ctx)
-
-	for range 2 {
-		err := topic.Send(ctx, &gcpubsub.Message{
-			Body:     []byte("precinct 12: 340 ballots"),
-			Metadata: map[string]string{meta.ID: "result-12"},
-		})
-		if err != nil {
-			log.Fatal(err)
-		}
-	}
-	for {
-		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		m, err := sub.Receive(rctx)
-		cancel()
-		if err != nil {
-			break // idle
-		}
-		fmt.Printf("received %q\n", m.Body)
-		m.Ack()
-	}
-	var st *dedup.Stats
-	if sub.As(&st) {
-		fmt.Println("delivered", st.Delivered(), "duplicates", st.Duplicates())
-	}
-	// Output:
-	// received "precinct 12: 340 ballots"
-	// dropped duplicate id:result-12
-	// delivered 1 duplicates 1
-}
-
 // The publisher signs with its Ed25519 key; the consumer verifies before it
 // sees a message. A forged message goes to the quarantine topic.
-func Example_sign() {
+func Example() {
 	ctx := context.Background()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -1,4 +1,4 @@
-package pubsub_test
+package meta_test
 
 import (
 	"bytes"
@@ -24,6 +24,7 @@ import (
 // made by one release must verify on the next, and Dedup keys stored in a
 // bucket must match again after an upgrade. These values were computed by
 // the first release; a change to the encoding breaks them.
+// In meta: the encoding is meta.CanonicalSHA256's (sign.Message signs it).
 func TestCanonicalEncodingIsStable(t *testing.T) {
 	ctx := context.Background()
 	var key [32]byte

@@ -1,4 +1,4 @@
-package pubsub_test
+package dedup_test
 
 import (
 	"context"
@@ -15,20 +15,11 @@ import (
 	"gocloud.dev/gcerrors"
 	gcpubsub "gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/driver"
-	"gocloud.dev/pubsub/mempubsub"
 
+	"github.com/civicport/civicport/internal/testing/decoratortest"
 	"github.com/civicport/civicport/pubsub/dedup"
 	"github.com/civicport/civicport/pubsub/meta"
 )
-
-// ddPair is a mem topic and a subscription to it, shut down with the test.
-func ddPair(t *testing.T, ackDeadline time.Duration) (*gcpubsub.Topic, *gcpubsub.Subscription) {
-	t.Helper()
-	topic := mempubsub.NewTopic()
-	sub := mempubsub.NewSubscription(topic, ackDeadline)
-	t.Cleanup(func() { _ = topic.Shutdown(context.Background()) })
-	return topic, sub
-}
 
 func ddSend(t *testing.T, topic *gcpubsub.Topic, body, id string) {
 	t.Helper()
@@ -39,42 +30,8 @@ func ddSend(t *testing.T, topic *gcpubsub.Topic, body, id string) {
 	require.NoError(t, topic.Send(context.Background(), &gcpubsub.Message{Body: []byte(body), Metadata: md}))
 }
 
-func ddRecv(t *testing.T, sub *gcpubsub.Subscription) *gcpubsub.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	m, err := sub.Receive(ctx)
-	require.NoError(t, err, "no message within 10 s")
-	return m
-}
-
-// ddNone receives for d and fails if a message arrives. Receiving is what
-// makes the decorators look at (and drop) redelivered messages.
-func ddNone(t *testing.T, sub *gcpubsub.Subscription, d time.Duration) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	m, err := sub.Receive(ctx)
-	if err == nil {
-		m.Ack()
-		t.Fatalf("unexpected message %q %v", m.Body, m.Metadata)
-	}
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-}
-
-func dedupStats(t *testing.T, sub *gcpubsub.Subscription) *dedup.Stats {
-	t.Helper()
-	var st *dedup.Stats
-	require.True(t, sub.As(&st), "As(**DedupStats)")
-	return st
-}
-
-func shutdown(t *testing.T, sub *gcpubsub.Subscription) {
-	t.Cleanup(func() { _ = sub.Shutdown(context.Background()) })
-}
-
 func TestDedupSameIDDeliveredOnceCountedOnce(t *testing.T) {
-	topic, raw := ddPair(t, 10*time.Second)
+	topic, raw := decoratortest.RawPair(t, 10*time.Second)
 	var mu sync.Mutex
 	var dups []string
 	sub := dedup.Wrap(raw, &dedup.Options{OnDuplicate: func(k string) {
@@ -82,16 +39,16 @@ func TestDedupSameIDDeliveredOnceCountedOnce(t *testing.T) {
 		dups = append(dups, k)
 		mu.Unlock()
 	}})
-	shutdown(t, sub)
+	decoratortest.ShutdownOnCleanup(t, sub)
 	ddSend(t, topic, "precinct 12: 340 ballots", "result-12")
-	m := ddRecv(t, sub)
+	m := decoratortest.Receive(t, sub)
 	assert.Equal(t, "precinct 12: 340 ballots", string(m.Body))
 	assert.Equal(t, "result-12", m.Metadata[meta.ID], "metadata passes through")
 	m.Ack()
 	// The same id again (a publisher retry, say), later.
 	ddSend(t, topic, "precinct 12: 340 ballots", "result-12")
-	ddNone(t, sub, 1500*time.Millisecond)
-	st := dedupStats(t, sub)
+	decoratortest.ReceiveNone(t, sub, 1500*time.Millisecond)
+	st := decoratortest.DedupStats(t, sub)
 	assert.EqualValues(t, 1, st.Duplicates())
 	assert.EqualValues(t, 1, st.Delivered())
 	mu.Lock()
@@ -100,53 +57,53 @@ func TestDedupSameIDDeliveredOnceCountedOnce(t *testing.T) {
 }
 
 func TestDedupRedeliveryAfterNackIsDelivered(t *testing.T) {
-	topic, raw := ddPair(t, 10*time.Second)
+	topic, raw := decoratortest.RawPair(t, 10*time.Second)
 	sub := dedup.Wrap(raw, nil)
-	shutdown(t, sub)
+	decoratortest.ShutdownOnCleanup(t, sub)
 	ddSend(t, topic, "registration update 7", "reg-7")
-	m := ddRecv(t, sub)
+	m := decoratortest.Receive(t, sub)
 	m.Nack()
-	m2 := ddRecv(t, sub)
+	m2 := decoratortest.Receive(t, sub)
 	assert.Equal(t, "registration update 7", string(m2.Body))
 	m2.Ack()
-	ddNone(t, sub, 500*time.Millisecond)
-	st := dedupStats(t, sub)
+	decoratortest.ReceiveNone(t, sub, 500*time.Millisecond)
+	st := decoratortest.DedupStats(t, sub)
 	assert.EqualValues(t, 0, st.Duplicates())
 	assert.EqualValues(t, 2, st.Delivered())
 }
 
 func TestDedupInFlightDuplicateNotDeliveredTwice(t *testing.T) {
-	topic, raw := ddPair(t, 10*time.Second)
+	topic, raw := decoratortest.RawPair(t, 10*time.Second)
 	sub := dedup.Wrap(raw, nil)
-	shutdown(t, sub)
+	decoratortest.ShutdownOnCleanup(t, sub)
 	ddSend(t, topic, "copy A", "batch-3")
 	ddSend(t, topic, "copy B", "batch-3")
-	first := ddRecv(t, sub)
+	first := decoratortest.Receive(t, sub)
 	// The other copy is in flight with the same key: held and nacked, not
 	// delivered, however long the first stays unacked.
-	ddNone(t, sub, 2500*time.Millisecond)
-	st := dedupStats(t, sub)
+	decoratortest.ReceiveNone(t, sub, 2500*time.Millisecond)
+	st := decoratortest.DedupStats(t, sub)
 	assert.GreaterOrEqual(t, st.Deferred(), int64(2), "held, nacked after a second, held again")
 	first.Ack()
-	ddNone(t, sub, 1500*time.Millisecond)
+	decoratortest.ReceiveNone(t, sub, 1500*time.Millisecond)
 	assert.EqualValues(t, 1, st.Duplicates())
 	assert.EqualValues(t, 1, st.Delivered())
 }
 
 func TestDedupInFlightDuplicateDeliveredAfterNackOfFirst(t *testing.T) {
-	topic, raw := ddPair(t, 10*time.Second)
+	topic, raw := decoratortest.RawPair(t, 10*time.Second)
 	sub := dedup.Wrap(raw, nil)
-	shutdown(t, sub)
+	decoratortest.ShutdownOnCleanup(t, sub)
 	ddSend(t, topic, "copy A", "batch-4")
 	ddSend(t, topic, "copy B", "batch-4")
-	first := ddRecv(t, sub)
-	ddNone(t, sub, 300*time.Millisecond)
+	first := decoratortest.Receive(t, sub)
+	decoratortest.ReceiveNone(t, sub, 300*time.Millisecond)
 	first.Nack() // not processed: the key stays unrecorded
-	second := ddRecv(t, sub)
+	second := decoratortest.Receive(t, sub)
 	second.Ack()
 	// Whichever copy came second is now a duplicate.
-	ddNone(t, sub, 1500*time.Millisecond)
-	st := dedupStats(t, sub)
+	decoratortest.ReceiveNone(t, sub, 1500*time.Millisecond)
+	st := decoratortest.DedupStats(t, sub)
 	assert.EqualValues(t, 2, st.Delivered())
 	assert.EqualValues(t, 1, st.Duplicates())
 }
@@ -186,15 +143,15 @@ func (r *replaySub) Close() error                                    { return ni
 func TestDedupFallbackKeyDropsRedeliveryWithoutID(t *testing.T) {
 	r := &replaySub{ch: make(chan *driver.Message, 4)}
 	sub := dedup.Wrap(gcpubsub.NewSubscription(r, nil, nil), nil)
-	shutdown(t, sub)
+	decoratortest.ShutdownOnCleanup(t, sub)
 	msg := func(ack int) *driver.Message {
 		return &driver.Message{LoggableID: "sqs-7f3a", Body: []byte("tally"), Metadata: map[string]string{"precinct": "12"}, AckID: ack}
 	}
 	r.ch <- msg(1)
-	ddRecv(t, sub).Ack()
+	decoratortest.Receive(t, sub).Ack()
 	r.ch <- msg(2) // the backend lost the ack and delivers it again
-	ddNone(t, sub, 500*time.Millisecond)
-	assert.EqualValues(t, 1, dedupStats(t, sub).Duplicates())
+	decoratortest.ReceiveNone(t, sub, 500*time.Millisecond)
+	assert.EqualValues(t, 1, decoratortest.DedupStats(t, sub).Duplicates())
 	r.mu.Lock()
 	assert.ElementsMatch(t, []driver.AckID{1, 2}, r.acked, "the duplicate is acked on the source")
 	r.mu.Unlock()
@@ -203,51 +160,34 @@ func TestDedupFallbackKeyDropsRedeliveryWithoutID(t *testing.T) {
 	m3 := msg(3)
 	m3.Metadata = map[string]string{"precinct": "13"}
 	r.ch <- m3
-	ddRecv(t, sub).Ack()
+	decoratortest.Receive(t, sub).Ack()
 	m4 := msg(4)
 	m4.Body = []byte("tally 2")
 	r.ch <- m4
-	ddRecv(t, sub).Ack()
+	decoratortest.Receive(t, sub).Ack()
 }
 
 func TestDedupFallbackKeyIdenticalPublishes(t *testing.T) {
 	// By default two separate publishes of the same content are two
 	// messages: the backend ids differ.
-	topic, raw := ddPair(t, 10*time.Second)
+	topic, raw := decoratortest.RawPair(t, 10*time.Second)
 	sub := dedup.Wrap(raw, nil)
-	shutdown(t, sub)
+	decoratortest.ShutdownOnCleanup(t, sub)
 	ddSend(t, topic, "+1 ballot", "")
 	ddSend(t, topic, "+1 ballot", "")
-	ddRecv(t, sub).Ack()
-	ddRecv(t, sub).Ack()
-	assert.EqualValues(t, 0, dedupStats(t, sub).Duplicates())
+	decoratortest.Receive(t, sub).Ack()
+	decoratortest.Receive(t, sub).Ack()
+	assert.EqualValues(t, 0, decoratortest.DedupStats(t, sub).Duplicates())
 
 	// With ContentKey they are one.
-	topic2, raw2 := ddPair(t, 10*time.Second)
+	topic2, raw2 := decoratortest.RawPair(t, 10*time.Second)
 	sub2 := dedup.Wrap(raw2, &dedup.Options{ContentKey: true})
-	shutdown(t, sub2)
+	decoratortest.ShutdownOnCleanup(t, sub2)
 	ddSend(t, topic2, "+1 ballot", "")
-	ddRecv(t, sub2).Ack()
+	decoratortest.Receive(t, sub2).Ack()
 	ddSend(t, topic2, "+1 ballot", "")
-	ddNone(t, sub2, 1500*time.Millisecond)
-	assert.EqualValues(t, 1, dedupStats(t, sub2).Duplicates())
-}
-
-func TestMessageKey(t *testing.T) {
-	md := map[string]string{"a": "1", "b": "2"}
-	assert.Equal(t, "id:x", meta.DedupKey("l1", []byte("b"), map[string]string{meta.ID: "x"}, false))
-	k := meta.DedupKey("l1", []byte("body"), md, false)
-	assert.Regexp(t, "^sha256:[0-9a-f]{64}$", k)
-	assert.Equal(t, k, meta.DedupKey("l1", []byte("body"), map[string]string{"b": "2", "a": "1"}, false))
-	assert.NotEqual(t, k, meta.DedupKey("l2", []byte("body"), md, false))
-	assert.Equal(t, meta.DedupKey("l1", []byte("body"), md, true), meta.DedupKey("l2", []byte("body"), md, true))
-	// Length prefixes: moving bytes between fields changes the key.
-	assert.NotEqual(t,
-		meta.DedupKey("", []byte("b"), map[string]string{"a": "1b"}, true),
-		meta.DedupKey("", []byte("1b"), map[string]string{"a": ""}, true))
-	// A signature does not make a message another message.
-	signed := map[string]string{"a": "1", "b": "2", meta.Signature: "ed25519:k:AAAA"}
-	assert.Equal(t, k, meta.DedupKey("l1", []byte("body"), signed, false))
+	decoratortest.ReceiveNone(t, sub2, 1500*time.Millisecond)
+	assert.EqualValues(t, 1, decoratortest.DedupStats(t, sub2).Duplicates())
 }
 
 func TestMemoryStoreWindow(t *testing.T) {
@@ -272,20 +212,20 @@ func TestMemoryStoreWindow(t *testing.T) {
 }
 
 func TestDedupWindowEviction(t *testing.T) {
-	topic, raw := ddPair(t, 10*time.Second)
+	topic, raw := decoratortest.RawPair(t, 10*time.Second)
 	sub := dedup.Wrap(raw, &dedup.Options{Store: dedup.NewMemoryStore(1)})
-	shutdown(t, sub)
+	decoratortest.ShutdownOnCleanup(t, sub)
 	ddSend(t, topic, "one", "k1")
-	ddRecv(t, sub).Ack()
+	decoratortest.Receive(t, sub).Ack()
 	ddSend(t, topic, "two", "k2")
-	ddRecv(t, sub).Ack()
+	decoratortest.Receive(t, sub).Ack()
 	// k1 fell out of the window: delivered again (at-least-once, never a
 	// drop).
 	ddSend(t, topic, "one", "k1")
-	m := ddRecv(t, sub)
+	m := decoratortest.Receive(t, sub)
 	assert.Equal(t, "one", string(m.Body))
 	m.Ack()
-	assert.EqualValues(t, 0, dedupStats(t, sub).Duplicates())
+	assert.EqualValues(t, 0, decoratortest.DedupStats(t, sub).Duplicates())
 }
 
 func TestDedupBucketStoreSurvivesRestart(t *testing.T) {
@@ -293,10 +233,10 @@ func TestDedupBucketStoreSurvivesRestart(t *testing.T) {
 	bucket := memblob.OpenBucket(nil)
 	defer bucket.Close()
 
-	topic, raw := ddPair(t, 10*time.Second)
+	topic, raw := decoratortest.RawPair(t, 10*time.Second)
 	sub := dedup.Wrap(raw, &dedup.Options{Store: dedup.NewBucketStore(bucket, "dedup/results/")})
 	ddSend(t, topic, "county 4 final", "final-4")
-	ddRecv(t, sub).Ack()
+	decoratortest.Receive(t, sub).Ack()
 	require.NoError(t, sub.Shutdown(ctx))
 
 	sum := sha256.Sum256([]byte("id:final-4"))
@@ -305,16 +245,16 @@ func TestDedupBucketStoreSurvivesRestart(t *testing.T) {
 	assert.Equal(t, "id:final-4", string(got))
 
 	// "Restart": a new process, a new subscription, the same bucket.
-	topic2, raw2 := ddPair(t, 10*time.Second)
+	topic2, raw2 := decoratortest.RawPair(t, 10*time.Second)
 	sub2 := dedup.Wrap(raw2, &dedup.Options{Store: dedup.NewBucketStore(bucket, "dedup/results/")})
-	shutdown(t, sub2)
+	decoratortest.ShutdownOnCleanup(t, sub2)
 	ddSend(t, topic2, "county 4 final", "final-4")
 	ddSend(t, topic2, "county 5 final", "final-5")
-	m := ddRecv(t, sub2)
+	m := decoratortest.Receive(t, sub2)
 	assert.Equal(t, "county 5 final", string(m.Body))
 	m.Ack()
-	ddNone(t, sub2, 1500*time.Millisecond)
-	assert.EqualValues(t, 1, dedupStats(t, sub2).Duplicates())
+	decoratortest.ReceiveNone(t, sub2, 1500*time.Millisecond)
+	assert.EqualValues(t, 1, decoratortest.DedupStats(t, sub2).Duplicates())
 
 	// Adding a key twice is fine (IfNotExist refusal is not an error).
 	require.NoError(t, dedup.NewBucketStore(bucket, "dedup/results/").Add(ctx, "id:final-4"))
@@ -372,7 +312,7 @@ func (brokenStore) Seen(context.Context, string) (bool, error) { return false, e
 func (brokenStore) Add(context.Context, string) error          { return errStoreDown }
 
 func TestDedupStoreErrorDeliversNotDrops(t *testing.T) {
-	topic, raw := ddPair(t, 10*time.Second)
+	topic, raw := decoratortest.RawPair(t, 10*time.Second)
 	var mu sync.Mutex
 	var errs []error
 	sub := dedup.Wrap(raw, &dedup.Options{Store: brokenStore{}, OnError: func(key string, err error) {
@@ -380,13 +320,13 @@ func TestDedupStoreErrorDeliversNotDrops(t *testing.T) {
 		errs = append(errs, err)
 		mu.Unlock()
 	}})
-	shutdown(t, sub)
+	decoratortest.ShutdownOnCleanup(t, sub)
 	ddSend(t, topic, "x", "same")
-	ddRecv(t, sub).Ack()
+	decoratortest.Receive(t, sub).Ack()
 	ddSend(t, topic, "x", "same")
-	ddRecv(t, sub).Ack() // could not be checked: delivered
-	ddNone(t, sub, 500*time.Millisecond)
-	st := dedupStats(t, sub)
+	decoratortest.Receive(t, sub).Ack() // could not be checked: delivered
+	decoratortest.ReceiveNone(t, sub, 500*time.Millisecond)
+	st := decoratortest.DedupStats(t, sub)
 	assert.EqualValues(t, 2, st.Delivered())
 	assert.EqualValues(t, 0, st.Duplicates())
 	assert.EqualValues(t, 4, st.StoreErrors(), "two Seen, two Add")

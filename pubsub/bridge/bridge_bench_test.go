@@ -1,4 +1,4 @@
-package pubsub_test
+package bridge_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	gcpubsub "gocloud.dev/pubsub"
 
+	"github.com/civicport/civicport/internal/testing/decoratortest"
 	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/pubsub/bridge"
@@ -25,11 +26,7 @@ func BenchmarkBridge(b *testing.B) {
 	nats := testenv.NATS(b)
 	source := func(b *testing.B) *gcpubsub.Subscription {
 		ctx := context.Background()
-		stream, subject := nats.StreamName("cpbbench"), nats.Subject("bench")
-		topic, err := pubsub.OpenTopic(ctx, "jetstream://"+stream+"/"+subject+"?create=true")
-		require.NoError(b, err)
-		sub, err := pubsub.OpenSubscription(ctx, "jetstream://"+stream+"/"+nats.StreamName("c")+"?create=true&ack_wait=30s")
-		require.NoError(b, err)
+		topic, sub := decoratortest.JetStreamPair(b, nats, "cpbbench", "bench")
 		// Printable: SQS refuses bodies with NUL bytes (gocloud base64-encodes
 		// only bodies that are not valid UTF-8).
 		body := []byte(strings.Repeat(`{"precinct":12,"votes":3456}`, 19)[:512])

@@ -1,4 +1,4 @@
-package pubsub_test
+package sign_test
 
 import (
 	"context"
@@ -23,18 +23,10 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/civicport/civicport/internal/driveradapter"
-	"github.com/civicport/civicport/internal/testing/testenv"
-	"github.com/civicport/civicport/pubsub"
-	"github.com/civicport/civicport/pubsub/dedup"
+	"github.com/civicport/civicport/internal/testing/decoratortest"
 	"github.com/civicport/civicport/pubsub/meta"
 	"github.com/civicport/civicport/pubsub/sign"
 )
-
-func edKey(t testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	return pub, priv
-}
 
 // signPipe is a signed topic, the raw subscription under the Verify one,
 // the Verify subscription and a quarantine topic with its subscription.
@@ -49,8 +41,8 @@ type signPipe struct {
 func newSignPipe(t *testing.T, s sign.Signer, v sign.Verifier, quarantine func(*gcpubsub.Topic) *gcpubsub.Topic) *signPipe {
 	t.Helper()
 	ctx := context.Background()
-	raw, rawSub := ddPair(t, 500*time.Millisecond) // short: a missing ack shows
-	qt, qsub := ddPair(t, 10*time.Second)
+	raw, rawSub := decoratortest.RawPair(t, 500*time.Millisecond) // short: a missing ack shows
+	qt, qsub := decoratortest.RawPair(t, 10*time.Second)
 	q := qt
 	if quarantine != nil {
 		q = quarantine(qt)
@@ -64,39 +56,25 @@ func newSignPipe(t *testing.T, s sign.Signer, v sign.Verifier, quarantine func(*
 		}
 	}})
 	require.NoError(t, err)
-	shutdown(t, p.sub)
-	shutdown(t, qsub)
+	decoratortest.ShutdownOnCleanup(t, p.sub)
+	decoratortest.ShutdownOnCleanup(t, qsub)
 	if s != nil {
-		p.signed = mustSign(raw, s)
+		p.signed = decoratortest.MustSign(raw, s)
 		t.Cleanup(func() { _ = p.signed.Shutdown(ctx) })
 	}
 	return p
 }
 
-func verifyStats(t *testing.T, sub *gcpubsub.Subscription) *sign.VerifyStats {
-	t.Helper()
-	var st *sign.VerifyStats
-	require.True(t, sub.As(&st), "As(**VerifyStats)")
-	return st
-}
-
 func TestSignVerifyGoodMessages(t *testing.T) {
 	ctx := context.Background()
-	pub, priv := edKey(t)
+	pub, priv := decoratortest.EdKey(t)
 	skey, vkey, err := note.GenerateKey(rand.Reader, "civicport-test")
 	require.NoError(t, err)
 	noteSigner, err := sign.NewNoteSigner(skey)
 	require.NoError(t, err)
 	noteVerifier, err := sign.NewNoteVerifier(vkey)
 	require.NoError(t, err)
-	keeper := localsecrets.NewKeeper(mustRandomKey(t))
-	defer keeper.Close()
-	wrapped, err := sign.GenerateHMACKey(ctx, keeper)
-	require.NoError(t, err)
-	hs, err := sign.NewHMACSigner(ctx, "hmac-1", keeper, wrapped)
-	require.NoError(t, err)
-	hv, err := sign.NewHMACVerifier(ctx, "hmac-1", keeper, wrapped)
-	require.NoError(t, err)
+	hs, hv := hmacKeys(t, "hmac-1")
 
 	cases := map[string]struct {
 		s sign.Signer
@@ -118,7 +96,7 @@ func TestSignVerifyGoodMessages(t *testing.T) {
 			got := map[string]map[string]string{}
 			nonces := map[string]bool{}
 			for range 2 {
-				m := ddRecv(t, p.sub)
+				m := decoratortest.Receive(t, p.sub)
 				_, nonce, err := meta.ParseSigned(m.Metadata[meta.Signed])
 				require.NoError(t, err, "the signed stamp is delivered")
 				nonces[nonce] = true
@@ -130,8 +108,8 @@ func TestSignVerifyGoodMessages(t *testing.T) {
 			assert.Len(t, nonces, 2, "every message gets its own nonce")
 			assert.Equal(t, orig, got["340 ballots"], "metadata intact, signature removed, stamp added")
 			assert.Empty(t, got["no metadata"])
-			ddNone(t, p.qsub, 200*time.Millisecond)
-			st := verifyStats(t, p.sub)
+			decoratortest.ReceiveNone(t, p.qsub, 200*time.Millisecond)
+			st := decoratortest.VerifyStats(t, p.sub)
 			assert.EqualValues(t, 2, st.Verified())
 			assert.EqualValues(t, 0, st.Quarantined())
 		})
@@ -147,10 +125,10 @@ func mustRandomKey(t testing.TB) [32]byte {
 // signedMessage returns body and metadata as Sign sends them.
 func signedMessage(t *testing.T, s sign.Signer, body string, md map[string]string) map[string]string {
 	t.Helper()
-	topic, sub := ddPair(t, 10*time.Second)
-	st := mustSign(topic, s)
+	topic, sub := decoratortest.RawPair(t, 10*time.Second)
+	st := decoratortest.MustSign(topic, s)
 	require.NoError(t, st.Send(context.Background(), &gcpubsub.Message{Body: []byte(body), Metadata: md}))
-	m := ddRecv(t, sub)
+	m := decoratortest.Receive(t, sub)
 	m.Ack()
 	require.Contains(t, m.Metadata, meta.Signature)
 	return m.Metadata
@@ -158,22 +136,22 @@ func signedMessage(t *testing.T, s sign.Signer, body string, md map[string]strin
 
 func TestVerifyQuarantinesBadMessages(t *testing.T) {
 	ctx := context.Background()
-	pub, priv := edKey(t)
-	_, otherPriv := edKey(t)
+	pub, priv := decoratortest.EdKey(t)
+	_, otherPriv := decoratortest.EdKey(t)
 	signer := sign.NewEd25519Signer("ed-1", priv)
 	v := sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub})
 	var mu sync.Mutex
 	reasons := map[string]string{}
-	raw, rawSub := ddPair(t, 500*time.Millisecond)
-	qt, qsub := ddPair(t, 10*time.Second)
+	raw, rawSub := decoratortest.RawPair(t, 500*time.Millisecond)
+	qt, qsub := decoratortest.RawPair(t, 10*time.Second)
 	sub, err := sign.Verify(rawSub, v, qt, &sign.VerifyOptions{OnQuarantine: func(id, reason string) {
 		mu.Lock()
 		reasons[id] = reason
 		mu.Unlock()
 	}})
 	require.NoError(t, err)
-	shutdown(t, sub)
-	shutdown(t, qsub)
+	decoratortest.ShutdownOnCleanup(t, sub)
+	decoratortest.ShutdownOnCleanup(t, qsub)
 
 	// fresh returns the metadata of a message signed by s; "case" tells
 	// the cases apart in quarantine.
@@ -203,21 +181,21 @@ func TestVerifyQuarantinesBadMessages(t *testing.T) {
 	// And one good one, which alone reaches the application.
 	goodFresh := fresh(signer, 99)
 	require.NoError(t, raw.Send(ctx, &gcpubsub.Message{Body: []byte("tally 12"), Metadata: goodFresh}))
-	m := ddRecv(t, sub)
+	m := decoratortest.Receive(t, sub)
 	assert.Equal(t, "99", m.Metadata["case"])
 	m.Ack()
 	// Longer than the source's ack deadline: an unacked bad message would
 	// come back and be quarantined twice.
-	ddNone(t, sub, 2*time.Second)
+	decoratortest.ReceiveNone(t, sub, 2*time.Second)
 
 	got := map[string]*gcpubsub.Message{}
 	for range bads {
-		q := ddRecv(t, qsub)
+		q := decoratortest.Receive(t, qsub)
 		q.Ack()
 		require.NotContains(t, got, q.Metadata["case"], "quarantined twice")
 		got[q.Metadata["case"]] = q
 	}
-	ddNone(t, qsub, 300*time.Millisecond)
+	decoratortest.ReceiveNone(t, qsub, 300*time.Millisecond)
 	for i, b := range bads {
 		q := got[fmt.Sprint(i)]
 		require.NotNil(t, q, "case %d not quarantined", i)
@@ -227,7 +205,7 @@ func TestVerifyQuarantinesBadMessages(t *testing.T) {
 		want[meta.QuarantineReason] = q.Metadata[meta.QuarantineReason]
 		assert.Equal(t, want, q.Metadata, "case %d: original metadata plus the reason", i)
 	}
-	st := verifyStats(t, sub)
+	st := decoratortest.VerifyStats(t, sub)
 	assert.EqualValues(t, len(bads), st.Quarantined())
 	assert.EqualValues(t, 1, st.Verified())
 	assert.EqualValues(t, 0, st.Failures())
@@ -237,6 +215,14 @@ func TestVerifyQuarantinesBadMessages(t *testing.T) {
 }
 
 func hmacSigner(t *testing.T, keyID string) sign.Signer {
+	s, _ := hmacKeys(t, keyID)
+	return s
+}
+
+// hmacKeys returns an HMAC-SHA256 signer and verifier of a fresh key,
+// wrapped by a local keeper that is closed with the test.
+func hmacKeys(t testing.TB, keyID string) (sign.Signer, sign.Verifier) {
+	t.Helper()
 	ctx := context.Background()
 	keeper := localsecrets.NewKeeper(mustRandomKey(t))
 	t.Cleanup(func() { keeper.Close() })
@@ -244,7 +230,9 @@ func hmacSigner(t *testing.T, keyID string) sign.Signer {
 	require.NoError(t, err)
 	s, err := sign.NewHMACSigner(ctx, keyID, keeper, wrapped)
 	require.NoError(t, err)
-	return s
+	v, err := sign.NewHMACVerifier(ctx, keyID, keeper, wrapped)
+	require.NoError(t, err)
+	return s, v
 }
 
 // flakyTopic is a quarantine topic that refuses messages while down is set.
@@ -270,8 +258,8 @@ func (f *flakyTopic) ErrorCode(err error) gcerrors.ErrorCode {
 
 func TestVerifyQuarantineFailureNacksSource(t *testing.T) {
 	ctx := context.Background()
-	pub, _ := edKey(t)
-	_, otherPriv := edKey(t)
+	pub, _ := decoratortest.EdKey(t)
+	_, otherPriv := decoratortest.EdKey(t)
 	flaky := &flakyTopic{}
 	flaky.down.Store(true)
 	p := newSignPipe(t, sign.NewEd25519Signer("ed-1", otherPriv), sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub}),
@@ -282,8 +270,8 @@ func TestVerifyQuarantineFailureNacksSource(t *testing.T) {
 			return qt
 		})
 	require.NoError(t, p.signed.Send(ctx, &gcpubsub.Message{Body: []byte("forged tally")}))
-	ddNone(t, p.sub, 2500*time.Millisecond)
-	st := verifyStats(t, p.sub)
+	decoratortest.ReceiveNone(t, p.sub, 2500*time.Millisecond)
+	st := decoratortest.VerifyStats(t, p.sub)
 	assert.GreaterOrEqual(t, st.Failures(), int64(2), "nacked and tried again")
 	assert.EqualValues(t, 0, st.Quarantined())
 	select {
@@ -293,20 +281,20 @@ func TestVerifyQuarantineFailureNacksSource(t *testing.T) {
 	default:
 		t.Fatal("OnError not called")
 	}
-	ddNone(t, p.qsub, 100*time.Millisecond)
+	decoratortest.ReceiveNone(t, p.qsub, 100*time.Millisecond)
 
 	flaky.down.Store(false)
-	ddNone(t, p.sub, 2500*time.Millisecond) // drives the retry
-	q := ddRecv(t, p.qsub)
+	decoratortest.ReceiveNone(t, p.sub, 2500*time.Millisecond) // drives the retry
+	q := decoratortest.Receive(t, p.qsub)
 	q.Ack()
 	assert.Equal(t, "forged tally", string(q.Body))
-	ddNone(t, p.qsub, 1500*time.Millisecond)
+	decoratortest.ReceiveNone(t, p.qsub, 1500*time.Millisecond)
 	assert.EqualValues(t, 1, st.Quarantined())
 }
 
 func TestVerifyShutdownQuarantineTopicNacks(t *testing.T) {
 	ctx := context.Background()
-	pub, _ := edKey(t)
+	pub, _ := decoratortest.EdKey(t)
 	p := newSignPipe(t, nil, sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"ed-1": pub}),
 		func(q *gcpubsub.Topic) *gcpubsub.Topic {
 			qt := mempubsub.NewTopic()
@@ -314,8 +302,8 @@ func TestVerifyShutdownQuarantineTopicNacks(t *testing.T) {
 			return qt
 		})
 	require.NoError(t, p.raw.Send(ctx, &gcpubsub.Message{Body: []byte("unsigned")}))
-	ddNone(t, p.sub, 1500*time.Millisecond)
-	st := verifyStats(t, p.sub)
+	decoratortest.ReceiveNone(t, p.sub, 1500*time.Millisecond)
+	st := decoratortest.VerifyStats(t, p.sub)
 	assert.GreaterOrEqual(t, st.Failures(), int64(1))
 	assert.EqualValues(t, 0, st.Quarantined())
 }
@@ -343,16 +331,16 @@ func TestVerifyHMACOtherKeeper(t *testing.T) {
 	require.NoError(t, err)
 	p := newSignPipe(t, s1, v2, nil)
 	require.NoError(t, p.signed.Send(ctx, &gcpubsub.Message{Body: []byte("b")}))
-	ddNone(t, p.sub, time.Second) // receiving is what quarantines
-	q := ddRecv(t, p.qsub)
+	decoratortest.ReceiveNone(t, p.sub, time.Second) // receiving is what quarantines
+	q := decoratortest.Receive(t, p.qsub)
 	q.Ack()
 	assert.Contains(t, q.Metadata[meta.QuarantineReason], "bad signature")
 	assert.True(t, strings.HasPrefix(q.Metadata[meta.Signature], "hmac-sha256:h:"))
 }
 
 func TestVerifyNeedsQuarantine(t *testing.T) {
-	_, raw := ddPair(t, time.Second)
-	pub, _ := edKey(t)
+	_, raw := decoratortest.RawPair(t, time.Second)
+	pub, _ := decoratortest.EdKey(t)
 	v := sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub})
 	_, err := sign.Verify(raw, v, nil, nil)
 	require.Error(t, err)
@@ -374,193 +362,34 @@ func TestVerifyNeedsQuarantine(t *testing.T) {
 	}
 }
 
-// mustSign is sign.Wrap for a signer known to be good.
-func mustSign(topic *gcpubsub.Topic, s sign.Signer) *gcpubsub.Topic {
-	signed, err := sign.Wrap(topic, s)
-	if err != nil {
-		panic(err)
-	}
-	return signed
-}
-
 // A forged message carrying a real message's MetadataID must not make Dedup
 // drop the real one: Verify goes under Dedup, so the forgery is quarantined
 // before Dedup sees its id. (Verify(Dedup(...)) would record the forgery's
 // id when Verify acks it after quarantine, and drop the real message.)
+// In sign: stopping the forgery is Verify's job; Dedup must only not see it.
 func TestForgeryCannotSuppressTheRealMessage(t *testing.T) {
 	ctx := context.Background()
-	pub, priv := edKey(t)
-	topic, raw := ddPair(t, 10*time.Second)
-	qt, qs := ddPair(t, 10*time.Second)
-	vs, err := sign.Verify(raw, sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub}), qt, nil)
-	require.NoError(t, err)
-	sub := dedup.Wrap(vs, nil)
-	shutdown(t, sub)
+	pub, priv := decoratortest.EdKey(t)
+	topic, sub, qs := decoratortest.DedupVerify(t, pub, nil, nil)
+	decoratortest.ShutdownOnCleanup(t, sub)
 	// The forgery goes first, with the real message's id.
-	require.NoError(t, topic.Send(ctx, &gcpubsub.Message{Body: []byte("precinct 7: 9999 votes"), Metadata: map[string]string{meta.ID: "precinct-7", meta.Signature: "ed25519:k:AAAA"}}))
-	signed := mustSign(topic, sign.NewEd25519Signer("k", priv))
+	require.NoError(t, topic.Send(ctx, &gcpubsub.Message{Body: []byte("precinct 7: 9999 votes"), Metadata: map[string]string{meta.ID: "precinct-7", meta.Signature: "ed25519:clerk:AAAA"}}))
+	signed := decoratortest.MustSign(topic, sign.NewEd25519Signer("clerk", priv))
 	defer signed.Shutdown(ctx)
 	require.NoError(t, signed.Send(ctx, &gcpubsub.Message{Body: []byte("precinct 7: 212 votes"), Metadata: map[string]string{meta.ID: "precinct-7"}}))
-	m := ddRecv(t, sub)
+	m := decoratortest.Receive(t, sub)
 	m.Ack()
 	assert.Equal(t, "precinct 7: 212 votes", string(m.Body))
 	q := recvQuarantined(t, sub, qs)
 	assert.Equal(t, "precinct 7: 9999 votes", string(q.Body))
-	assert.EqualValues(t, 0, dedupStats(t, sub).Duplicates())
-}
-
-func TestVerifyDedupStatsThroughAs(t *testing.T) {
-	ctx := context.Background()
-	pub, priv := edKey(t)
-	topic, raw := ddPair(t, 10*time.Second)
-	qt, _ := ddPair(t, 10*time.Second)
-	vs, err := sign.Verify(raw, sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub}), qt, nil)
-	require.NoError(t, err)
-	sub := dedup.Wrap(vs, nil)
-	shutdown(t, sub)
-	signed := mustSign(topic, sign.NewEd25519Signer("k", priv))
-	defer signed.Shutdown(ctx)
-	for range 2 {
-		require.NoError(t, signed.Send(ctx, &gcpubsub.Message{Body: []byte("x"), Metadata: map[string]string{meta.ID: "one"}}))
-	}
-	ddRecv(t, sub).Ack()
-	ddNone(t, sub, 1500*time.Millisecond)
-	assert.EqualValues(t, 1, dedupStats(t, sub).Duplicates())
-	// Verify sits under Dedup, so it checked both copies.
-	assert.EqualValues(t, 2, verifyStats(t, sub).Verified())
-}
-
-// BenchmarkDecorated publishes, receives and acks messages through raw
-// mempubsub and through Sign + Dedup(Verify(...)):
-//
-//	go test -run '^$' -bench Decorated -benchtime 5x ./pubsub
-//
-// BenchmarkDecorated compares publish+receive+ack through raw gocloud with
-// Sign+Verify+Dedup on mem and, when nats-server runs, NATS JetStream.
-func BenchmarkDecorated(b *testing.B) {
-	b.Run("mem", func(b *testing.B) {
-		benchDecorated(b, func(b *testing.B) (*gcpubsub.Topic, *gcpubsub.Subscription) {
-			raw := mempubsub.NewTopic()
-			return raw, mempubsub.NewSubscription(raw, time.Minute)
-		})
-	})
-	b.Run("jetstream", func(b *testing.B) {
-		nats := testenv.NATS(b)
-		benchDecorated(b, func(b *testing.B) (*gcpubsub.Topic, *gcpubsub.Subscription) {
-			ctx := context.Background()
-			stream, subject := nats.StreamName("cpbench"), nats.Subject("bench")
-			topic, err := pubsub.OpenTopic(ctx, "jetstream://"+stream+"/"+subject+"?create=true")
-			require.NoError(b, err)
-			sub, err := pubsub.OpenSubscription(ctx, "jetstream://"+stream+"/"+nats.StreamName("c")+"?create=true&ack_wait=30s")
-			require.NoError(b, err)
-			return topic, sub
-		})
-	})
-}
-
-func benchDecorated(b *testing.B, pair func(b *testing.B) (*gcpubsub.Topic, *gcpubsub.Subscription)) {
-	const n = 2000
-	ctx := context.Background()
-	pub, priv := edKey(b)
-	keeper := localsecrets.NewKeeper(mustRandomKey(b))
-	defer keeper.Close()
-	wrapped, err := sign.GenerateHMACKey(ctx, keeper)
-	require.NoError(b, err)
-	hs, err := sign.NewHMACSigner(ctx, "h", keeper, wrapped)
-	require.NoError(b, err)
-	hv, err := sign.NewHMACVerifier(ctx, "h", keeper, wrapped)
-	require.NoError(b, err)
-	modes := []struct {
-		name string
-		s    sign.Signer
-		v    sign.Verifier
-	}{
-		{"raw", nil, nil},
-		{"ed25519", sign.NewEd25519Signer("k", priv), sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"k": pub})},
-		{"hmac", hs, hv},
-	}
-	for _, mode := range modes {
-		b.Run(mode.name, func(b *testing.B) {
-			raw, sub := pair(b)
-			defer raw.Shutdown(ctx)
-			var topic *gcpubsub.Topic = raw
-			if mode.s != nil {
-				topic = mustSign(raw, mode.s)
-				defer topic.Shutdown(ctx)
-				q := mempubsub.NewTopic()
-				defer q.Shutdown(ctx)
-				vs, err := sign.Verify(sub, mode.v, q, nil)
-				require.NoError(b, err)
-				sub = dedup.Wrap(vs, nil)
-			}
-			defer sub.Shutdown(ctx)
-			body := make([]byte, 512)
-			seq := 0
-			start := time.Now()
-			for b.Loop() {
-				var wg sync.WaitGroup
-				errs := make(chan error, 2)
-				sem := make(chan struct{}, 100)
-				for range n {
-					seq++
-					md := map[string]string{meta.ID: fmt.Sprint(seq), "precinct": "12"}
-					sem <- struct{}{}
-					wg.Go(func() {
-						defer func() { <-sem }()
-						if err := topic.Send(ctx, &gcpubsub.Message{Body: body, Metadata: md}); err != nil {
-							select {
-							case errs <- err:
-							default:
-							}
-						}
-					})
-				}
-				// Receivers stop when all n arrived, not when each has claimed
-				// a share: gocloud wakes one waiting Receive per batch it
-				// fetches, so a receiver that left early could strand the
-				// rest of a batch with waiters that are never woken until
-				// the next fetch returns (about the driver's max wait, 1 s on
-				// JetStream: the "slow" runs this benchmark used to show).
-				var got atomic.Int64
-				rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				for range 8 {
-					wg.Go(func() {
-						for {
-							m, err := sub.Receive(rctx)
-							if err != nil {
-								if got.Load() < n {
-									select {
-									case errs <- err:
-									default:
-									}
-								}
-								return
-							}
-							m.Ack()
-							if got.Add(1) == n {
-								cancel()
-							}
-						}
-					})
-				}
-				wg.Wait()
-				cancel()
-				select {
-				case err := <-errs:
-					b.Fatal(err)
-				default:
-				}
-			}
-			b.ReportMetric(float64(n*b.N)/time.Since(start).Seconds(), "msgs/s")
-		})
-	}
+	assert.EqualValues(t, 0, decoratortest.DedupStats(t, sub).Duplicates())
 }
 
 // SignMessage gives the metadata Sign sends: a message carrying it verifies,
 // the same message with its body changed does not.
 func TestSignMessage(t *testing.T) {
 	ctx := context.Background()
-	pub, priv := edKey(t)
+	pub, priv := decoratortest.EdKey(t)
 	signer := sign.NewEd25519Signer("clerk", priv)
 	m := &gcpubsub.Message{Body: []byte("precinct 4: 77"), Metadata: map[string]string{meta.ID: "p4"}}
 	md, err := sign.Message(ctx, signer, m)
@@ -568,14 +397,14 @@ func TestSignMessage(t *testing.T) {
 	assert.Len(t, m.Metadata, 1, "m changed")
 	require.NotEmpty(t, md[meta.Signature])
 
-	topic, raw := ddPair(t, 10*time.Second)
-	qt, qs := ddPair(t, 10*time.Second)
+	topic, raw := decoratortest.RawPair(t, 10*time.Second)
+	qt, qs := decoratortest.RawPair(t, 10*time.Second)
 	sub, err := sign.Verify(raw, sign.NewEd25519Verifier(map[string]ed25519.PublicKey{"clerk": pub}), qt, nil)
 	require.NoError(t, err)
-	shutdown(t, sub)
+	decoratortest.ShutdownOnCleanup(t, sub)
 	require.NoError(t, topic.Send(ctx, &gcpubsub.Message{Body: []byte("precinct 4: 7700"), Metadata: md}))
 	require.NoError(t, topic.Send(ctx, &gcpubsub.Message{Body: m.Body, Metadata: md}))
-	got := ddRecv(t, sub)
+	got := decoratortest.Receive(t, sub)
 	got.Ack()
 	assert.Equal(t, "precinct 4: 77", string(got.Body))
 	q := recvQuarantined(t, sub, qs)
@@ -602,7 +431,7 @@ func recvQuarantined(t *testing.T, sub, qs *gcpubsub.Subscription) *gcpubsub.Mes
 			}
 		}
 	}()
-	q := ddRecv(t, qs)
+	q := decoratortest.Receive(t, qs)
 	q.Ack()
 	cancel()
 	<-done
