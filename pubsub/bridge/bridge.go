@@ -53,7 +53,7 @@ type Stats struct {
 // destination refuses (with that error; the message is nacked so it stays on
 // the source). It does not shut down from or to; shut down from after
 // Run returns so that its last acks are sent.
-func Run(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic, opts *Options) (Stats, error) {
+func Run(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic, opts *Options) (*Stats, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -62,7 +62,7 @@ func Run(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic, o
 		o.Workers = 8
 	}
 	if o.UntilIdle < 0 {
-		return Stats{}, fmt.Errorf("bridge: UntilIdle %v is negative; want 0 (run until cancelled) or a positive duration", o.UntilIdle)
+		return &Stats{}, fmt.Errorf("bridge: UntilIdle %v is negative; want 0 (run until cancelled) or a positive duration", o.UntilIdle)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -73,8 +73,8 @@ func Run(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic, o
 		errOnce                  sync.Once
 		wg                       sync.WaitGroup
 	)
-	stats := func() Stats {
-		return Stats{Forwarded: forwarded.Load(), Bytes: bytes.Load(), Failed: failed.Load()}
+	stats := func() *Stats {
+		return &Stats{Forwarded: forwarded.Load(), Bytes: bytes.Load(), Failed: failed.Load()}
 	}
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err; cancel(err) })
@@ -96,7 +96,7 @@ func Run(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic, o
 					}
 					failed.Add(1)
 					if o.Progress != nil {
-						o.Progress(stats())
+						o.Progress(*stats())
 					}
 					if ctx.Err() == nil {
 						fail(fmt.Errorf("bridge: forward message %s: %w", m.LoggableID, err))
@@ -107,7 +107,7 @@ func Run(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic, o
 				forwarded.Add(1)
 				bytes.Add(int64(len(m.Body)))
 				if o.Progress != nil {
-					o.Progress(stats())
+					o.Progress(*stats())
 				}
 			}
 		})

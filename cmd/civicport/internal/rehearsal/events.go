@@ -101,7 +101,7 @@ func (e *events) publish(ctx context.Context, topic *gcpubsub.Topic, bucketURL s
 // bridge drains A's subscription into B's topic.
 func (e *events) bridge(ctx context.Context, from *gcpubsub.Subscription, to *gcpubsub.Topic) (string, error) {
 	st, err := bridge.Run(ctx, from, to, &bridge.Options{UntilIdle: time.Second})
-	e.bridged = st
+	e.bridged = *st
 	if err != nil {
 		return "", err
 	}
