@@ -71,9 +71,9 @@ type Options struct {
 	// that a page of 1,000 never holds everything.
 	PaginationKeys int
 
-	// Concurrency is how many writes and deletes run at once when a check
+	// Workers is how many writes and deletes run at once when a check
 	// handles many keys. Default 16.
-	Concurrency int
+	Workers int
 
 	// CheckTimeout bounds each capability check, including opening its
 	// bucket. A check that runs out of time is a fail (the backend hung).
@@ -107,7 +107,7 @@ type Options struct {
 const (
 	DefaultLargeObjectSize = 100 << 20
 	DefaultPaginationKeys  = 1100
-	DefaultConcurrency     = 16
+	DefaultWorkers         = 16
 	DefaultCheckTimeout    = 10 * time.Minute
 )
 
@@ -125,8 +125,8 @@ func (o *Options) withDefaults() *Options {
 	if c.PaginationKeys <= 1000 {
 		c.PaginationKeys = 1001
 	}
-	if c.Concurrency <= 0 {
-		c.Concurrency = DefaultConcurrency
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
 	}
 	if c.CheckTimeout <= 0 {
 		c.CheckTimeout = DefaultCheckTimeout

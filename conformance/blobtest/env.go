@@ -17,6 +17,8 @@ import (
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/civicport/civicport/internal/listwork"
 )
 
 // keyRoot is the first path segment of every key the suite writes.
@@ -130,42 +132,33 @@ func (e *env) listPages(opts *blob.ListOptions, size, maxPages int) (pages [][]*
 	return pages, len(token) > 0, nil
 }
 
-// forEach runs f on every key with e.o.Concurrency workers and returns the
+// forEach runs f on every key with e.o.Workers workers and returns the
 // errors by key. Panics in f are returned as errors.
 func (e *env) forEach(keys []string, f func(key string) error) map[string]error {
 	var (
 		mu   sync.Mutex
 		errs = map[string]error{}
-		wg   sync.WaitGroup
-		work = make(chan string)
 	)
-	workers := min(e.o.Concurrency, len(keys))
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := range work {
-				err := func() (err error) {
-					defer func() {
-						if p := recover(); p != nil {
-							err = fmt.Errorf("panic: %v", p)
-						}
-					}()
-					return f(k)
-				}()
-				if err != nil {
-					mu.Lock()
-					errs[k] = err
-					mu.Unlock()
+	_ = listwork.Each(context.Background(), min(e.o.Workers, len(keys)), func(yield func(string) bool) error {
+		for _, k := range keys {
+			yield(k)
+		}
+		return nil
+	}, func(k string) {
+		err := func() (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("panic: %v", p)
 				}
-			}
+			}()
+			return f(k)
 		}()
-	}
-	for _, k := range keys {
-		work <- k
-	}
-	close(work)
-	wg.Wait()
+		if err != nil {
+			mu.Lock()
+			errs[k] = err
+			mu.Unlock()
+		}
+	})
 	return errs
 }
 

@@ -107,7 +107,7 @@ func checkAtLeastOnce(e *env) verdict.Outcome {
 		sendMu    sync.Mutex
 		sendErrs  = map[int]error{}
 		sendWG    sync.WaitGroup
-		sem       = make(chan struct{}, e.o.Concurrency)
+		sem       = make(chan struct{}, e.o.Workers)
 		sendsDone = make(chan struct{})
 	)
 	go func() {

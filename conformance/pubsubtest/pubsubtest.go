@@ -165,9 +165,9 @@ type Options struct {
 	// otherwise it is unsupported.
 	Ordered bool
 
-	// Concurrency is how many sends pubsub.at_least_once has in flight.
-	// Default DefaultConcurrency.
-	Concurrency int
+	// Workers is how many sends pubsub.at_least_once has in flight.
+	// Default DefaultWorkers.
+	Workers int
 
 	// CheckTimeout bounds each capability check, including opening its
 	// pair. A check that runs out of time is a fail. Default
@@ -186,7 +186,7 @@ const (
 	DefaultLargeMessageMax = 10 << 20
 	DefaultAckDeadline     = 45 * time.Second
 	DefaultReceiveTimeout  = 30 * time.Second
-	DefaultConcurrency     = 64
+	DefaultWorkers         = 64
 	DefaultCheckTimeout    = 5 * time.Minute
 )
 
@@ -210,8 +210,8 @@ func (o *Options) withDefaults() *Options {
 	if c.ReceiveTimeout <= 0 {
 		c.ReceiveTimeout = DefaultReceiveTimeout
 	}
-	if c.Concurrency <= 0 {
-		c.Concurrency = DefaultConcurrency
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
 	}
 	if c.CheckTimeout <= 0 {
 		c.CheckTimeout = DefaultCheckTimeout
