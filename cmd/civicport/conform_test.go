@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -65,12 +66,14 @@ func TestConformMemAllFormats(t *testing.T) {
 	assert.Regexp(t, `blob\.md5\s+pass`, string(data))
 }
 
-func TestConformFileFailsAndCleansUp(t *testing.T) {
+// The embedded default passes the whole suite (issue: file:// exited 1 on
+// conditional_write and special_keys).
+func TestConformFilePassesAndCleansUp(t *testing.T) {
 	dir := t.TempDir()
 	code, out, errOut := runCLI(t, "conform", "--blob", "file://"+dir, small)
-	assert.Equal(t, exitProblem, code, out)
-	assert.Contains(t, errOut, "a capability failed")
-	assert.Regexp(t, `blob\.special_keys\s+fail\s+\d+ of \d+ keys did not round-trip`, out)
+	assert.Equal(t, exitOK, code, "%s\n%s", out, errOut)
+	assert.NotRegexp(t, `\sfail\s`, out)
+	assert.Regexp(t, `blob\.special_keys\s+pass`, out)
 	left, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Empty(t, left, "conform must remove everything it wrote")
@@ -133,7 +136,21 @@ func TestPlanFromReports(t *testing.T) {
 	fdir := filepath.Join(dir, "fb")
 	require.NoError(t, os.Mkdir(fdir, 0o755))
 	code, _, _ = runCLI(t, "conform", "--blob", "file://"+fdir, small, "--format", "json", "--out", fileJSON)
-	require.Equal(t, exitProblem, code)
+	require.Equal(t, exitOK, code)
+	// mem and file measure the same today: make the target's report say
+	// special_keys fails, as a report of a backend that loses keys would.
+	data, err := os.ReadFile(fileJSON)
+	require.NoError(t, err)
+	rep, err := report.Read(bytes.NewReader(data))
+	require.NoError(t, err)
+	for i, r := range rep.Backends[0].Results {
+		if r.Capability == conformance.BlobSpecialKeys {
+			rep.Backends[0].Results[i].Status, rep.Backends[0].Results[i].Detail = conformance.Fail, "2 of 30 keys did not round-trip (edited for the test)"
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, report.WriteJSON(&buf, rep))
+	require.NoError(t, os.WriteFile(fileJSON, buf.Bytes(), 0o600))
 
 	code, out, _ := runCLI(t, "plan", "--from-report", memJSON, "--to-report", fileJSON)
 	assert.Equal(t, exitProblem, code, "mem -> file loses special keys")

@@ -2,11 +2,14 @@ package blobtest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/civicport/civicport/blob/keyrefusal"
 	"github.com/civicport/civicport/conformance/internal/verdict"
 	"golang.org/x/text/unicode/norm"
 
@@ -108,19 +111,43 @@ func checkSpecialKeys(e *env) verdict.Outcome {
 
 // roundTripKeys writes an object per name, reads each back, lists them and
 // deletes them, reporting every key that did not survive and how. A key the
-// backend refuses at write time is a failure too: a migration to this
-// backend would lose it.
+// backend refuses at write time is a failure too (a migration to this
+// backend would lose it), unless the refusal is one the backend documents:
+// an error wrapping a *keyrefusal.Error that names the key (as the backend
+// saw it, after any prefix of the Opener's bucket) and why the backend
+// cannot hold it, as civicport's file:// bucket refuses a key with a
+// 300-byte path segment. Such a refusal is named in the verdict's detail;
+// it still fails the check if the key is then found in the bucket (a
+// refusal leaves nothing behind). A key read back or listed under another
+// name always fails.
 func roundTripKeys(e *env, names []string, what string, label func(string) string) verdict.Outcome {
 	var p verdict.Problems
+	var documented []string
 	content := func(i int) []byte { return []byte(fmt.Sprintf("%s key #%d: %q", what, i, names[i])) }
 	ok := make([]bool, len(names))
+	refused := make([]bool, len(names))
 	for i, name := range names {
 		k := e.key(name)
 		if err := e.write(k, content(i), &blob.WriterOptions{ContentType: "text/plain"}); err != nil {
+			var r *keyrefusal.Error
+			if errors.As(err, &r) && strings.HasSuffix(r.Key, k) {
+				refused[i] = true
+				documented = append(documented, fmt.Sprintf("%s%s: %s", showKey(name), label(name), truncateMiddle(e.relQuoted(r.Reason), 240)))
+				continue
+			}
 			p.Add("%s%s: write refused: %s", showKey(name), label(name), shortErr(err))
 			continue
 		}
 		ok[i] = true
+	}
+	// A documented refusal leaves nothing behind.
+	for i, name := range names {
+		if !refused[i] {
+			continue
+		}
+		if exists, err := e.b.Exists(e.ctx, e.key(name)); err != nil || exists {
+			p.Add("%s%s: refused as documented, but then Exists = %v, %v", showKey(name), label(name), exists, err)
+		}
 	}
 	// Read after all writes, so that two keys that collapse into one
 	// object (NFC/NFD, "a/./b" and "a/b") show up as wrong content.
@@ -165,6 +192,9 @@ func roundTripKeys(e *env, names []string, what string, label func(string) strin
 			listed[o.Key] = true
 		}
 		for i, name := range names {
+			if refused[i] && listed[e.key(name)] {
+				p.Add("%s%s: refused as documented, but listed", showKey(name), label(name))
+			}
 			if !ok[i] || listed[e.key(name)] {
 				continue
 			}
@@ -199,9 +229,24 @@ func roundTripKeys(e *env, names []string, what string, label func(string) strin
 	if !p.Empty() {
 		out := p.Fail(maxEvidence)
 		out.Detail = fmt.Sprintf("%d of %d keys did not round-trip: %s", countKeys(p), len(names), out.Detail)
+		if len(documented) > 0 {
+			out.Detail += fmt.Sprintf(" (and %d refused as the backend documents)", len(documented))
+		}
 		return out
 	}
+	if len(documented) > 0 {
+		return verdict.Pass("%d keys round-tripped (write, read, list, delete); %d refused as the backend documents: %s",
+			len(names)-len(documented), len(documented), strings.Join(documented, "; "))
+	}
 	return verdict.Pass("%d keys round-tripped (write, read, list, delete)", len(names))
+}
+
+// relQuoted shortens the quoted keys in a backend's message that lie under
+// the check's prefix (and whatever prefix the Opener's bucket adds) to
+// their names under it, as the rest of the evidence shows them.
+func (e *env) relQuoted(msg string) string {
+	re := regexp.MustCompile(`"(?:[^"\\]|\\.)*?` + regexp.QuoteMeta(e.base))
+	return re.ReplaceAllString(msg, `"`)
 }
 
 // looseKey folds the ways backends are seen to rewrite keys (Unicode

@@ -9,7 +9,9 @@ package blobtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"path"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -26,6 +28,7 @@ import (
 	"gocloud.dev/blob/memblob"
 	"gocloud.dev/gcerrors"
 
+	"github.com/civicport/civicport/blob/keyrefusal"
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/internal/resulttest"
 	"github.com/civicport/civicport/internal/driveradapter"
@@ -324,6 +327,95 @@ func TestFaultyRefusesKeys(t *testing.T) {
 	requireStatus(t, res, conformance.BlobSpecialKeys, conformance.Fail,
 		`1 of 30 keys did not round-trip: "plus+sign": write refused: Unknown: invalid object name`)
 	requireStatus(t, res, conformance.BlobCopyServerSide, conformance.Fail, `"plus+sign.bin": write source`)
+}
+
+// --- buckets that refuse a key as they document (keyrefusal), or not ---
+
+// refuseLongSegments refuses keys with a path segment over 255 bytes: with
+// a documented *keyrefusal.Error, or (plain) an error of its own. leaky
+// writes the object before refusing it; clean stores every key
+// path-cleaned ("single/./dot" is "single/dot"), a silent change.
+type refuseLongSegments struct {
+	driver.Bucket
+	plain, leaky, clean bool
+}
+
+func (d refuseLongSegments) k(key string) string {
+	if d.clean {
+		return path.Clean(key)
+	}
+	return key
+}
+
+func (d refuseLongSegments) NewTypedWriter(ctx context.Context, key, ct string, o *driver.WriterOptions) (driver.Writer, error) {
+	for _, seg := range strings.Split(key, "/") {
+		if len(seg) <= 255 {
+			continue
+		}
+		if d.plain {
+			return nil, errors.New("file name too long")
+		}
+		if d.leaky {
+			c := *o
+			c.ContentMD5 = nil
+			w, err := d.Bucket.NewTypedWriter(ctx, key, ct, &c)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := w.Write([]byte("half written")); err != nil {
+				return nil, err
+			}
+			if err := w.Close(); err != nil {
+				return nil, err
+			}
+		}
+		return nil, &keyrefusal.Error{Backend: "test bucket", Key: key, Reason: fmt.Sprintf("%q has a path segment of %d bytes; names are at most 255", key, len(seg))}
+	}
+	return d.Bucket.NewTypedWriter(ctx, d.k(key), ct, o)
+}
+
+func (d refuseLongSegments) NewRangeReader(ctx context.Context, key string, off, n int64, o *driver.ReaderOptions) (driver.Reader, error) {
+	return d.Bucket.NewRangeReader(ctx, d.k(key), off, n, o)
+}
+
+func (d refuseLongSegments) Attributes(ctx context.Context, key string) (*driver.Attributes, error) {
+	return d.Bucket.Attributes(ctx, d.k(key))
+}
+
+func (d refuseLongSegments) Delete(ctx context.Context, key string, o *driver.DeleteOptions) error {
+	return d.Bucket.Delete(ctx, d.k(key), o)
+}
+
+// A refusal the backend documents (a *keyrefusal.Error) is named in the
+// detail and does not fail the check, behind a caller's prefix too; the
+// same refusal as a plain error fails; a documented refusal excuses
+// neither a key silently stored under another name nor a refused key left
+// in the bucket.
+func TestSpecialKeysDocumentedRefusal(t *testing.T) {
+	prefix := "civicport-conform-0123456789ab/01/"
+	open := func(d refuseLongSegments) Opener {
+		return func(ctx context.Context) (*blob.Bucket, error) {
+			d.Bucket = driveradapter.Bucket(memblob.OpenBucket(nil))
+			return blob.PrefixedBucket(blob.NewBucket(d), prefix), nil
+		}
+	}
+	run := func(d refuseLongSegments) []conformance.Result {
+		t.Helper()
+		res := Run(t.Context(), open(d), &Options{Capabilities: []string{conformance.BlobSpecialKeys}, KeyPrefixLen: len(prefix), Logf: t.Logf})
+		require.Len(t, res, 1)
+		t.Logf("%s", res[0])
+		return res
+	}
+	segment := `"segment/ssssssssssssssss"..."ssssssssssss" (one 300-byte path segment)`
+	requireStatus(t, run(refuseLongSegments{}), conformance.BlobSpecialKeys, conformance.Pass,
+		"29 keys round-tripped (write, read, list, delete); 1 refused as the backend documents: "+segment+`: "segment/sss`,
+		`sss" has a path segment of 300 bytes; names are at most 255`)
+	requireStatus(t, run(refuseLongSegments{plain: true}), conformance.BlobSpecialKeys, conformance.Fail,
+		"1 of 30 keys did not round-trip: "+segment+": write refused: Unknown: file name too long")
+	requireStatus(t, run(refuseLongSegments{clean: true}), conformance.BlobSpecialKeys, conformance.Fail,
+		`"single/./dot": read back the content of "single/dot"`, "(and 1 refused as the backend documents)")
+	requireStatus(t, run(refuseLongSegments{leaky: true}), conformance.BlobSpecialKeys, conformance.Fail,
+		segment+": refused as documented, but then Exists = true", segment+": refused as documented, but listed")
 }
 
 // --- honest backends: Unimplemented is unsupported, never fail ---

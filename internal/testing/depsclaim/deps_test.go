@@ -12,7 +12,7 @@ import (
 // features are the packages that must stay light.
 var features = []string{
 	"blob/audit", "blob/digest", "blob/distribute", "blob/migrate", "blob/mirror",
-	"blob/retention", "blob/seal",
+	"blob/retention", "blob/seal", "blob/keyrefusal",
 	"pubsub/bridge", "pubsub/dedup", "pubsub/fanout", "pubsub/meta", "pubsub/sign",
 	"secrets/envelope", "secrets/ring",
 	// The suites themselves (blobtest, ...) reach provider types through As
