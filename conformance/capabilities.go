@@ -56,7 +56,11 @@ const (
 	// byte-exactly; NFC and NFD spellings are two distinct keys.
 	BlobUnicodeKeys = "blob.unicode_keys"
 	// BlobSpecialKeys: keys with spaces, "+", "%", "//", a trailing "/",
-	// "..", and a 1,000-byte key round-trip (write, read, list).
+	// "..", and a 1,000-byte key round-trip (write, read, list). A key the
+	// backend refuses on write with a documented blob/keyrefusal.Error
+	// (a file system's 255-byte name limit, a file that cannot also be a
+	// directory) is named in the detail, not failed; any other refusal
+	// or a key stored under another name fails.
 	BlobSpecialKeys = "blob.special_keys"
 	// BlobCopyServerSide: Bucket.Copy copies content and attributes,
 	// overwrites, and reports NotFound for a missing source.
