@@ -19,6 +19,7 @@ import (
 
 	cpblob "github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/retention"
+	"github.com/civicport/civicport/internal/blobcopy"
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
@@ -101,7 +102,7 @@ func (be Backend) readVersion(ctx context.Context, b *blob.Bucket, key, version 
 func Write(t *testing.T, b *blob.Bucket, key string, content []byte) string {
 	t.Helper()
 	ctx := t.Context()
-	require.NoError(t, b.WriteAll(ctx, key, content, nil))
+	require.NoError(t, blobcopy.Put(ctx, b, key, content, nil))
 	v, err := retention.CurrentVersion(ctx, b, key)
 	require.NoError(t, err)
 	require.NotEmpty(t, v)
@@ -174,7 +175,7 @@ func testGovernance(t *testing.T, be Backend) {
 	assert.WithinDuration(t, until, r.Until, time.Second, "retention unchanged")
 
 	// Overwrite adds a version; the retained one stays.
-	require.NoError(t, b.WriteAll(ctx, key, []byte("tampered"), nil))
+	require.NoError(t, blobcopy.Put(ctx, b, key, []byte("tampered"), nil))
 	be.assertIntact(t, b, key, v, content)
 	// A plain Delete adds a delete marker; the retained version stays.
 	require.NoError(t, b.Delete(ctx, key))
@@ -210,7 +211,7 @@ func testCompliance(t *testing.T, be Backend) {
 	AssertRefused(t, retention.Set(ctx, b, key, short, retention.VersionID(v), retention.BypassGovernance()), key, "shortening compliance")
 	gov := retention.Retention{Mode: retention.Governance, Until: r.Until.Add(time.Second)}
 	AssertRefused(t, retention.Set(ctx, b, key, gov, retention.VersionID(v), retention.BypassGovernance()), key, "compliance to governance")
-	require.NoError(t, b.WriteAll(ctx, key, []byte("tampered"), nil))
+	require.NoError(t, blobcopy.Put(ctx, b, key, []byte("tampered"), nil))
 	be.assertIntact(t, b, key, v, content)
 	r2, err := retention.Get(ctx, b, key, retention.VersionID(v))
 	require.NoError(t, err)
@@ -241,7 +242,7 @@ func testLegalHold(t *testing.T, be Backend) {
 	assert.True(t, on)
 	AssertRefused(t, retention.Delete(ctx, b, key, retention.VersionID(v)), key, "delete of a held version")
 	AssertRefused(t, retention.Delete(ctx, b, key, retention.VersionID(v), retention.BypassGovernance()), key, "bypassed delete of a held version")
-	require.NoError(t, b.WriteAll(ctx, key, []byte("tampered"), nil))
+	require.NoError(t, blobcopy.Put(ctx, b, key, []byte("tampered"), nil))
 	be.assertIntact(t, b, key, v, content)
 
 	// Released, the same delete succeeds.
@@ -278,7 +279,7 @@ func testNotEnabled(t *testing.T, be Backend) {
 	assert.Equal(t, gcerrors.FailedPrecondition, gcerrors.Code(err), "%v", err)
 	t.Logf("Supported: %v", err)
 
-	require.NoError(t, b.WriteAll(ctx, "k", []byte("x"), nil))
+	require.NoError(t, blobcopy.Put(ctx, b, "k", []byte("x"), nil))
 	err = retention.Set(ctx, b, "k", retention.Retention{Mode: retention.Governance, Until: time.Now().Add(time.Hour)})
 	require.Error(t, err)
 	t.Logf("Set: %v", err)
