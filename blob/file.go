@@ -17,6 +17,7 @@ import (
 
 	"github.com/civicport/civicport/blob/keyrefusal"
 	"github.com/civicport/civicport/internal/driveradapter"
+	"github.com/civicport/civicport/internal/hexescape"
 )
 
 // fileBucket is civicport's file:// bucket: gocloud's fileblob with three
@@ -337,7 +338,7 @@ func (b fileBucket) keyOf(path string, file bool) string {
 	}
 	segs := strings.Split(rel, string(os.PathSeparator))
 	for i, s := range segs {
-		segs[i] = userSegment(hexUnescape(s), i == 0, file && i == len(segs)-1)
+		segs[i] = userSegment(hexescape.Unescape(s), i == 0, file && i == len(segs)-1)
 	}
 	return strings.Join(segs, "/")
 }

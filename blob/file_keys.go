@@ -1,10 +1,11 @@
 package blob
 
 import (
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/civicport/civicport/internal/hexescape"
 )
 
 // The file bucket's key mapping.
@@ -160,7 +161,7 @@ func hexEscape(s string, shouldEscape func([]rune, int) bool) string {
 	var pending []int
 	n := 0
 	for i := range runes {
-		if shouldEscape(runes, i) || isEscapeSequence(runes, i) {
+		if shouldEscape(runes, i) || hexescape.IsSequence(runes, i) {
 			escapeAt[i] = true
 			pending = append(pending, i)
 			n++
@@ -181,7 +182,7 @@ func hexEscape(s string, shouldEscape func([]rune, int) bool) string {
 	var b strings.Builder
 	for i, r := range runes {
 		if escapeAt[i] {
-			fmt.Fprintf(&b, "__%#x__", r)
+			hexescape.Write(&b, r)
 		} else {
 			b.WriteRune(r)
 		}
@@ -204,56 +205,4 @@ func danglingEscapePrefix(r []rune, end int) (int, bool) {
 		return 0, false
 	}
 	return start - 2, true
-}
-
-func isEscapeSequence(r []rune, i int) bool {
-	ok, _, _ := unescapeAt(r, i)
-	return ok
-}
-
-// unescapeAt parses an escape "__0x<hex>__" at r[i]: the rune and the index
-// of its last "_".
-func unescapeAt(r []rune, i int) (bool, rune, int) {
-	for _, want := range "__0x" {
-		if i >= len(r) || r[i] != want {
-			return false, 0, 0
-		}
-		i++
-	}
-	start := i
-	for i < len(r) && r[i] != '_' {
-		i++
-	}
-	if i+1 >= len(r) || r[i+1] != '_' {
-		return false, 0, 0
-	}
-	v, err := strconv.ParseInt(string(r[start:i]), 16, 32)
-	if err != nil {
-		return false, 0, 0
-	}
-	return true, rune(v), i + 1
-}
-
-// hexUnescape turns a file name back into (a segment of) a fileblob key.
-func hexUnescape(s string) string {
-	if !strings.Contains(s, "__0x") {
-		return s
-	}
-	runes := []rune(s)
-	var out []rune
-	for i := 0; i < len(runes); i++ {
-		if ok, r, last := unescapeAt(runes, i); ok {
-			if out == nil {
-				out = append(make([]rune, 0, len(runes)), runes[:i]...)
-			}
-			out = append(out, r)
-			i = last
-		} else if out != nil {
-			out = append(out, runes[i])
-		}
-	}
-	if out == nil {
-		return s
-	}
-	return string(out)
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gocloud.dev/blob/fileblob"
+
+	"github.com/civicport/civicport/internal/hexescape"
 )
 
 // randomKeys returns n keys made of the characters that matter to
@@ -53,7 +55,7 @@ func TestFileEscapeMatchesFileblob(t *testing.T) {
 		}
 		var segs []string
 		for _, s := range strings.Split(name, string(os.PathSeparator)) {
-			segs = append(segs, hexUnescape(s))
+			segs = append(segs, hexescape.Unescape(s))
 		}
 		assert.Equal(t, k, strings.Join(segs, "/"), "%q: unescape %q", k, name)
 	}

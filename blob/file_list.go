@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gocloud.dev/blob/driver"
+
+	"github.com/civicport/civicport/internal/hexescape"
 )
 
 // ListPaged lists by walking the bucket's directory, turning file names
@@ -122,7 +124,7 @@ func (l *fileLister) walk(dir, keyPrefix string, depth int) error {
 		if !isDir && strings.HasSuffix(name, attrsExt) {
 			continue // fileblob's attribute files
 		}
-		sk := keyPrefix + userSegment(hexUnescape(name), depth == 0, !isDir)
+		sk := keyPrefix + userSegment(hexescape.Unescape(name), depth == 0, !isDir)
 		if isDir {
 			sk += "/"
 			if !strings.HasPrefix(sk, l.prefix) && !strings.HasPrefix(l.prefix, sk) {

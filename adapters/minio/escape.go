@@ -10,10 +10,10 @@ package minio
 // written through this package name the same object.
 
 import (
-	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
+
+	"github.com/civicport/civicport/internal/hexescape"
 )
 
 // ObjectName returns the S3 object name under which this package stores the
@@ -24,7 +24,7 @@ import (
 func ObjectName(key string) string { return escapeKey(key, false) }
 
 // KeyFromObjectName reverses ObjectName.
-func KeyFromObjectName(name string) string { return hexUnescape(name) }
+func KeyFromObjectName(name string) string { return hexescape.Unescape(name) }
 
 // escapeKey escapes key into an object name that MinIO accepts. With
 // isPrefix, key is a list prefix: its last path component may still grow, so
@@ -78,61 +78,13 @@ func escapeKey(key string, isPrefix bool) string {
 	for i, c := range r {
 		// Also escape anything that hexUnescape would read as an escape
 		// sequence, so that escaping stays reversible.
-		if esc[i] || isEscapeSequence(r, i) {
-			fmt.Fprintf(&b, "__%#x__", c)
+		if esc[i] || hexescape.IsSequence(r, i) {
+			hexescape.Write(&b, c)
 		} else {
 			b.WriteRune(c)
 		}
 	}
 	return b.String()
-}
-
-// isEscapeSequence reports whether r[i:] starts with "__0x<hex>__".
-func isEscapeSequence(r []rune, i int) bool {
-	ok, _, _ := unescape(r, i)
-	return ok
-}
-
-// unescape tries to read "__0x<hex>__" at r[i]; it returns the rune and the
-// index of the last rune used.
-func unescape(r []rune, i int) (bool, rune, int) {
-	const head = "__0x"
-	for _, h := range head {
-		if i >= len(r) || r[i] != h {
-			return false, 0, 0
-		}
-		i++
-	}
-	start := i
-	for i < len(r) && r[i] != '_' {
-		i++
-	}
-	if i+1 >= len(r) || r[i+1] != '_' {
-		return false, 0, 0
-	}
-	v, err := strconv.ParseInt(string(r[start:i]), 16, 32)
-	if err != nil {
-		return false, 0, 0
-	}
-	return true, rune(v), i + 1
-}
-
-// hexUnescape reverses the hex escapes of escapeKey and escapeMetadataKey.
-func hexUnescape(s string) string {
-	if !strings.Contains(s, "__0x") {
-		return s
-	}
-	r := []rune(s)
-	out := make([]rune, 0, len(r))
-	for i := 0; i < len(r); i++ {
-		if ok, c, last := unescape(r, i); ok {
-			out = append(out, c)
-			i = last
-			continue
-		}
-		out = append(out, r[i])
-	}
-	return string(out)
 }
 
 // escapeMetadataKey turns a metadata key into a valid HTTP header name suffix
@@ -141,8 +93,8 @@ func escapeMetadataKey(k string) string {
 	r := []rune(url.PathEscape(k))
 	var b strings.Builder
 	for i, c := range r {
-		if c == '@' || c == ':' || c == '=' || isEscapeSequence(r, i) {
-			fmt.Fprintf(&b, "__%#x__", c)
+		if c == '@' || c == ':' || c == '=' || hexescape.IsSequence(r, i) {
+			hexescape.Write(&b, c)
 		} else {
 			b.WriteRune(c)
 		}
@@ -151,7 +103,7 @@ func escapeMetadataKey(k string) string {
 }
 
 // unescapeMetadataKey reverses escapeMetadataKey (in s3blob's order).
-func unescapeMetadataKey(k string) string { return hexUnescape(urlUnescape(k)) }
+func unescapeMetadataKey(k string) string { return hexescape.Unescape(urlUnescape(k)) }
 
 func escapeMetadataValue(v string) string   { return url.PathEscape(v) }
 func unescapeMetadataValue(v string) string { return urlUnescape(v) }

@@ -107,6 +107,9 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
+
+	"github.com/civicport/civicport/internal/hexescape"
+	"github.com/civicport/civicport/internal/httpcode"
 )
 
 const (
@@ -289,21 +292,7 @@ func errorCode(err error) gcerrors.ErrorCode {
 	case "InternalError":
 		return gcerrors.Internal
 	}
-	switch er.StatusCode {
-	case http.StatusBadRequest:
-		return gcerrors.InvalidArgument
-	case http.StatusNotFound:
-		return gcerrors.NotFound
-	case http.StatusUnauthorized, http.StatusForbidden:
-		return gcerrors.PermissionDenied
-	case http.StatusPreconditionFailed:
-		return gcerrors.FailedPrecondition
-	case http.StatusNotImplemented:
-		return gcerrors.Unimplemented
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		return gcerrors.ResourceExhausted
-	}
-	return gcerrors.Unknown
+	return httpcode.Code(er.StatusCode)
 }
 
 // Attributes implements driver.Bucket.Attributes.
@@ -423,7 +412,7 @@ func (b *bucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driv
 		page.NextPageToken = []byte(objs[pageSize-1].Key)
 	}
 	for _, o := range objs {
-		lobj := &driver.ListObject{Key: hexUnescape(o.Key), AsFunc: objectInfoAs(o)}
+		lobj := &driver.ListObject{Key: hexescape.Unescape(o.Key), AsFunc: objectInfoAs(o)}
 		// Common prefixes carry only a key.
 		if !lo.Recursive && o.ETag == "" && o.LastModified.IsZero() && strings.HasSuffix(o.Key, "/") {
 			lobj.IsDir = true

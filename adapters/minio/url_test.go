@@ -15,6 +15,8 @@ import (
 	"gocloud.dev/blob/memblob"
 	"gocloud.dev/gcerrors"
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/civicport/civicport/internal/hexescape"
 )
 
 // These tests need no server.
@@ -219,7 +221,7 @@ func TestEscapeKey(t *testing.T) {
 		"x/ . /y":       "x/ . __0x2f__y",
 	} {
 		assert.Equal(t, want, escapeKey(key, false), "%q", key)
-		assert.Equal(t, key, hexUnescape(escapeKey(key, false)), "%q round trip", key)
+		assert.Equal(t, key, hexescape.Unescape(escapeKey(key, false)), "%q round trip", key)
 	}
 	// A prefix leaves its last, unfinished component alone, so that it stays
 	// a prefix of the escaped keys that extend it.

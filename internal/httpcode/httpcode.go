@@ -1,6 +1,6 @@
 // Package httpcode maps HTTP status codes of cloud error replies to
 // gocloud's gcerrors codes, for code that classifies errors a gocloud
-// driver does not (blob/retention and its drivers).
+// driver does not (blob/retention and its drivers, the minio adapter).
 package httpcode
 
 import (
