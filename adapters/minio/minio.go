@@ -8,6 +8,8 @@
 // out (object lock, retention, legal hold, versioning), and returns an
 // ordinary *blob.Bucket: code written against gocloud works unchanged.
 //
+// # URLs
+//
 // Open a bucket with OpenBucket and a *minio.Client, or with
 // blob.OpenBucket and a URL (see URLOpener):
 //

@@ -21,7 +21,7 @@
 // with any random-IV GCM, keep a key under 2^32 encryptions: wrap data keys
 // (see civicport's envelope.NewEncrypter), not records.
 //
-// URL form:
+// # URLs
 //
 //	pkcs11://TOKENLABEL/KEYLABEL?module=/usr/lib/softhsm/libsofthsm2.so
 //
@@ -31,6 +31,14 @@
 //     $PKCS11_PIN. A PIN in the URL itself (pin=) is refused.
 //   - create=true: generate the key (AES-256, non-extractable, on the token)
 //     if no key has the label.
+//
+// # As
+//
+// gocloud's secrets.Keeper has no As for the keeper itself (the token's
+// sessions stay the keeper's own). Keeper.ErrorAs reaches the PKCS#11
+// return value of a failed call: pkcs11.Error of github.com/miekg/pkcs11.
+//
+// # Limits
 //
 // A keeper is safe for concurrent use: it keeps a pool of sessions on the
 // token. Keepers in one process share one loaded module per library path;
