@@ -35,6 +35,7 @@ import (
 	"gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/blob/migrate"
+	"github.com/civicport/civicport/internal/listwork"
 	"github.com/civicport/civicport/internal/periodic"
 	"github.com/civicport/civicport/internal/redact"
 	"github.com/civicport/civicport/pubsub/sign"
@@ -92,24 +93,19 @@ func Plan(ctx context.Context, src *gcblob.Bucket, from, to, prefix string, item
 		keys = nil
 		return nil
 	}
-	iter := src.List(&gcblob.ListOptions{Prefix: prefix})
-	for {
-		obj, err := iter.Next(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return items, objects, fmt.Errorf("list source: %w", err)
-		}
-		if obj.IsDir {
-			continue
-		}
+	var perr error
+	err = listwork.Objects(ctx, src, prefix, func(obj *gcblob.ListObject) bool {
 		keys = append(keys, obj.Key)
 		if len(keys) == itemSize {
-			if err := flush(); err != nil {
-				return items, objects, err
-			}
+			perr = flush()
 		}
+		return perr == nil
+	})
+	switch {
+	case perr != nil:
+		return items, objects, perr
+	case err != nil:
+		return items, objects, fmt.Errorf("list source: %w", err)
 	}
 	return items, objects, flush()
 }
