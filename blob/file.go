@@ -2,8 +2,11 @@ package blob
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -16,6 +19,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/civicport/civicport/blob/keyrefusal"
+	"github.com/civicport/civicport/blob/writecheck"
 	"github.com/civicport/civicport/internal/driveradapter"
 	"github.com/civicport/civicport/internal/hexescape"
 )
@@ -162,6 +166,7 @@ func (b fileBucket) NewTypedWriter(ctx context.Context, key, contentType string,
 	if err := b.refuse(key, fk); err != nil {
 		return nil, err
 	}
+	opts, wc := offerCheck(opts, nil)
 	w, err := b.Bucket.NewTypedWriter(ctx, fk, contentType, opts)
 	if err != nil {
 		if mayBeRefusal(err) {
@@ -174,7 +179,36 @@ func (b fileBucket) NewTypedWriter(ctx context.Context, key, contentType string,
 	if opts.IfNotExist {
 		w = &lockedWriter{Writer: w, dir: b.dir}
 	}
-	return &fileWriter{Writer: w, b: b, key: key, fk: fk}, nil
+	w = &fileWriter{Writer: w, b: b, key: key, fk: fk}
+	if *wc != nil {
+		w = &checkedWriter{Writer: w, done: func() error { return b.reread(ctx, key, fk, *wc) }}
+	}
+	return w, nil
+}
+
+// reread hashes what a write committed, for a writecheck.Check: a file
+// that does not read back as wc.SHA256 (a disk or file system that
+// corrupted it) is deleted and the write fails.
+func (b fileBucket) reread(ctx context.Context, key, fk string, wc *writecheck.Check) error {
+	if wc.SHA256 == "" {
+		return nil
+	}
+	r, err := b.Bucket.NewRangeReader(ctx, fk, 0, -1, &driver.ReaderOptions{})
+	if err != nil {
+		return fmt.Errorf("file bucket %s: re-read %q after writing it: %w", b.dir, key, err)
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, r)
+	r.Close()
+	if err != nil {
+		return fmt.Errorf("file bucket %s: re-read %q after writing it: %w", b.dir, key, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != wc.SHA256 {
+		_ = b.Bucket.Delete(ctx, fk, &driver.DeleteOptions{})
+		return fmt.Errorf("file bucket %s: %q reads back with SHA-256 %s, wrote %s: deleted", b.dir, key, got, wc.SHA256)
+	}
+	wc.Verified = writecheck.Reread
+	return nil
 }
 
 // fileWriter reports a commit that failed because of what appeared on disk

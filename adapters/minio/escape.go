@@ -89,20 +89,8 @@ func escapeKey(key string, isPrefix bool) string {
 
 // escapeMetadataKey turns a metadata key into a valid HTTP header name suffix
 // exactly like s3blob: URL path escaping, then "@", ":" and "=" hex-escaped.
-func escapeMetadataKey(k string) string {
-	r := []rune(url.PathEscape(k))
-	var b strings.Builder
-	for i, c := range r {
-		if c == '@' || c == ':' || c == '=' || hexescape.IsSequence(r, i) {
-			hexescape.Write(&b, c)
-		} else {
-			b.WriteRune(c)
-		}
-	}
-	return b.String()
-}
+func escapeMetadataKey(k string) string { return hexescape.S3MetadataKey(k) }
 
-// unescapeMetadataKey reverses escapeMetadataKey (in s3blob's order).
 func unescapeMetadataKey(k string) string { return hexescape.Unescape(urlUnescape(k)) }
 
 func escapeMetadataValue(v string) string   { return url.PathEscape(v) }

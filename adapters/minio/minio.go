@@ -74,7 +74,9 @@
 // # As
 //
 // This package exposes the following types for As:
-//   - Bucket: *minio.Client (see also Client and BucketName)
+//   - Bucket: *minio.Client (see also Client and BucketName);
+//     writecheck.MetadataSetter (copies an object onto itself with its
+//     metadata replaced)
 //   - Error: minio.ErrorResponse
 //   - ListObject: minio.ObjectInfo
 //   - ListOptions.BeforeList: *minio.ListObjectsOptions
@@ -85,6 +87,9 @@
 //     object is used (metadata, tags, retention, legal hold, storage class,
 //     encryption, conditions such as SetMatchETag); upload tuning (PartSize,
 //     NumThreads, checksum settings) is not: see Options.
+//     *writecheck.Check: the server verifies x-amz-checksum-sha256 of a
+//     single-part upload (Verified "sha256", when Check.SHA256 is set by
+//     Close) or of every part of a multipart one ("sha256-parts").
 //   - CopyOptions.BeforeCopy: *minio.CopyDestOptions, *minio.CopySrcOptions
 //   - DeleteOptions.BeforeDelete: *minio.RemoveObjectOptions
 //   - SignedURLOptions.BeforeSign: *url.Values (query parameters to sign),
@@ -110,6 +115,7 @@ import (
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
 
+	"github.com/civicport/civicport/blob/writecheck"
 	"github.com/civicport/civicport/internal/hexescape"
 	"github.com/civicport/civicport/internal/httpcode"
 )
@@ -227,10 +233,51 @@ func (b *bucket) As(i any) bool {
 		*p = b.client
 	case *bucketName:
 		*p = bucketName(b.name)
+	case *writecheck.MetadataSetter:
+		*p = metadataSetter{b}
 	default:
 		return false
 	}
 	return true
+}
+
+// metadataSetter replaces an object's user metadata by copying it onto
+// itself with x-amz-metadata-directive REPLACE (MinIO rewrites only the
+// metadata of an unencrypted object; S3 copies server-side, up to 5 GiB).
+// Content headers are read first and sent again, since REPLACE replaces
+// them too.
+type metadataSetter struct{ b *bucket }
+
+func (m metadataSetter) SetMetadata(ctx context.Context, key string, md map[string]string, etag string) error {
+	name := escapeKey(key, false)
+	info, err := m.b.client.StatObject(ctx, m.b.name, name, minio.StatObjectOptions{})
+	if err != nil {
+		return err
+	}
+	etag = strings.Trim(etag, `"`)
+	if etag != "" && etag != info.ETag {
+		return fmt.Errorf("minio: %q: ETag %s, expected %s: %w", key, info.ETag, etag, writecheck.ErrChanged)
+	}
+	h := map[string]string{
+		"X-Amz-Metadata-Directive":   "REPLACE",
+		"X-Amz-Copy-Source-If-Match": info.ETag, // nothing rewritten between the stat and the copy
+		"Content-Type":               info.ContentType,
+	}
+	for k, v := range map[string]string{
+		"Cache-Control":       info.Metadata.Get("Cache-Control"),
+		"Content-Disposition": info.Metadata.Get("Content-Disposition"),
+		"Content-Encoding":    info.Metadata.Get("Content-Encoding"),
+		"Content-Language":    info.Metadata.Get("Content-Language"),
+	} {
+		if v != "" {
+			h[k] = v
+		}
+	}
+	for k, v := range md {
+		h["x-amz-meta-"+escapeMetadataKey(k)] = escapeMetadataValue(v)
+	}
+	_, err = minio.Core{Client: m.b.client}.CopyObject(ctx, m.b.name, name, m.b.name, name, h, minio.CopySrcOptions{}, minio.PutObjectOptions{})
+	return err
 }
 
 // ErrorAs implements driver.Bucket.ErrorAs.

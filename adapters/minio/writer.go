@@ -7,12 +7,17 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
+	"maps"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"gocloud.dev/blob/driver"
+
+	"github.com/civicport/civicport/blob/writecheck"
 )
 
 // NewTypedWriter implements driver.Bucket.NewTypedWriter.
@@ -61,11 +66,16 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 	}
 	if opts.BeforeWrite != nil {
 		asFunc := func(i any) bool {
-			p, ok := i.(**minio.PutObjectOptions)
-			if ok {
+			switch p := i.(type) {
+			case **minio.PutObjectOptions:
 				*p = &w.opts
+			case **writecheck.Check:
+				w.check = &writecheck.Check{Size: -1}
+				*p = w.check
+			default:
+				return false
 			}
-			return ok
+			return true
 		}
 		if err := opts.BeforeWrite(asFunc); err != nil {
 			return nil, err
@@ -90,7 +100,8 @@ type writer struct {
 	core     minio.Core
 	name     string
 	opts     minio.PutObjectOptions
-	md5      string // base64 Content-MD5 of the whole object, or ""
+	md5      string            // base64 Content-MD5 of the whole object, or ""
+	check    *writecheck.Check // asked for through BeforeWrite, or nil
 	partSize int
 	pool     *sync.Pool // of *[]byte with cap partSize, or nil
 	buf      []byte
@@ -214,7 +225,7 @@ func (w *writer) startPart(data []byte, borrowed *sync.WaitGroup) (spare []byte,
 		return nil, err
 	}
 	if w.uploadID == "" {
-		id, err := w.core.NewMultipartUpload(w.ctx, w.b.name, w.name, w.opts)
+		id, err := w.core.NewMultipartUpload(w.ctx, w.b.name, w.name, w.withHeader(w.opts, "X-Amz-Checksum-Algorithm", "SHA256"))
 		if err != nil {
 			w.setErr(err)
 			return nil, err
@@ -237,7 +248,18 @@ func (w *writer) startPart(data []byte, borrowed *sync.WaitGroup) (spare []byte,
 	w.nparts++
 	num := w.nparts
 	// minio-go sends only SSE-C keys with parts, as S3 wants.
-	popts := minio.PutObjectPartOptions{Sha256Hex: w.sha256(data), SSE: w.opts.ServerSideEncryption}
+	popts := minio.PutObjectPartOptions{SSE: w.opts.ServerSideEncryption}
+	var partSum string // base64 SHA-256 of the part, for the server to check
+	if w.b.secure || w.check != nil {
+		sum := sha256.Sum256(data)
+		if w.b.secure {
+			popts.Sha256Hex = hex.EncodeToString(sum[:])
+		}
+		if w.check != nil {
+			partSum = base64.StdEncoding.EncodeToString(sum[:])
+			popts.CustomHeader = http.Header{"X-Amz-Checksum-Sha256": {partSum}}
+		}
+	}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
@@ -247,7 +269,7 @@ func (w *writer) startPart(data []byte, borrowed *sync.WaitGroup) (spare []byte,
 		}
 		w.mu.Lock()
 		if err == nil {
-			w.parts = append(w.parts, minio.CompletePart{PartNumber: num, ETag: part.ETag})
+			w.parts = append(w.parts, minio.CompletePart{PartNumber: num, ETag: part.ETag, ChecksumSHA256: partSum})
 		} else {
 			if w.err == nil {
 				w.err = err
@@ -297,9 +319,11 @@ func (w *writer) Close() error {
 	}
 	if err == nil {
 		slices.SortFunc(w.parts, func(x, y minio.CompletePart) int { return cmp.Compare(x.PartNumber, y.PartNumber) })
-		_, err = w.core.CompleteMultipartUpload(w.ctx, w.b.name, w.name, w.uploadID, w.parts, completeOptions(w.opts))
+		var info minio.UploadInfo
+		info, err = w.core.CompleteMultipartUpload(w.ctx, w.b.name, w.name, w.uploadID, w.parts, completeOptions(w.opts))
 		if err == nil {
 			w.stopAbort()
+			w.checked(writecheck.SHA256Parts, info.ETag)
 			return nil
 		}
 	}
@@ -340,10 +364,46 @@ func completeOptions(o minio.PutObjectOptions) minio.PutObjectOptions {
 }
 
 // putSingle sends w.buf as one PUT with its MD5 (when known) and, over HTTPS,
-// its SHA-256 for the server to check.
+// its SHA-256 for the server to check. With a Check whose SHA256 is set, that
+// SHA-256 also goes as x-amz-checksum-sha256, which the server verifies
+// against the body and stores with the object.
 func (w *writer) putSingle() error {
-	_, err := w.core.PutObject(w.ctx, w.b.name, w.name, bytes.NewReader(w.buf), int64(len(w.buf)), w.md5, w.sha256(w.buf), w.opts)
+	opts, verified := w.opts, ""
+	if w.check != nil && w.check.SHA256 != "" {
+		sum, err := hex.DecodeString(w.check.SHA256)
+		if err != nil || len(sum) != sha256.Size {
+			return fmt.Errorf("minio: writecheck.Check.SHA256 %q is not a hex SHA-256", w.check.SHA256)
+		}
+		opts = w.withHeader(opts, "X-Amz-Checksum-Sha256", base64.StdEncoding.EncodeToString(sum))
+		verified = writecheck.SHA256
+	}
+	info, err := w.core.PutObject(w.ctx, w.b.name, w.name, bytes.NewReader(w.buf), int64(len(w.buf)), w.md5, w.sha256(w.buf), opts)
+	if err == nil {
+		w.checked(verified, info.ETag)
+	}
 	return err
+}
+
+// withHeader returns o with one more request header when a Check was asked
+// for (minio-go sends UserMetadata keys that are x-amz-* headers as they
+// are, and adds no checksum of its own when one is there).
+func (w *writer) withHeader(o minio.PutObjectOptions, k, v string) minio.PutObjectOptions {
+	if w.check == nil {
+		return o
+	}
+	o.UserMetadata = maps.Clone(o.UserMetadata)
+	if o.UserMetadata == nil {
+		o.UserMetadata = map[string]string{}
+	}
+	o.UserMetadata[k] = v
+	return o
+}
+
+// checked reports a committed write's verification to the Check, if any.
+func (w *writer) checked(verified, etag string) {
+	if w.check != nil {
+		w.check.Verified, w.check.ETag = verified, etag
+	}
 }
 
 // sha256 returns the hex SHA-256 of p for x-amz-content-sha256 over HTTPS.

@@ -10,6 +10,7 @@ package hexescape
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -70,4 +71,20 @@ func Unescape(s string) string {
 		return s
 	}
 	return string(out)
+}
+
+// S3MetadataKey escapes a user metadata key as gocloud's s3blob does on
+// writes (URL path escaping, then "@", ":", "=" and anything that looks like
+// an escape hex-escaped), so that s3blob reads it back unchanged.
+func S3MetadataKey(k string) string {
+	r := []rune(url.PathEscape(k))
+	var b strings.Builder
+	for i, c := range r {
+		if c == '@' || c == ':' || c == '=' || IsSequence(r, i) {
+			Write(&b, c)
+		} else {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
 }

@@ -1,0 +1,93 @@
+// Package writecheck holds the types through which a caller asks a blob
+// driver to prove what it stored, and to record a digest after a write: the
+// light, shared half of a feature whose other half lives in each driver (as
+// minio-go keeps shared types in packages that never import its client).
+//
+// Why: a SHA-256 computed from the bytes read from a source says what was
+// sent, not what the destination stored. A server that verifies a checksum
+// sent with the upload (S3's x-amz-checksum-*, re-hashing on file://)
+// refuses a body damaged on the way, so that a migration can be verified
+// without reading every object back. And an object streamed without its
+// SHA-256 known up front (metadata goes before the body) can have it
+// recorded afterwards by the cheapest means the destination offers.
+//
+// Both are optional: a driver that knows neither type simply does not
+// answer As, and the caller falls back (gocloud.dev/blob's As convention).
+//
+// # Drivers that answer
+//
+//	driver                       Check.Verified            MetadataSetter
+//	minio:// (adapters/minio)    sha256 / sha256-parts     copy onto itself, metadata replaced
+//	s3:// (civicport's s3blob)   sha256 / sha256-parts     copy onto itself, metadata replaced
+//	file:// (civicport's)        sha256-reread             no
+//	gs://, azblob://             no                        no
+package writecheck
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrChanged is wrapped by SetMetadata's error when the object no longer has
+// the ETag given.
+var ErrChanged = errors.New("writecheck: object changed since it was written")
+
+// What a server (or driver) verified of a committed write; see Check.
+const (
+	// SHA256 : the server checked the SHA-256 of the whole object against
+	// Check.SHA256 and would have refused the write otherwise (S3
+	// x-amz-checksum-sha256 on a single-part upload).
+	SHA256 = "sha256"
+	// SHA256Parts : the server checked each part's SHA-256 as it arrived
+	// (S3 multipart with x-amz-checksum-algorithm SHA256); the whole
+	// object's SHA-256 is the caller's own (S3 has no full-object SHA-256
+	// for multipart uploads).
+	SHA256Parts = "sha256-parts"
+	// Reread : the driver read back what it committed and its SHA-256
+	// matched Check.SHA256 (file://, where the "server" is the local disk).
+	Reread = "sha256-reread"
+)
+
+// Check is a write's request for, and report of, server-side verification.
+// A driver that supports it exposes a *Check through
+// gocloud.dev/blob.WriterOptions.BeforeWrite's as function:
+//
+//	var wc *writecheck.Check
+//	opts.BeforeWrite = func(as func(any) bool) error {
+//		if as(&wc) {
+//			wc.Size = size
+//		}
+//		return nil
+//	}
+//
+// The caller fills the inputs (SHA256 may be set any time before the
+// writer's Close: a driver uses it where its protocol allows, e.g. a
+// single-part upload is sent at Close); after a Close that returned nil the
+// driver has set the outputs. A mismatch fails the write (Close returns an
+// error) and commits nothing, except with Reread, where the object was
+// already committed and is left for the caller to overwrite or delete.
+type Check struct {
+	// SHA256 is the lowercase hex SHA-256 of the whole object, or "".
+	SHA256 string
+	// Size of the whole object in bytes, or -1 when not known up front.
+	Size int64
+
+	// Verified says what was verified (SHA256, SHA256Parts, Reread), or ""
+	// when nothing was.
+	Verified string
+	// ETag is the stored object's ETag when the driver learnt it from the
+	// write's response, else "".
+	ETag string
+}
+
+// MetadataSetter replaces the user metadata of a stored object, keeping
+// its content and content headers, for a value learnt only after the body
+// was written (a SHA-256 computed while streaming). A driver that supports
+// it answers gocloud.dev/blob.Bucket.As for a *MetadataSetter.
+type MetadataSetter interface {
+	// SetMetadata replaces key's user metadata with md. If etag is not
+	// "", the object must still have it (else an error wrapping
+	// ErrChanged): a concurrent rewrite is not stamped with another
+	// content's metadata. Errors are the driver's own (not gcerrors').
+	SetMetadata(ctx context.Context, key string, md map[string]string, etag string) error
+}
