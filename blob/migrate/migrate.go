@@ -1,6 +1,8 @@
 package migrate
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,6 +21,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/civicport/civicport/blob/digest"
+	"github.com/civicport/civicport/blob/writecheck"
 	"github.com/civicport/civicport/internal/blobcopy"
 	"github.com/civicport/civicport/internal/listwork"
 	"github.com/civicport/civicport/internal/periodic"
@@ -32,6 +35,13 @@ type Entry struct {
 	SHA256      string            `json:"sha256"`
 	ContentType string            `json:"content_type,omitempty"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
+	// ServerCheck says what the destination verified when this run wrote
+	// the object (writecheck.SHA256: the server checked this SHA-256;
+	// writecheck.SHA256Parts: it checked each part's; writecheck.Reread:
+	// file:// read it back). Empty when the destination verifies nothing
+	// (gs://, azblob://) or the object was found already identical and not
+	// written.
+	ServerCheck string `json:"server_check,omitempty"`
 }
 
 // Failure names an object that could not be copied or verified, and why.
@@ -77,15 +87,19 @@ type Options struct {
 	Retries      int
 	RetryBackoff time.Duration
 	// BufferLimit is the size up to which an object without a recorded
-	// SHA-256 is read into memory to hash it before upload (default 8 MiB);
-	// a larger one is spooled to a temporary file in SpoolDir (default
-	// os.TempDir()), so memory per worker stays bounded and the source is
-	// read once.
+	// SHA-256 is read into memory, to hash it before the upload so that
+	// the SHA-256 goes with it (default 8 MiB). A larger one is streamed
+	// straight through, nothing written to local disk: hashed on the way,
+	// its SHA-256 recorded in the destination's metadata afterwards where
+	// the destination offers a writecheck.MetadataSetter (minio://, s3://:
+	// a server-side copy onto itself), else read from the source twice
+	// (once to hash it, once to copy it with the SHA-256 up front).
 	BufferLimit int64
-	SpoolDir    string
 	// PartSize is the multipart part size of uploads (default 5 MiB, the
-	// S3 minimum); parts are sent one at a time per worker.
-	PartSize int
+	// S3 minimum); PartWorkers parts of one object are sent in parallel
+	// (default 2). Memory per worker is about (PartWorkers+1) x PartSize.
+	PartSize    int
+	PartWorkers int
 	// IdleTimeout, if positive, abandons the copy of an object when no
 	// byte of it has moved (read from the source or the destination) for
 	// that long: the object fails with ErrStalled (and is retried like any
@@ -240,6 +254,9 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 	}
 	if o.PartSize <= 0 {
 		o.PartSize = 5 << 20
+	}
+	if o.PartWorkers <= 0 {
+		o.PartWorkers = 2
 	}
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = 500 * time.Millisecond
@@ -429,6 +446,12 @@ func (c *dstCursor) lookup(ctx context.Context, key string) dstState {
 
 // copyObject copies one object and returns its manifest entry and whether it
 // was copied (false: already identical on dst).
+//
+// Where the SHA-256 comes from: the source's recorded one (checked against
+// the bytes copied), else the object read into memory (up to BufferLimit),
+// else the bytes as they stream through; in that last case the destination
+// gets it after the upload (writecheck.MetadataSetter) or, without one, the
+// source is hashed in a first read. Nothing is spooled to local disk.
 func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeThere bool, o *Options, touch func(int)) (*Entry, bool, error) {
 	var (
 		a   *gcblob.Attributes
@@ -456,30 +479,38 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 	if err := o.Limits.check(key, a.Metadata); err != nil {
 		return nil, false, permanentError{err}
 	}
-	want := a.Metadata[digest.MetadataKey]
-	var staged io.Reader // the content, already read and hashed
-	if want == "" {
-		if o.DryRun {
-			want, _, err = digest.HashObjectWith(ctx, src, key, touch)
-		} else {
-			if sr == nil {
-				if sr, err = src.NewReader(ctx, key, nil); err != nil {
-					return nil, false, err
-				}
-			}
-			var st *digest.Stager
-			st, err = digest.Stage(digest.ProgressReader(sr, touch), o.BufferLimit, o.SpoolDir)
-			sr.Close()
-			sr = nil
-			if errors.Is(err, digest.ErrSpool) {
-				err = permanentError{err} // a local fault: retrying the source will not cure it
-			}
-			if err == nil {
-				defer st.Close()
-				staged, want = st.NewReader(), st.Sum()
-			}
+	open := func() (*gcblob.Reader, error) {
+		if sr != nil {
+			return sr, nil
 		}
+		sr, err = src.NewReader(ctx, key, nil)
+		return sr, err
+	}
+	want := a.Metadata[digest.MetadataKey]
+	recorded := want != ""
+	var (
+		body   []byte // the content, read into memory to hash it first
+		setter writecheck.MetadataSetter
+	)
+	switch {
+	case want != "":
+	case a.Size <= o.BufferLimit && !o.DryRun:
+		r, err := open()
 		if err != nil {
+			return nil, false, err
+		}
+		if body, err = io.ReadAll(io.LimitReader(digest.ProgressReader(r, touch), o.BufferLimit+1)); err != nil {
+			return nil, false, err
+		}
+		if int64(len(body)) != a.Size {
+			return nil, false, fmt.Errorf("source size changed during copy: listed %d bytes, read %d", a.Size, len(body))
+		}
+		sum := sha256.Sum256(body)
+		want = hex.EncodeToString(sum[:])
+	case o.DryRun || maybeThere || !dst.As(&setter):
+		// Hash first (a re-run comparing with the destination, or a
+		// destination that cannot take the SHA-256 after the body).
+		if want, _, err = digest.HashObjectWith(ctx, src, key, touch); err != nil {
 			return nil, false, err
 		}
 	}
@@ -487,7 +518,9 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 	if md == nil {
 		md = map[string]string{}
 	}
-	md[digest.MetadataKey] = want
+	if want != "" {
+		md[digest.MetadataKey] = want
+	}
 	e := &Entry{Key: key, Size: a.Size, SHA256: want, ContentType: a.ContentType, Metadata: a.Metadata}
 
 	// Only an object the destination lists with the same size can already
@@ -499,41 +532,77 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 		return nil, true, nil
 	}
 
-	r := staged
-	if r == nil {
-		if sr == nil {
-			if sr, err = src.NewReader(ctx, key, nil); err != nil {
-				return nil, false, err
-			}
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	} else {
+		if r, err = open(); err != nil {
+			return nil, false, err
 		}
-		r = sr
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wo := blobcopy.WriterOptions(a, md)
-	// Small parts, one at a time: memory per worker stays near 2 x PartSize
-	// however large the object (multipart drivers buffer BufferSize x
+	// Memory per worker stays near (PartWorkers+1) x PartSize however
+	// large the object (multipart drivers buffer BufferSize x
 	// MaxConcurrency).
-	wo.BufferSize, wo.MaxConcurrency = o.PartSize, 1
+	wo.BufferSize, wo.MaxConcurrency = o.PartSize, o.PartWorkers
+	var (
+		wc  *writecheck.Check
+		got string // the SHA-256 of what was written, once known
+	)
+	wo.BeforeWrite = func(as func(any) bool) error {
+		// gocloud may call this as late as Close (a small object whose
+		// content type it sniffs): got is known by then.
+		if as(&wc) {
+			wc.Size, wc.SHA256 = a.Size, cmp.Or(want, got)
+		}
+		return nil
+	}
 	w, err := dst.NewWriter(wctx, key, wo)
 	if err != nil {
 		return nil, false, err
 	}
 	h := sha256.New()
 	n, err := io.Copy(w, io.TeeReader(digest.ProgressReader(r, touch), h))
+	got = hex.EncodeToString(h.Sum(nil))
 	if err == nil && n != a.Size {
 		err = permanentError{fmt.Errorf("source size changed during copy: listed %d bytes, read %d", a.Size, n)}
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); err == nil && got != want {
-		err = permanentError{fmt.Errorf("source content does not match its SHA-256: recorded %s, read %s", want, got)}
+	if err == nil && want != "" && got != want {
+		if recorded {
+			err = permanentError{fmt.Errorf("source content does not match its SHA-256: recorded %s, read %s", want, got)}
+		} else { // hashed in a first read
+			err = fmt.Errorf("source changed between reads: SHA-256 %s, then %s", want, got)
+		}
 	}
 	if err != nil {
 		cancel() // abort: a cancelled writer commits nothing
 		_ = w.Close()
 		return nil, false, err
 	}
+	if wc != nil && wc.SHA256 == "" {
+		wc.SHA256 = got
+	}
 	if err := w.Close(); err != nil {
 		return nil, false, err
+	}
+	if wc != nil {
+		e.ServerCheck = wc.Verified
+	}
+	if want == "" {
+		// Streamed: the SHA-256 is recorded now. Until then the
+		// destination holds the object without it, which a re-run copies
+		// again (never skips).
+		md[digest.MetadataKey] = got
+		etag := ""
+		if wc != nil {
+			etag = wc.ETag
+		}
+		if err := setter.SetMetadata(ctx, key, md, etag); err != nil {
+			return nil, false, fmt.Errorf("record %s after the upload: %w", digest.MetadataKey, err)
+		}
+		e.SHA256 = got
 	}
 	return e, true, nil
 }
