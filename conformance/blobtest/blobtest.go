@@ -42,6 +42,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/civicport/civicport/conformance"
+	"github.com/civicport/civicport/conformance/internal/harness"
 	"github.com/civicport/civicport/conformance/internal/verdict"
 )
 
@@ -99,7 +100,7 @@ type Options struct {
 	HTTPClient *http.Client
 
 	// Logf, if set, receives progress lines (one per check, and cleanup
-	// problems). Test sets it to t.Logf when nil.
+	// problems). Test sets it to t.Logf when nil; Run discards them.
 	Logf func(format string, args ...any)
 }
 
@@ -112,46 +113,25 @@ const (
 )
 
 func (o *Options) withDefaults() *Options {
-	var c Options
-	if o != nil {
-		c = *o
-	}
-	if c.LargeObjectSize <= 0 {
-		c.LargeObjectSize = DefaultLargeObjectSize
-	}
-	if c.PaginationKeys <= 0 {
-		c.PaginationKeys = DefaultPaginationKeys
-	}
-	if c.PaginationKeys <= 1000 {
-		c.PaginationKeys = 1001
-	}
-	if c.Workers <= 0 {
-		c.Workers = DefaultWorkers
-	}
-	if c.CheckTimeout <= 0 {
-		c.CheckTimeout = DefaultCheckTimeout
-	}
-	if c.Logf == nil {
-		c.Logf = func(string, ...any) {}
-	}
+	c := harness.Deref(o)
+	c.LargeObjectSize = harness.OrDefault(c.LargeObjectSize, DefaultLargeObjectSize)
+	c.PaginationKeys = max(harness.OrDefault(c.PaginationKeys, DefaultPaginationKeys), 1001)
+	c.Workers = harness.OrDefault(c.Workers, DefaultWorkers)
+	c.CheckTimeout = harness.OrDefault(c.CheckTimeout, DefaultCheckTimeout)
 	return &c
 }
 
-// suite is the suite over open, for conformance.RunSuite and TestSuite.
-func (o *Options) suite(open Opener) conformance.Suite {
-	return conformance.Suite{
-		Name:          "blobtest",
-		Capabilities:  conformance.BlobCapabilities(),
-		Timeout:       o.CheckTimeout,
-		TimeoutOption: "Options.CheckTimeout",
-		Logf:          o.Logf,
-		Expect:        o.Expect,
-		Check: func(ctx context.Context, capName string) (conformance.Status, string) {
-			if open == nil {
-				return conformance.Fail, "blobtest: the Opener is nil"
-			}
-			out := runCheck(ctx, open, o, capName, checks[capName])
-			return out.Status, out.Detail
+// suite is the suite over open, with opts' defaults applied.
+func suite(open Opener, opts *Options) harness.Suite {
+	o := opts.withDefaults()
+	return harness.Suite{
+		Name:         "blobtest",
+		Capabilities: conformance.BlobCapabilities(),
+		Options:      harness.Options{Capabilities: o.Capabilities, CheckTimeout: o.CheckTimeout, Logf: o.Logf, Expect: o.Expect},
+		Check: func(ctx context.Context, capName string, logf harness.Logf) verdict.Outcome {
+			co := *o
+			co.Logf = logf
+			return runCheck(ctx, open, &co, capName)
 		},
 	}
 }
@@ -162,8 +142,7 @@ func (o *Options) suite(open Opener) conformance.Suite {
 // is a fail with the panic value as evidence). When ctx ends, the check in
 // progress stops and it and all later ones are reported as skipped.
 func Run(ctx context.Context, open Opener, opts *Options) []conformance.Result {
-	o := opts.withDefaults()
-	return conformance.RunSuite(ctx, o.suite(open), o.Capabilities)
+	return harness.Run(ctx, suite(open, opts))
 }
 
 // Test runs the suite under go test, one subtest per capability (named after
@@ -173,19 +152,15 @@ func Run(ctx context.Context, open Opener, opts *Options) []conformance.Result {
 // ran, so a caller can also assert an expected matrix.
 func Test(t *testing.T, open Opener, opts *Options) []conformance.Result {
 	t.Helper()
-	o := opts.withDefaults()
-	return conformance.TestSuite(t, o.Capabilities, func(t *testing.T) conformance.Suite {
-		so := *o
-		if opts == nil || opts.Logf == nil {
-			so.Logf = t.Logf
-		}
-		return so.suite(open)
-	})
+	return harness.Test(t, suite(open, opts))
 }
 
 // runCheck opens a bucket, runs one check on it, cleans up and closes it,
 // turning panics (from the check, the Opener or the driver) into a fail.
-func runCheck(ctx context.Context, open Opener, o *Options, capName string, check checkFunc) (out verdict.Outcome) {
+func runCheck(ctx context.Context, open Opener, o *Options, capName string) (out verdict.Outcome) {
+	if open == nil {
+		return verdict.Fail("blobtest: the Opener is nil")
+	}
 	var e *env
 	phase := "the Opener"
 	defer func() {
@@ -210,7 +185,7 @@ func runCheck(ctx context.Context, open Opener, o *Options, capName string, chec
 	}
 	e = newEnv(ctx, b, o, capName)
 	phase = "the check"
-	out = check(e)
+	out = checks[capName](e)
 	phase = "cleanup"
 	e.cleanup()
 	return out

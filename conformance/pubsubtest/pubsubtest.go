@@ -91,6 +91,7 @@ import (
 	"gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/conformance"
+	"github.com/civicport/civicport/conformance/internal/harness"
 	"github.com/civicport/civicport/conformance/internal/verdict"
 )
 
@@ -176,7 +177,7 @@ type Options struct {
 	CheckTimeout time.Duration
 
 	// Logf, if set, receives progress lines. Test sets it to t.Logf when
-	// nil.
+	// nil; Run discards them.
 	Logf func(format string, args ...any)
 }
 
@@ -194,48 +195,27 @@ const (
 const orderingMessages = 200
 
 func (o *Options) withDefaults() *Options {
-	var c Options
-	if o != nil {
-		c = *o
-	}
-	if c.Messages <= 0 {
-		c.Messages = DefaultMessages
-	}
-	if c.LargeMessageMax <= 0 {
-		c.LargeMessageMax = DefaultLargeMessageMax
-	}
-	if c.AckDeadline <= 0 {
-		c.AckDeadline = DefaultAckDeadline
-	}
-	if c.ReceiveTimeout <= 0 {
-		c.ReceiveTimeout = DefaultReceiveTimeout
-	}
-	if c.Workers <= 0 {
-		c.Workers = DefaultWorkers
-	}
-	if c.CheckTimeout <= 0 {
-		c.CheckTimeout = DefaultCheckTimeout
-	}
-	if c.Logf == nil {
-		c.Logf = func(string, ...any) {}
-	}
+	c := harness.Deref(o)
+	c.Messages = harness.OrDefault(c.Messages, DefaultMessages)
+	c.LargeMessageMax = harness.OrDefault(c.LargeMessageMax, DefaultLargeMessageMax)
+	c.AckDeadline = harness.OrDefault(c.AckDeadline, DefaultAckDeadline)
+	c.ReceiveTimeout = harness.OrDefault(c.ReceiveTimeout, DefaultReceiveTimeout)
+	c.Workers = harness.OrDefault(c.Workers, DefaultWorkers)
+	c.CheckTimeout = harness.OrDefault(c.CheckTimeout, DefaultCheckTimeout)
 	return &c
 }
 
-// suite is the suite over open, for conformance.RunSuite and TestSuite.
-func (o *Options) suite(open Opener) conformance.Suite {
-	return conformance.Suite{
-		Name:          "pubsubtest",
-		Capabilities:  conformance.PubSubCapabilities(),
-		Timeout:       o.CheckTimeout,
-		TimeoutOption: "Options.CheckTimeout",
-		Logf:          o.Logf,
-		Check: func(ctx context.Context, capName string) (conformance.Status, string) {
-			if open == nil {
-				return conformance.Fail, "pubsubtest: the Opener is nil"
-			}
-			out := runCheck(ctx, open, o, capName, checks[capName])
-			return out.Status, out.Detail
+// suite is the suite over open, with opts' defaults applied.
+func suite(open Opener, opts *Options) harness.Suite {
+	o := opts.withDefaults()
+	return harness.Suite{
+		Name:         "pubsubtest",
+		Capabilities: conformance.PubSubCapabilities(),
+		Options:      harness.Options{Capabilities: o.Capabilities, CheckTimeout: o.CheckTimeout, Logf: o.Logf},
+		Check: func(ctx context.Context, capName string, logf harness.Logf) verdict.Outcome {
+			co := *o
+			co.Logf = logf
+			return runCheck(ctx, open, &co, capName)
 		},
 	}
 }
@@ -246,8 +226,7 @@ func (o *Options) suite(open Opener) conformance.Suite {
 // or driver is a fail with the panic value as evidence). When ctx ends, the
 // check in progress stops and it and all later ones are reported as skipped.
 func Run(ctx context.Context, open Opener, opts *Options) []conformance.Result {
-	o := opts.withDefaults()
-	return conformance.RunSuite(ctx, o.suite(open), o.Capabilities)
+	return harness.Run(ctx, suite(open, opts))
 }
 
 // Test runs the suite under go test, one subtest per capability (named after
@@ -257,20 +236,16 @@ func Run(ctx context.Context, open Opener, opts *Options) []conformance.Result {
 // that ran, so a caller can also assert an expected matrix.
 func Test(t *testing.T, open Opener, opts *Options) []conformance.Result {
 	t.Helper()
-	o := opts.withDefaults()
-	return conformance.TestSuite(t, o.Capabilities, func(t *testing.T) conformance.Suite {
-		so := *o
-		if opts == nil || opts.Logf == nil {
-			so.Logf = t.Logf
-		}
-		return so.suite(open)
-	})
+	return harness.Test(t, suite(open, opts))
 }
 
 // runCheck opens a pair and its subscription, runs one check, drains what
 // the check sent, shuts the subscriptions down and closes the pair, turning
 // panics (from the check, the Opener or the driver) into a fail.
-func runCheck(ctx context.Context, open Opener, o *Options, capName string, check checkFunc) (out verdict.Outcome) {
+func runCheck(ctx context.Context, open Opener, o *Options, capName string) (out verdict.Outcome) {
+	if open == nil {
+		return verdict.Fail("pubsubtest: the Opener is nil")
+	}
 	var (
 		e    *env
 		pair *Pair
@@ -281,24 +256,10 @@ func runCheck(ctx context.Context, open Opener, o *Options, capName string, chec
 			out = verdict.Fail("%s panicked: %v", phase, p)
 		}
 		if e != nil {
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						o.Logf("%s: cleanup panicked: %v", capName, p)
-					}
-				}()
-				e.cleanup(ctx)
-			}()
+			harness.Guard(o.Logf, capName, "cleanup", func() { e.cleanup(ctx) })
 		}
 		if pair != nil && pair.Close != nil {
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						o.Logf("%s: Pair.Close panicked: %v", capName, p)
-					}
-				}()
-				pair.Close()
-			}()
+			harness.Guard(o.Logf, capName, "Pair.Close", pair.Close)
 		}
 	}()
 	pair, err := open(ctx)
@@ -319,7 +280,7 @@ func runCheck(ctx context.Context, open Opener, o *Options, capName string, chec
 		return verdict.Fail("opening the subscription: %s", errText(err))
 	}
 	phase = "the check"
-	return check(e)
+	return checks[capName](e)
 }
 
 // maxEvidence is how many pieces of evidence a fail lists before it counts the rest.

@@ -94,6 +94,7 @@ import (
 	gcsecrets "gocloud.dev/secrets"
 
 	"github.com/civicport/civicport/conformance"
+	"github.com/civicport/civicport/conformance/internal/harness"
 	"github.com/civicport/civicport/conformance/internal/verdict"
 )
 
@@ -135,7 +136,7 @@ type Options struct {
 	CheckTimeout time.Duration
 
 	// Logf, if set, receives progress lines. Test sets it to t.Logf when
-	// nil.
+	// nil; Run discards them.
 	Logf func(format string, args ...any)
 }
 
@@ -146,36 +147,23 @@ const (
 )
 
 func (o *Options) withDefaults() *Options {
-	var c Options
-	if o != nil {
-		c = *o
-	}
-	if c.LargePlaintextSize <= 0 {
-		c.LargePlaintextSize = DefaultLargePlaintextSize
-	}
-	if c.CheckTimeout <= 0 {
-		c.CheckTimeout = DefaultCheckTimeout
-	}
-	if c.Logf == nil {
-		c.Logf = func(string, ...any) {}
-	}
+	c := harness.Deref(o)
+	c.LargePlaintextSize = harness.OrDefault(c.LargePlaintextSize, DefaultLargePlaintextSize)
+	c.CheckTimeout = harness.OrDefault(c.CheckTimeout, DefaultCheckTimeout)
 	return &c
 }
 
-// suite is the suite over open, for conformance.RunSuite and TestSuite.
-func (o *Options) suite(open Opener) conformance.Suite {
-	return conformance.Suite{
-		Name:          "secretstest",
-		Capabilities:  conformance.SecretsCapabilities(),
-		Timeout:       o.CheckTimeout,
-		TimeoutOption: "Options.CheckTimeout",
-		Logf:          o.Logf,
-		Check: func(ctx context.Context, capName string) (conformance.Status, string) {
-			if open == nil {
-				return conformance.Fail, "secretstest: the Opener is nil"
-			}
-			out := runCheck(ctx, open, o, capName, checks[capName])
-			return out.Status, out.Detail
+// suite is the suite over open, with opts' defaults applied.
+func suite(open Opener, opts *Options) harness.Suite {
+	o := opts.withDefaults()
+	return harness.Suite{
+		Name:         "secretstest",
+		Capabilities: conformance.SecretsCapabilities(),
+		Options:      harness.Options{Capabilities: o.Capabilities, CheckTimeout: o.CheckTimeout, Logf: o.Logf},
+		Check: func(ctx context.Context, capName string, logf harness.Logf) verdict.Outcome {
+			co := *o
+			co.Logf = logf
+			return runCheck(ctx, open, &co, capName)
 		},
 	}
 }
@@ -187,8 +175,7 @@ func (o *Options) suite(open Opener) conformance.Suite {
 // ends, the check in progress stops and it and all later ones are reported
 // as skipped.
 func Run(ctx context.Context, open Opener, opts *Options) []conformance.Result {
-	o := opts.withDefaults()
-	return conformance.RunSuite(ctx, o.suite(open), o.Capabilities)
+	return harness.Run(ctx, suite(open, opts))
 }
 
 // Test runs the suite under go test, one subtest per capability (named after
@@ -198,14 +185,7 @@ func Run(ctx context.Context, open Opener, opts *Options) []conformance.Result {
 // subtests that ran, so a caller can also assert an expected matrix.
 func Test(t *testing.T, open Opener, opts *Options) []conformance.Result {
 	t.Helper()
-	o := opts.withDefaults()
-	return conformance.TestSuite(t, o.Capabilities, func(t *testing.T) conformance.Suite {
-		so := *o
-		if opts == nil || opts.Logf == nil {
-			so.Logf = t.Logf
-		}
-		return so.suite(open)
-	})
+	return harness.Test(t, suite(open, opts))
 }
 
 // env is what a check works with.
@@ -239,7 +219,10 @@ type checkFunc func(e *env) verdict.Outcome
 // runCheck opens a keeper, runs one check and closes every keeper it
 // opened, turning panics (from the check, the Opener or the driver) into a
 // fail.
-func runCheck(ctx context.Context, open Opener, o *Options, capName string, check checkFunc) (out verdict.Outcome) {
+func runCheck(ctx context.Context, open Opener, o *Options, capName string) (out verdict.Outcome) {
+	if open == nil {
+		return verdict.Fail("secretstest: the Opener is nil")
+	}
 	var e *env
 	phase := "the Opener"
 	defer func() {
@@ -253,16 +236,11 @@ func runCheck(ctx context.Context, open Opener, o *Options, capName string, chec
 			if k == nil {
 				continue
 			}
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						o.Logf("%s: closing a keeper panicked: %v", capName, p)
-					}
-				}()
+			harness.Guard(o.Logf, capName, "closing a keeper", func() {
 				if err := k.Close(); err != nil {
 					o.Logf("%s: closing a keeper: %v", capName, err)
 				}
-			}()
+			})
 		}
 	}()
 	k, err := open(ctx)
@@ -274,7 +252,7 @@ func runCheck(ctx context.Context, open Opener, o *Options, capName string, chec
 	}
 	e = &env{ctx: ctx, k: k, o: o}
 	phase = "the check"
-	return check(e)
+	return checks[capName](e)
 }
 
 // encryptFailed is the outcome of a first Encrypt that failed: unsupported
