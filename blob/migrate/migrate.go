@@ -65,8 +65,18 @@ type Options struct {
 	// without reading the source or writing a manifest line, when the
 	// destination still holds it with the recorded size and SHA-256;
 	// otherwise it is copied again, and a manifest line is written only if
-	// its entry changed (then CompactManifest leaves the newer one).
+	// its entry changed (then CompactManifest leaves the newer one). The
+	// map holds every entry: at archive scale use DoneSorted.
 	Done map[string]Entry
+	// DoneSorted, if set, is used instead of Done: the same entries in key
+	// order (ResumeManifestSorted), read once from the first, in step with
+	// the source's listing (also in key order), so that memory does not
+	// grow with their number. Should the source list a key not greater
+	// than the one before, that object's entry cannot be found: it is
+	// handled as on a first run (skipped if identical, with a manifest
+	// line CompactManifest then removes). A failure to read it stops the
+	// run.
+	DoneSorted *SortedManifest
 	// Checksum re-reads and hashes a destination object that looks
 	// identical (same size and recorded SHA-256, or still as Done records
 	// it) before skipping it, and copies it again if its bytes do not
@@ -269,7 +279,7 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 	if o.Manifest != nil && !o.DryRun {
 		enc = json.NewEncoder(o.Manifest)
 	}
-	record := func(key string, size int64, e *Entry, copied bool, err error) {
+	record := func(key string, size int64, d, e *Entry, copied bool, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		var out Outcome
@@ -290,7 +300,7 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 		// A Done key copied again with what the manifest already says
 		// needs no line; a changed one gets a line that supersedes the old
 		// (CompactManifest keeps the last).
-		if d, ok := o.Done[key]; ok && e != nil && sameEntry(d, *e) {
+		if d != nil && e != nil && sameEntry(*d, *e) {
 			e = nil
 		}
 		if err == nil && e != nil && enc != nil {
@@ -308,28 +318,63 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 	// list needs no look-up before the copy (one request saved per new
 	// object), and memory stays flat however many objects there are.
 	dc := &dstCursor{it: dst.List(&gcblob.ListOptions{Prefix: o.Prefix})}
-	type job struct {
-		obj *gcblob.ListObject
-		ds  dstState // looked up in listing order, on the listing goroutine
+	// What the earlier run recorded, likewise: found in step with the
+	// source listing when sorted, else in the map.
+	doneOf := func(key string) (*Entry, error) {
+		if d, ok := o.Done[key]; ok {
+			return &d, nil
+		}
+		return nil, nil
 	}
+	if o.DoneSorted != nil {
+		o.DoneSorted.rewind()
+		dcur := listwork.NewCursor(o.DoneSorted.Next, func(e Entry) string { return e.Key })
+		doneOf = func(key string) (*Entry, error) {
+			d, found, err := dcur.Seek(key, nil)
+			switch {
+			case errors.Is(err, listwork.ErrBehind):
+				return nil, nil // listed out of order: not known
+			case err != nil:
+				return nil, fmt.Errorf("resume manifest: %w", err)
+			case !found:
+				return nil, nil
+			}
+			return &d, nil
+		}
+	}
+	type job struct {
+		obj  *gcblob.ListObject
+		ds   dstState // looked up in listing order, on the listing goroutine
+		done *Entry   // what the earlier run recorded, if anything
+	}
+	var doneErr error
 	err := listwork.Each(ctx, o.Workers, func(yield func(job) bool) error {
-		return listwork.Objects(ctx, src, o.Prefix, func(obj *gcblob.ListObject) bool {
-			return yield(job{obj, dc.lookup(ctx, obj.Key)})
+		err := listwork.Objects(ctx, src, o.Prefix, func(obj *gcblob.ListObject) bool {
+			d, err := doneOf(obj.Key)
+			if err != nil {
+				doneErr = err
+				return false
+			}
+			return yield(job{obj, dc.lookup(ctx, obj.Key), d})
 		})
+		if doneErr != nil {
+			return doneErr
+		}
+		return err
 	}, func(j job) {
 		obj, ds := j.obj, j.ds
 		mu.Lock()
 		sum.Objects++
 		sum.Bytes += obj.Size
 		mu.Unlock()
-		if d, ok := o.Done[obj.Key]; ok && d.Size == obj.Size {
+		if d := j.done; d != nil && d.Size == obj.Size {
 			// Under the idle watch too: a stalled check falls through to
 			// the (watched) copy.
 			octx, touch, stop := watch(ctx, o.IdleTimeout)
 			there := holds(octx, dst, d.Key, d.Size, d.SHA256, o.Checksum, touch)
 			stop()
 			if there {
-				record(obj.Key, obj.Size, nil, false, nil) // recorded by the earlier run
+				record(obj.Key, obj.Size, d, nil, false, nil) // recorded by the earlier run
 				return
 			}
 		}
@@ -352,7 +397,7 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 			case <-ctx.Done():
 			}
 		}
-		record(obj.Key, obj.Size, e, copied, err)
+		record(obj.Key, obj.Size, j.done, e, copied, err)
 	})
 	sort.Slice(sum.Failures, func(i, j int) bool { return sum.Failures[i].Key < sum.Failures[j].Key })
 	return &sum, err

@@ -69,6 +69,9 @@ func (r *VerifyReport) Err() error {
 type VerifyOptions struct {
 	Prefix  string // only keys starting with it
 	Workers int    // objects compared in parallel (default 4)
+	// SortDir holds the temporary files of VerifyManifest when the
+	// bucket's listing is not in key order (default os.TempDir()).
+	SortDir string
 }
 
 func (opts *VerifyOptions) withDefaults() VerifyOptions {
@@ -116,31 +119,13 @@ func Verify(ctx context.Context, src, dst *gcblob.Bucket, opts *VerifyOptions) (
 	if err != nil {
 		return nil, err
 	}
-	return t.finish(nil), nil
-}
-
-// listKeys returns the set of object keys under prefix.
-func listKeys(ctx context.Context, b *gcblob.Bucket, prefix string) (map[string]bool, error) {
-	keys := map[string]bool{}
-	err := listwork.Objects(ctx, b, prefix, func(obj *gcblob.ListObject) bool { keys[obj.Key] = true; return true })
-	return keys, err
+	return t.finish(), nil
 }
 
 // tally accumulates a VerifyReport from concurrent checks.
 type tally struct {
 	mu  sync.Mutex
 	rep VerifyReport
-}
-
-// claim counts an expected object and reports whether key is among found,
-// removing it so that what remains at the end is extra.
-func (t *tally) claim(found map[string]bool, key string, size int64) bool {
-	t.count(size)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ok := found[key]
-	delete(found, key)
-	return ok
 }
 
 // count counts an object expected on the destination.
@@ -173,11 +158,8 @@ func (t *tally) result(size int64, p *Problem) {
 	}
 }
 
-// finish reports the keys left in extra and returns the sorted report.
-func (t *tally) finish(extra map[string]bool) *VerifyReport {
-	for k := range extra {
-		t.result(0, &Problem{Key: k, Kind: Extra})
-	}
+// finish returns the report, its problems sorted by key.
+func (t *tally) finish() *VerifyReport {
 	sort.Slice(t.rep.Problems, func(i, j int) bool { return t.rep.Problems[i].Key < t.rep.Problems[j].Key })
 	return &t.rep
 }
