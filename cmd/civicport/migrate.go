@@ -88,11 +88,13 @@ usage or input, or stopped before anything was written.`,
 			opts := &migrate.Options{Prefix: prefix, Workers: workers, DryRun: dryRun, Checksum: checksum, IdleTimeout: idle, Limits: limitsOf(to)}
 			var mf *os.File
 			if !dryRun {
-				if mf, opts.Done, err = openManifest(manifest, resume); err != nil {
+				var done *migrate.SortedManifest
+				if mf, done, err = openManifest(ctx, manifest, resume); err != nil {
 					return err
 				}
 				defer mf.Close()
-				opts.Manifest = mf
+				defer done.Close()
+				opts.Manifest, opts.DoneSorted = mf, done
 			}
 			prog := newProgress(errOut)
 			opts.Progress = func(key string, size int64, o migrate.Outcome, err error) {
@@ -220,10 +222,12 @@ func limitsOf(u string) *migrate.Limits {
 }
 
 // openManifest creates the manifest (refusing to overwrite one), or with
-// resume reopens it for appending and returns what it recorded.
-func openManifest(path string, resume bool) (*os.File, map[string]migrate.Entry, error) {
+// resume reopens it for appending and returns what it recorded, in key
+// order (sorted through temporary files in os.TempDir() when large, so
+// that memory does not grow with the manifest).
+func openManifest(ctx context.Context, path string, resume bool) (*os.File, *migrate.SortedManifest, error) {
 	if resume {
-		f, done, err := migrate.ResumeManifest(path)
+		f, done, err := migrate.ResumeManifestSorted(ctx, path, nil)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, fmt.Errorf("--resume: manifest %s does not exist (give the --manifest of the interrupted run)", path)
 		}

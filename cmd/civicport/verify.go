@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"strings"
@@ -59,16 +62,17 @@ Exit status: 0 identical, 1 a problem found (listed), 2 bad usage or input.`,
 					return err
 				}
 			} else {
-				entries, err := readManifestFlag(out, manifest, pubkey)
+				entries, err := readSortedManifestFlag(ctx, out, manifest, pubkey)
 				if err != nil {
 					return err
 				}
+				defer entries.Close()
 				b, err := openChecked(ctx, bucket, "--bucket")
 				if err != nil {
 					return err
 				}
 				defer b.Close()
-				if rep, err = migrate.VerifyManifest(ctx, b, entries, opts); err != nil {
+				if rep, err = migrate.VerifySortedManifest(ctx, b, entries, opts); err != nil {
 					return err
 				}
 			}
@@ -100,7 +104,7 @@ Exit status: 0 identical, 1 a problem found (listed), 2 bad usage or input.`,
 // checkSignature checks manifestPath.sig against the verifier key in
 // pubkeyPath. A bad key file is a usage error; a signature that does not
 // verify wraps migrate.ErrManifestSignature.
-func checkSignature(manifestPath string, manifest []byte, pubkeyPath string) error {
+func checkSignature(manifestPath string, sum [sha256.Size]byte, size int64, pubkeyPath string) error {
 	v, err := readPubkey(pubkeyPath)
 	if err != nil {
 		return err
@@ -112,7 +116,7 @@ func checkSignature(manifestPath string, manifest []byte, pubkeyPath string) err
 	if err != nil {
 		return err
 	}
-	return migrate.CheckManifestSignature(manifest, sig, v)
+	return migrate.CheckManifestSignatureSum(sum, size, sig, v)
 }
 
 // readPubkey reads the note verifier key file of a --pubkey flag.
@@ -140,15 +144,80 @@ func readManifestFlag(out io.Writer, manifest, pubkey string) ([]migrate.Entry, 
 	if err != nil {
 		return nil, fmt.Errorf("--manifest %s: %w", manifest, err)
 	}
-	if pubkey != "" {
-		if err := checkSignature(manifest, data, pubkey); err != nil {
-			if errors.Is(err, migrate.ErrManifestSignature) {
-				fmt.Fprintf(out, "signature: %v\n", err)
-				return nil, &problemError{msg: "the manifest's signature does not verify"}
-			}
-			return nil, err
-		}
-		fmt.Fprintf(out, "signature: %s.sig verified\n", manifest)
+	if err := signatureFlag(out, manifest, sha256.Sum256(data), int64(len(data)), pubkey); err != nil {
+		return nil, err
 	}
 	return entries, nil
+}
+
+// signatureFlag checks, with a --pubkey, the signature of the --manifest
+// FILE of this SHA-256 and size, and prints the outcome to out. A bad
+// signature is a problem found (exit 1), anything else bad input.
+func signatureFlag(out io.Writer, manifest string, sum [sha256.Size]byte, size int64, pubkey string) error {
+	if pubkey == "" {
+		return nil
+	}
+	if err := checkSignature(manifest, sum, size, pubkey); err != nil {
+		if errors.Is(err, migrate.ErrManifestSignature) {
+			fmt.Fprintf(out, "signature: %v\n", err)
+			return &problemError{msg: "the manifest's signature does not verify"}
+		}
+		return err
+	}
+	fmt.Fprintf(out, "signature: %s.sig verified\n", manifest)
+	return nil
+}
+
+// readSortedManifestFlag is readManifestFlag for manifests of any size: the
+// entries come sorted by key (through temporary files in os.TempDir()
+// when large) and the signature is checked against the bytes as they were
+// read, hashed on the way, never held whole.
+func readSortedManifestFlag(ctx context.Context, out io.Writer, manifest, pubkey string) (*migrate.SortedManifest, error) {
+	f, err := os.Open(manifest)
+	if err != nil {
+		return nil, fmt.Errorf("--manifest: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	r := &hashingReader{r: f, h: h}
+	entries, err := migrate.SortManifest(ctx, r, nil)
+	if r.err != nil {
+		entries.Close()
+		return nil, fmt.Errorf("--manifest: %w", r.err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--manifest %s: %w", manifest, err)
+	}
+	if pubkey != "" {
+		if _, err := io.Copy(io.Discard, r); err != nil { // at its end already
+			entries.Close()
+			return nil, fmt.Errorf("--manifest: %w", err)
+		}
+		var sum [sha256.Size]byte
+		h.Sum(sum[:0])
+		if err := signatureFlag(out, manifest, sum, r.n, pubkey); err != nil {
+			entries.Close()
+			return nil, err
+		}
+	}
+	return entries, nil
+}
+
+// hashingReader hashes and counts what is read through it and keeps the
+// first read error.
+type hashingReader struct {
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func (r *hashingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.h.Write(p[:n])
+	r.n += int64(n)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
