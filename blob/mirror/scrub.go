@@ -110,7 +110,7 @@ func Scrub(ctx context.Context, copies []*gcblob.Bucket, opts *ScrubOptions) (*S
 	// memory does not grow with the number of objects.
 	type job struct {
 		key    string
-		listed []bool // listed[i]: copy i lists key
+		listed []*gcblob.ListObject // listed[i]: what copy i lists for key, nil if nothing
 	}
 	var (
 		mu  sync.Mutex
@@ -119,11 +119,7 @@ func Scrub(ctx context.Context, copies []*gcblob.Bucket, opts *ScrubOptions) (*S
 	err = listwork.Each(ctx, o.Workers, func(yield func(job) bool) error {
 		return listwork.Merged(ctx, copies, o.Prefix, func(key string, objs []*gcblob.ListObject) bool {
 			rep.Objects++ // read by workers only after Each returns
-			listed := make([]bool, len(objs))
-			for i, obj := range objs {
-				listed[i] = obj != nil
-			}
-			return yield(job{key, listed})
+			return yield(job{key, objs})
 		})
 	}, func(j job) {
 		repairs, unres := m.scrubOne(ctx, j.key, j.listed, o.DryRun, o.Expected)
@@ -163,10 +159,10 @@ type state struct {
 	err      error
 }
 
-func (m *mirror) scrubOne(ctx context.Context, key string, present []bool, dryRun bool, expected func(string) (string, bool)) ([]Repair, *Unresolved) {
+func (m *mirror) scrubOne(ctx context.Context, key string, listed []*gcblob.ListObject, dryRun bool, expected func(string) (string, bool)) ([]Repair, *Unresolved) {
 	st := make([]state, len(m.copies))
 	for i, c := range m.copies {
-		if !present[i] {
+		if listed[i] == nil {
 			continue
 		}
 		st[i].present = true
