@@ -34,31 +34,21 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/civicport/civicport/adapters/profile"
+	"github.com/civicport/civicport/examples/internal/exmain"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "provider-switch:", err)
-		var u usageError
-		if errors.As(err, &u) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
-}
+func main() { exmain.Main("provider-switch", run) }
 
-// usageError is bad usage or input (exit 2).
+// usageError is bad usage or input (exit 2). Its message is the error's own
+// (no "usage: " before it).
 type usageError struct{ error }
+
+func (usageError) Is(target error) bool { return target == exmain.ErrUsage }
 
 // stackFiles collects repeated -stack flags.
 type stackFiles []string

@@ -27,13 +27,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
 	mrand "math/rand/v2"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -43,25 +41,14 @@ import (
 	gcpubsub "gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/adapters/profile"
+	"github.com/civicport/civicport/examples/internal/exmain"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/pubsub/dedup"
 	"github.com/civicport/civicport/pubsub/meta"
 	"github.com/civicport/civicport/pubsub/sign"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "results-feed:", err)
-		if errors.Is(err, flag.ErrHelp) || errors.Is(err, errUsage) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
-}
-
-var errUsage = errors.New("usage")
+func main() { exmain.Main("results-feed", run) }
 
 // Result is one precinct's report: the message body.
 type Result struct {
@@ -80,10 +67,8 @@ type options struct {
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("results-feed", flag.ContinueOnError)
-	fs.SetOutput(stdout)
 	var o options
-	fs.StringVar(&o.profile, "profile", "", "provider profile `FILE` (JSON, see adapters/profile); CIVICPORT_* variables override it")
+	fs := exmain.Flags("results-feed", stdout, &o.profile)
 	fs.StringVar(&o.dir, "dir", "", "directory of the local profile used without -profile and CIVICPORT_PROFILE (default: a temporary one)")
 	fs.StringVar(&o.quarantine, "quarantine", "", "topic `URL` where forged messages are held (e.g. a second queue); default an in-process mem:// topic")
 	fs.StringVar(&o.quarantineSub, "quarantine-sub", "", "subscription `URL` on the quarantine topic, to show what is held there (default: the mem:// one)")
@@ -96,13 +81,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+		return fmt.Errorf("%w: unexpected argument %q", exmain.ErrUsage, fs.Arg(0))
 	}
 	if o.precincts < 1 {
-		return fmt.Errorf("%w: -precincts must be at least 1", errUsage)
+		return fmt.Errorf("%w: -precincts must be at least 1", exmain.ErrUsage)
 	}
 	if o.quarantineSub != "" && o.quarantine == "" {
-		return fmt.Errorf("%w: -quarantine-sub needs -quarantine", errUsage)
+		return fmt.Errorf("%w: -quarantine-sub needs -quarantine", exmain.ErrUsage)
 	}
 
 	cfg, cleanup, err := loadConfig(o)
@@ -110,16 +95,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer cleanup()
-	stack, closeStack, err := profile.Open(ctx, cfg)
+	stack, closeStack, err := exmain.OpenStack(ctx, cfg, "results-feed", stdout)
 	if err != nil {
 		return err
 	}
 	defer closeStack()
-	d, _ := profile.Describe(cfg)
-	fmt.Fprintln(stdout, "results-feed")
-	for _, l := range strings.Split(strings.TrimSpace(d), "\n") {
-		fmt.Fprintln(stdout, "  "+l)
-	}
 
 	// The quarantine: a topic the aggregator owns. Its subscription is
 	// opened before anything is sent (mem:// delivers only to subscriptions

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/civicport/civicport/adapters/profile"
+	"github.com/civicport/civicport/examples/internal/exmain"
 	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/pubsub/meta"
@@ -73,7 +74,7 @@ func TestUsage(t *testing.T) {
 	t.Setenv(profile.EnvProfile, "")
 	for _, args := range [][]string{{"-precincts", "0"}, {"-quarantine-sub", "mem://x"}, {"extra"}} {
 		_, err := runFeed(t, args...)
-		assert.ErrorIs(t, err, errUsage, "%v", args)
+		assert.ErrorIs(t, err, exmain.ErrUsage, "%v", args)
 	}
 }
 

@@ -30,12 +30,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -51,23 +49,12 @@ import (
 	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/blob/retention"
 	"github.com/civicport/civicport/blob/seal"
+	"github.com/civicport/civicport/examples/internal/exmain"
 	"github.com/civicport/civicport/secrets"
 	"github.com/civicport/civicport/secrets/envelope"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "voter-rolls-archive:", err)
-		if errors.Is(err, flag.ErrHelp) || errors.Is(err, errUsage) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
-}
-
-var errUsage = errors.New("usage")
+func main() { exmain.Main("voter-rolls-archive", run) }
 
 // Where things go in the bucket.
 const (
@@ -84,10 +71,8 @@ type options struct {
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
-	fs := flag.NewFlagSet("voter-rolls-archive", flag.ContinueOnError)
-	fs.SetOutput(stdout)
 	var o options
-	fs.StringVar(&o.profile, "profile", "", "provider profile `FILE` (JSON, see adapters/profile); CIVICPORT_* variables override it")
+	fs := exmain.Flags("voter-rolls-archive", stdout, &o.profile)
 	fs.StringVar(&o.dir, "dir", "", "working `DIR`: keys/ (and, without a profile, the local bucket in bucket/); default a temporary directory, removed at the end")
 	fs.StringVar(&o.secondKeeper, "second-keeper", "", "`URL` of the second key-encryption key (awskms://, gcpkms://, pkcs11://, base64key://); default a local key in DIR/keys/offline.key")
 	fs.StringVar(&o.signKey, "sign-key", "", "note private key `FILE` signing the audit checkpoints and the manifest (created, with FILE.pub, if missing); default DIR/keys/clerk.key")
@@ -101,26 +86,26 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+		return fmt.Errorf("%w: unexpected argument %q", exmain.ErrUsage, fs.Arg(0))
 	}
 	if _, err := time.Parse(time.DateOnly, o.date); err != nil {
-		return fmt.Errorf("%w: -date %q: want YYYY-MM-DD", errUsage, o.date)
+		return fmt.Errorf("%w: -date %q: want YYYY-MM-DD", exmain.ErrUsage, o.date)
 	}
 	electionDay, err := time.Parse(time.DateOnly, o.election)
 	if err != nil {
-		return fmt.Errorf("%w: -election %q: want YYYY-MM-DD", errUsage, o.election)
+		return fmt.Errorf("%w: -election %q: want YYYY-MM-DD", exmain.ErrUsage, o.election)
 	}
 	mode := retention.Mode(strings.ToUpper(o.mode))
 	if mode != retention.Governance && mode != retention.Compliance {
-		return fmt.Errorf("%w: -retention %q: want governance or compliance", errUsage, o.mode)
+		return fmt.Errorf("%w: -retention %q: want governance or compliance", exmain.ErrUsage, o.mode)
 	}
 	if o.rows < 1 {
-		return fmt.Errorf("%w: -rows must be at least 1", errUsage)
+		return fmt.Errorf("%w: -rows must be at least 1", exmain.ErrUsage)
 	}
 
 	if o.dir == "" {
 		if o.verifyOnly {
-			return fmt.Errorf("%w: -verify-only needs the -dir of the export (its keys)", errUsage)
+			return fmt.Errorf("%w: -verify-only needs the -dir of the export (its keys)", exmain.ErrUsage)
 		}
 		if o.dir, err = os.MkdirTemp("", "voter-rolls-archive-"); err != nil {
 			return err
@@ -136,16 +121,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	stack, closeStack, err := profile.Open(ctx, cfg)
+	stack, closeStack, err := exmain.OpenStack(ctx, cfg, "voter-rolls-archive", stdout)
 	if err != nil {
 		return err
 	}
 	defer closeStack()
-	d, _ := profile.Describe(cfg)
-	fmt.Fprintln(stdout, "voter-rolls-archive")
-	for _, l := range strings.Split(strings.TrimSpace(d), "\n") {
-		fmt.Fprintln(stdout, "  "+l)
-	}
 
 	k, err := loadKeys(ctx, o, stack, urls.Keeper)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/blob/retention"
 	"github.com/civicport/civicport/blob/seal"
+	"github.com/civicport/civicport/examples/internal/exmain"
 	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/secrets"
 	"github.com/civicport/civicport/secrets/envelope"
@@ -196,7 +197,7 @@ func TestUsage(t *testing.T) {
 	noProfileEnv(t)
 	for _, args := range [][]string{{"-date", "tomorrow"}, {"-retention", "forever"}, {"-verify-only"}, {"extra"}} {
 		_, err := runArchive(t, args...)
-		assert.ErrorIs(t, err, errUsage, "%v", args)
+		assert.ErrorIs(t, err, exmain.ErrUsage, "%v", args)
 	}
 }
 
