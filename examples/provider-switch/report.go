@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/civicport/civicport/conformance/report"
+	"github.com/civicport/civicport/internal/bytesize"
 )
 
 // Print writes the report for people.
@@ -53,7 +54,7 @@ func (r *Report) Print(w io.Writer) {
 			}
 		}
 		fmt.Fprintf(tw, "%d\t%s -> %s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d/%d ok\t%s\t\n", i+1, h.From, h.To, kept, lost,
-			h.Objects, human(h.Bytes), h.Verified, h.Rewrapped, h.Messages, h.AuditEntries, passed, len(h.Checks), h.Duration.Round(time.Millisecond))
+			h.Objects, bytesize.String(h.Bytes), h.Verified, h.Rewrapped, h.Messages, h.AuditEntries, passed, len(h.Checks), h.Duration.Round(time.Millisecond))
 	}
 	tw.Flush()
 	verdict := "PASS"
@@ -61,7 +62,7 @@ func (r *Report) Print(w io.Writer) {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(w, "\n%s: %d records (%s) moved over %d hops; %d readable with the last stack's key only (%d earlier keys refused); %d results delivered once (%d replay dropped, %d forgery quarantined); audit log verified: %v; %s\n",
-		verdict, r.Records, human(r.RecordBytes), len(r.Hops), r.ReadableWithLastKey, r.EarlierKeysRefused, r.Delivered, r.Duplicates, r.Quarantined, r.AuditOK, r.Elapsed.Round(time.Millisecond))
+		verdict, r.Records, bytesize.String(r.RecordBytes), len(r.Hops), r.ReadableWithLastKey, r.EarlierKeysRefused, r.Delivered, r.Duplicates, r.Quarantined, r.AuditOK, r.Elapsed.Round(time.Millisecond))
 }
 
 func printChecks(w io.Writer, title string, cs []Check) {
@@ -92,17 +93,4 @@ func capNames(cs []report.Change) string {
 		names = append(names, strings.TrimPrefix(c.Capability, "blob."))
 	}
 	return fmt.Sprintf("%d: %s", len(cs), strings.Join(names, ", "))
-}
-
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -25,6 +25,8 @@ import (
 	"github.com/civicport/civicport/conformance"
 	"github.com/civicport/civicport/conformance/blobtest"
 	"github.com/civicport/civicport/conformance/report"
+	"github.com/civicport/civicport/internal/bytesize"
+	"github.com/civicport/civicport/internal/listwork"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/pubsub/bridge"
 	"github.com/civicport/civicport/pubsub/dedup"
@@ -321,7 +323,7 @@ func (sw *switcher) seed(ctx context.Context) bool {
 		if _, err := log.Checkpoint(ctx); err != nil {
 			return "", fmt.Errorf("sign the audit checkpoint: %w", err)
 		}
-		return fmt.Sprintf("%d records (%s) sealed under %s; %d audit entries, checkpoint signed", rep.Records, human(rep.RecordBytes), first.kek.ID, log.Size()), nil
+		return fmt.Sprintf("%d records (%s) sealed under %s; %d audit entries, checkpoint signed", rep.Records, bytesize.String(rep.RecordBytes), first.kek.ID, log.Size()), nil
 	})
 	return ok && sw.step(&rep.Seed, "seed "+first.name+": signed results messages", func() (string, error) {
 		signed, ids, err := publishResults(ctx, first.Topic, sw.msgSigner)
@@ -432,7 +434,7 @@ func (sw *switcher) hop(ctx context.Context, i int, src, dst *stack) *Hop {
 		if entries, err = migrate.ReadManifest(f); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%d objects (%s) copied; manifest %s", sum.Copied, human(sum.CopiedBytes), filepath.Base(h.Manifest)), nil
+		return fmt.Sprintf("%d objects (%s) copied; manifest %s", sum.Copied, bytesize.String(sum.CopiedBytes), filepath.Base(h.Manifest)), nil
 	})
 	ok = ok && step("verify (re-read both sides; manifest)", func() (string, error) {
 		vr, err := migrate.Verify(ctx, src.Bucket, dst.Bucket, &migrate.VerifyOptions{Workers: sw.opts.Workers})
@@ -450,7 +452,7 @@ func (sw *switcher) hop(ctx context.Context, i int, src, dst *stack) *Hop {
 			return "", fmt.Errorf("against the manifest: %s", mr)
 		}
 		h.Verified = vr.Verified
-		return fmt.Sprintf("%d objects (%s) identical on %s and %s; %d match the manifest", vr.Verified, human(vr.VerifiedBytes), src.name, dst.name, mr.Verified), nil
+		return fmt.Sprintf("%d objects (%s) identical on %s and %s; %d match the manifest", vr.Verified, bytesize.String(vr.VerifiedBytes), src.name, dst.name, mr.Verified), nil
 	})
 	if !ok {
 		return h
@@ -494,7 +496,7 @@ func (sw *switcher) hop(ctx context.Context, i int, src, dst *stack) *Hop {
 			Bucket: dst.bucketName(), Key: pubsub.Redact(dst.urls.Topic)}); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%d messages (%s) moved; each acked on %s only after %s accepted it", st.Forwarded, human(st.Bytes), src.name, dst.name), nil
+		return fmt.Sprintf("%d messages (%s) moved; each acked on %s only after %s accepted it", st.Forwarded, bytesize.String(st.Bytes), src.name, dst.name), nil
 	})
 	if ok {
 		step("audit verify on "+dst.name, func() (string, error) {
@@ -551,28 +553,21 @@ func readAll(ctx context.Context, s *stack, kek envelope.KEK) (int, int64, error
 	}
 	defer b.Close()
 	n, bytes := 0, int64(0)
-	it := b.List(&gcblob.ListOptions{Prefix: recordsPrefix})
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return n, bytes, err
-		}
+	err = listwork.Walk(ctx, b, recordsPrefix, func(obj *gcblob.ListObject) error {
 		r, err := b.NewReader(ctx, obj.Key, nil)
 		if err != nil {
-			return n, bytes, fmt.Errorf("%s: %w", obj.Key, err)
+			return fmt.Errorf("%s: %w", obj.Key, err)
 		}
 		m, err := io.Copy(io.Discard, r)
 		r.Close()
 		if err != nil {
-			return n, bytes, fmt.Errorf("%s: %w", obj.Key, err)
+			return fmt.Errorf("%s: %w", obj.Key, err)
 		}
 		n++
 		bytes += m
-	}
-	return n, bytes, nil
+		return nil
+	})
+	return n, bytes, err
 }
 
 // refused checks that kek opens no record of s (envelope.ErrWrongKey).
@@ -587,20 +582,13 @@ func refused(ctx context.Context, s *stack, kek envelope.KEK) error {
 		return err
 	}
 	defer b.Close()
-	it := b.List(&gcblob.ListOptions{Prefix: recordsPrefix})
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		_, err = b.ReadAll(ctx, obj.Key)
+	return listwork.Walk(ctx, b, recordsPrefix, func(obj *gcblob.ListObject) error {
+		_, err := b.ReadAll(ctx, obj.Key)
 		if !errors.Is(err, envelope.ErrWrongKey) {
 			return fmt.Errorf("reading %s with the retired key %s: got %v, want %v", obj.Key, kek.ID, err, envelope.ErrWrongKey)
 		}
-	}
+		return nil
+	})
 }
 
 // verifyAudit checks the whole log in s's bucket against the signer's key.
@@ -650,7 +638,7 @@ func (sw *switcher) final(ctx context.Context) {
 			rep.EarlierKeysRefused++
 			names = append(names, s.name)
 		}
-		return fmt.Sprintf("all %d records (%s) opened; the keys of %s refused", n, human(bytes), strings.Join(names, ", ")), nil
+		return fmt.Sprintf("all %d records (%s) opened; the keys of %s refused", n, bytesize.String(bytes), strings.Join(names, ", ")), nil
 	})
 	step("audit log on "+last.name, func() (string, error) {
 		log, lb, err := sw.openLog(ctx, last)

@@ -72,6 +72,21 @@ func Objects(ctx context.Context, b *blob.Bucket, prefix string, yield func(*blo
 	return nil
 }
 
+// Walk calls fn on every object under prefix in b, in the listing's order
+// on the calling goroutine (Objects), and stops at fn's first error, which
+// it returns as it is; a listing error is returned naming the prefix.
+func Walk(ctx context.Context, b *blob.Bucket, prefix string, fn func(*blob.ListObject) error) error {
+	var ferr error
+	err := Objects(ctx, b, prefix, func(obj *blob.ListObject) bool {
+		ferr = fn(obj)
+		return ferr == nil
+	})
+	if ferr != nil {
+		return ferr
+	}
+	return err
+}
+
 // EachObject runs fn on every object under prefix in b with workers
 // goroutines (Each over Objects).
 func EachObject(ctx context.Context, b *blob.Bucket, prefix string, workers int, fn func(*blob.ListObject)) error {

@@ -98,6 +98,33 @@ func TestObjectsNamesThePrefixOnListingError(t *testing.T) {
 	assert.Contains(t, err.Error(), `list "x/"`)
 }
 
+func TestWalkStopsAtTheFirstErrorOfFn(t *testing.T) {
+	ctx := context.Background()
+	b := memblob.OpenBucket(nil)
+	defer b.Close()
+	for _, k := range []string{"x/a", "x/b", "x/c", "y"} {
+		require.NoError(t, b.WriteAll(ctx, k, nil, nil))
+	}
+	var seen []string
+	require.NoError(t, listwork.Walk(ctx, b, "x/", func(o *blob.ListObject) error {
+		seen = append(seen, o.Key)
+		return nil
+	}))
+	assert.Equal(t, []string{"x/a", "x/b", "x/c"}, seen)
+
+	stop := errors.New("stop")
+	seen = nil
+	err := listwork.Walk(ctx, b, "x/", func(o *blob.ListObject) error {
+		seen = append(seen, o.Key)
+		if o.Key == "x/b" {
+			return stop
+		}
+		return nil
+	})
+	assert.Same(t, stop, err, "fn's error comes back as it is")
+	assert.Equal(t, []string{"x/a", "x/b"}, seen)
+}
+
 func TestMergedYieldsEveryKeyOnceWithWhereItIsListed(t *testing.T) {
 	ctx := context.Background()
 	var bs []*blob.Bucket

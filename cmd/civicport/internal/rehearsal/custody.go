@@ -17,6 +17,8 @@ import (
 	"github.com/civicport/civicport/blob/retention"
 	"github.com/civicport/civicport/blob/seal"
 	"github.com/civicport/civicport/cmd/civicport/internal/electiondata"
+	"github.com/civicport/civicport/internal/bytesize"
+	"github.com/civicport/civicport/internal/listwork"
 	"github.com/civicport/civicport/secrets"
 	"github.com/civicport/civicport/secrets/envelope"
 )
@@ -207,26 +209,16 @@ func (c *custody) rewrapAndRead(ctx context.Context, bucketURL string, workers i
 	if n == 0 {
 		return "", errors.New("no sealed records on B")
 	}
-	return fmt.Sprintf("%s; all %d records (%s) read back with B's key alone", sum, n, human(bytes)), nil
+	return fmt.Sprintf("%s; all %d records (%s) read back with B's key alone", sum, n, bytesize.String(bytes)), nil
 }
 
 // eachRecord calls fn with the key of every election record in b under
 // prefix, in order: every object but the audit log's.
 func eachRecord(ctx context.Context, b *gcblob.Bucket, prefix string, fn func(key string) error) error {
-	it := b.List(&gcblob.ListOptions{Prefix: prefix})
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
+	return listwork.Walk(ctx, b, prefix, func(obj *gcblob.ListObject) error {
+		if strings.HasPrefix(obj.Key, auditPrefix) {
 			return nil
 		}
-		if err != nil {
-			return err
-		}
-		if strings.HasPrefix(obj.Key, auditPrefix) {
-			continue
-		}
-		if err := fn(obj.Key); err != nil {
-			return err
-		}
-	}
+		return fn(obj.Key)
+	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/seal"
+	"github.com/civicport/civicport/internal/bytesize"
 	"github.com/civicport/civicport/pubsub/bridge"
 	"github.com/civicport/civicport/pubsub/dedup"
 	"github.com/civicport/civicport/pubsub/meta"
@@ -108,7 +109,7 @@ func (e *events) bridge(ctx context.Context, from *gcpubsub.Subscription, to *gc
 	if want := int64(e.published + 2); st.Forwarded < want {
 		return "", fmt.Errorf("forwarded %d messages, want at least %d", st.Forwarded, want)
 	}
-	return fmt.Sprintf("%d messages (%s) moved; each acked on A only after B accepted it", st.Forwarded, human(st.Bytes)), nil
+	return fmt.Sprintf("%d messages (%s) moved; each acked on A only after B accepted it", st.Forwarded, bytesize.String(st.Bytes)), nil
 }
 
 // consume reads B's subscription as the aggregator does: Dedup (replays

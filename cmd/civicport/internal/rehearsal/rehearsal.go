@@ -30,6 +30,7 @@ import (
 	"github.com/civicport/civicport/conformance/blobtest"
 	"github.com/civicport/civicport/conformance/report"
 	"github.com/civicport/civicport/internal/blobcopy"
+	"github.com/civicport/civicport/internal/bytesize"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/secrets"
 )
@@ -267,7 +268,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 		rep.Records, logEntries = st.Objects, n
 		return fmt.Sprintf("%d records, %s: %d registration shards, %d precinct results, %d ballot scans; sealed under A's key (%s); %d audit entries, checkpoint signed",
-			st.Objects, human(st.Bytes), st.RegistrationShards, st.Results, st.Scans, keys.kekA.ID, n), nil
+			st.Objects, bytesize.String(st.Bytes), st.RegistrationShards, st.Results, st.Scans, keys.kekA.ID, n), nil
 	})
 	ok = ok && step("retention on A (federal 22 months)", func() (string, error) { return retain(ctx, a) })
 	ok = ok && step("publish results events on A (signed)", func() (string, error) {
@@ -290,7 +291,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return "", err
 		}
 		rep.Objects, rep.Bytes = sum.Copied, sum.CopiedBytes
-		return fmt.Sprintf("copied %d objects (records and audit log), %s, %s; manifest %s", sum.Copied, human(sum.CopiedBytes), rate(sum.CopiedBytes, time.Since(t0)), rep.Manifest), nil
+		return fmt.Sprintf("copied %d objects (records and audit log), %s, %s; manifest %s", sum.Copied, bytesize.String(sum.CopiedBytes), rate(sum.CopiedBytes, time.Since(t0)), rep.Manifest), nil
 	})
 	ok = ok && step("verify B against A (re-read both sides)", func() (string, error) {
 		vr, err := migrate.Verify(ctx, a, b, &migrate.VerifyOptions{Workers: opts.Workers})
@@ -300,7 +301,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if err := vr.Err(); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%d objects, %s identical", vr.Verified, human(vr.VerifiedBytes)), nil
+		return fmt.Sprintf("%d objects, %s identical", vr.Verified, bytesize.String(vr.VerifiedBytes)), nil
 	})
 	ok = ok && step("tamper drill: corrupt one copy on B, verify must name it, repair", func() (string, error) {
 		return tamperDrill(ctx, a, b)
@@ -443,7 +444,7 @@ func (r *Report) Print(w io.Writer) {
 		notApplicable = fmt.Sprintf(" (%d not enforceable by these providers)", na)
 	}
 	fmt.Fprintf(w, "\n%s: %d/%d checks passed%s; %d records sealed, %d objects (%s) moved and verified, %d messages bridged, in %s\n",
-		verdict, passed, len(r.Steps), notApplicable, r.Records, r.Objects, human(r.Bytes), r.Messages, r.Elapsed.Round(time.Millisecond))
+		verdict, passed, len(r.Steps), notApplicable, r.Records, r.Objects, bytesize.String(r.Bytes), r.Messages, r.Elapsed.Round(time.Millisecond))
 }
 
 func (s Step) mark() string {
@@ -463,22 +464,9 @@ func orNone(s string) string {
 	return s
 }
 
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 func rate(n int64, d time.Duration) string {
 	if d <= 0 {
 		return "-"
 	}
-	return strings.TrimSuffix(human(int64(float64(n)/d.Seconds())), "B") + "B/s"
+	return strings.TrimSuffix(bytesize.String(int64(float64(n)/d.Seconds())), "B") + "B/s"
 }
