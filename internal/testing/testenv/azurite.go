@@ -32,11 +32,8 @@ var azureEnvOnce sync.Once
 // azureblob URL opener finds its credentials.
 func Azurite(t testing.TB) Azure {
 	t.Helper()
-	a := Azure{Host: env("CIVICPORT_AZURITE_ADDR", "127.0.0.1:10000")}
 	// A TCP probe: an anonymous HTTP request gets a 4xx from Azurite.
-	if err := probeTCP(a.Host); err != nil {
-		unavailable(t, "Azurite", a.Host, err)
-	}
+	a := Azure{Host: serviceHost(t, "Azurite", "CIVICPORT_AZURITE_ADDR", "127.0.0.1:10000", probeTCP)}
 	azureEnvOnce.Do(func() {
 		for k, v := range map[string]string{"AZURE_STORAGE_ACCOUNT": AzuriteAccount, "AZURE_STORAGE_KEY": AzuriteKey} {
 			if os.Getenv(k) == "" {

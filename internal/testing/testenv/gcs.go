@@ -23,10 +23,7 @@ var gcsEnvOnce sync.Once
 // gcsblob talks to it.
 func FakeGCS(t testing.TB) GCS {
 	t.Helper()
-	g := GCS{Host: env("CIVICPORT_FAKEGCS_ADDR", "127.0.0.1:4443")}
-	if err := probeHTTP("http://" + g.Host + "/storage/v1/b"); err != nil {
-		unavailable(t, "fake-gcs-server", g.Host, err)
-	}
+	g := GCS{Host: serviceHost(t, "fake-gcs-server", "CIVICPORT_FAKEGCS_ADDR", "127.0.0.1:4443", probePath("/storage/v1/b"))}
 	gcsEnvOnce.Do(func() {
 		if os.Getenv("STORAGE_EMULATOR_HOST") == "" {
 			os.Setenv("STORAGE_EMULATOR_HOST", g.Host)

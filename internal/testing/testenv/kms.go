@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
@@ -23,10 +22,7 @@ type KMS struct {
 // the cloud metadata endpoint for the process.
 func LocalKMS(t testing.TB) KMS {
 	t.Helper()
-	k := KMS{Host: env("CIVICPORT_KMS_ADDR", "127.0.0.1:8081"), Region: DefaultRegion}
-	if err := probeTCP(k.Host); err != nil {
-		unavailable(t, "local-kms", k.Host, err)
-	}
+	k := KMS{Host: serviceHost(t, "local-kms", "CIVICPORT_KMS_ADDR", "127.0.0.1:8081", probeTCP), Region: DefaultRegion}
 	ensureAWSEnv()
 	return k
 }
@@ -37,11 +33,7 @@ func (k KMS) Endpoint() string { return "http://" + k.Host }
 // Client returns an AWS SDK KMS client for the server, with static test
 // credentials (it never asks a metadata endpoint).
 func (k KMS) Client() *kms.Client {
-	return kms.New(kms.Options{
-		Region:       k.Region,
-		BaseEndpoint: aws.String(k.Endpoint()),
-		Credentials:  credentials.NewStaticCredentialsProvider(DefaultAccessKey, DefaultSecretKey, ""),
-	})
+	return kms.NewFromConfig(awsConfig(k.Region, k.Endpoint()))
 }
 
 // NewKey creates a fresh symmetric (AES-256) key and returns its key id.

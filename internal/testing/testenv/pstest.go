@@ -88,20 +88,16 @@ func (p PubSub) NewTopicAndSubscription(t testing.TB) (topicURL, subURL string) 
 	if _, err := pstestTopics.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
 		t.Fatalf("Pub/Sub fake: create topic %s: %v", topic, err)
 	}
-	t.Cleanup(func() {
-		if err := pstestTopics.DeleteTopic(context.Background(), &pubsubpb.DeleteTopicRequest{Topic: topic}); err != nil {
-			t.Logf("cleanup: delete topic %s: %v", topic, err)
-		}
+	cleanupLogged(t, "delete topic "+topic, func(ctx context.Context) error {
+		return pstestTopics.DeleteTopic(ctx, &pubsubpb.DeleteTopicRequest{Topic: topic})
 	})
 	if _, err := pstestSubs.CreateSubscription(ctx, &pubsubpb.Subscription{
 		Name: sub, Topic: topic, AckDeadlineSeconds: 10,
 	}); err != nil {
 		t.Fatalf("Pub/Sub fake: create subscription %s: %v", sub, err)
 	}
-	t.Cleanup(func() {
-		if err := pstestSubs.DeleteSubscription(context.Background(), &pubsubpb.DeleteSubscriptionRequest{Subscription: sub}); err != nil {
-			t.Logf("cleanup: delete subscription %s: %v", sub, err)
-		}
+	cleanupLogged(t, "delete subscription "+sub, func(ctx context.Context) error {
+		return pstestSubs.DeleteSubscription(ctx, &pubsubpb.DeleteSubscriptionRequest{Subscription: sub})
 	})
 	return "gcppubsub://" + topic, "gcppubsub://" + sub
 }

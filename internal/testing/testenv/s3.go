@@ -45,10 +45,7 @@ func SeaweedFS(t testing.TB) S3 {
 // test key pair, skipping t when a GET of health does not succeed.
 func s3Server(t testing.TB, name, label, addrEnv, def, health string) S3 {
 	t.Helper()
-	s := S3{Name: name, Host: env(addrEnv, def), AccessKey: DefaultAccessKey, SecretKey: DefaultSecretKey, Region: DefaultRegion}
-	if err := probeHTTP("http://" + s.Host + health); err != nil {
-		unavailable(t, label, s.Host, err)
-	}
+	s := S3{Name: name, Host: serviceHost(t, label, addrEnv, def, probePath(health)), AccessKey: DefaultAccessKey, SecretKey: DefaultSecretKey, Region: DefaultRegion}
 	ensureAWSEnv()
 	return s
 }

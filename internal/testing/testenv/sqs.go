@@ -32,10 +32,7 @@ type SQS struct {
 // the cloud metadata endpoint for the process.
 func Fauxqs(t testing.TB) SQS {
 	t.Helper()
-	s := SQS{Host: env("FAUXQS_HOST", "127.0.0.1:4566"), Region: DefaultRegion}
-	if err := probeHTTP("http://" + s.Host + "/health"); err != nil {
-		unavailable(t, "fauxqs (SQS/SNS)", s.Host, err)
-	}
+	s := SQS{Host: serviceHost(t, "fauxqs (SQS/SNS)", "FAUXQS_HOST", "127.0.0.1:4566", probePath("/health")), Region: DefaultRegion}
 	ensureAWSEnv()
 	return s
 }
@@ -43,26 +40,28 @@ func Fauxqs(t testing.TB) SQS {
 // Endpoint is the server's base URL.
 func (s SQS) Endpoint() string { return "http://" + s.Host }
 
+// awsConfig points an AWS SDK client at a test server in region, with
+// static test credentials (it never asks a metadata endpoint).
+func awsConfig(region, endpoint string) aws.Config {
+	return aws.Config{
+		Region:       region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(DefaultAccessKey, DefaultSecretKey, ""),
+	}
+}
+
 // Client returns an AWS SDK SQS client for the server, with static test
 // credentials (it never asks a metadata endpoint).
 func (s SQS) Client() *sqs.Client {
 	ensureAWSEnv()
-	return sqs.New(sqs.Options{
-		Region:       s.Region,
-		BaseEndpoint: aws.String(s.Endpoint()),
-		Credentials:  credentials.NewStaticCredentialsProvider(DefaultAccessKey, DefaultSecretKey, ""),
-	})
+	return sqs.NewFromConfig(awsConfig(s.Region, s.Endpoint()))
 }
 
 // SNSClient returns an AWS SDK SNS client for the server, with static test
 // credentials.
 func (s SQS) SNSClient() *sns.Client {
 	ensureAWSEnv()
-	return sns.New(sns.Options{
-		Region:       s.Region,
-		BaseEndpoint: aws.String(s.Endpoint()),
-		Credentials:  credentials.NewStaticCredentialsProvider(DefaultAccessKey, DefaultSecretKey, ""),
-	})
+	return sns.NewFromConfig(awsConfig(s.Region, s.Endpoint()))
 }
 
 // NewQueue creates a standard queue with a unique name, deleted when t ends,
@@ -77,10 +76,9 @@ func (s SQS) NewQueue(t testing.TB) string {
 		t.Fatalf("fauxqs CreateQueue %s at %s: %v", name, s.Host, err)
 	}
 	qURL := aws.ToString(out.QueueUrl)
-	t.Cleanup(func() {
-		if _, err := c.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(qURL)}); err != nil {
-			t.Logf("cleanup: delete queue %s: %v", qURL, err)
-		}
+	cleanupLogged(t, "delete queue "+qURL, func(ctx context.Context) error {
+		_, err := c.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(qURL)})
+		return err
 	})
 	return qURL
 }
@@ -141,10 +139,9 @@ func (s SQS) NewSNSTopic(t testing.TB, queueURL string) string {
 		t.Fatalf("fauxqs SNS CreateTopic %s at %s: %v", name, s.Host, err)
 	}
 	topicARN := aws.ToString(top.TopicArn)
-	t.Cleanup(func() {
-		if _, err := c.DeleteTopic(context.Background(), &sns.DeleteTopicInput{TopicArn: aws.String(topicARN)}); err != nil {
-			t.Logf("cleanup: delete SNS topic %s: %v", topicARN, err)
-		}
+	cleanupLogged(t, "delete SNS topic "+topicARN, func(ctx context.Context) error {
+		_, err := c.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(topicARN)})
+		return err
 	})
 	sub, err := c.Subscribe(ctx, &sns.SubscribeInput{
 		TopicArn:              aws.String(topicARN),
@@ -157,10 +154,9 @@ func (s SQS) NewSNSTopic(t testing.TB, queueURL string) string {
 		t.Fatalf("fauxqs SNS Subscribe %s -> %s: %v", topicARN, queueARN, err)
 	}
 	subARN := aws.ToString(sub.SubscriptionArn)
-	t.Cleanup(func() {
-		if _, err := c.Unsubscribe(context.Background(), &sns.UnsubscribeInput{SubscriptionArn: aws.String(subARN)}); err != nil {
-			t.Logf("cleanup: unsubscribe %s: %v", subARN, err)
-		}
+	cleanupLogged(t, "unsubscribe "+subARN, func(ctx context.Context) error {
+		_, err := c.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: aws.String(subARN)})
+		return err
 	})
 	// ARNs contain ':', so the ARN goes in the path with an empty host.
 	return "awssns:///" + topicARN + "?" + s.query()

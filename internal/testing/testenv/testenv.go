@@ -66,6 +66,32 @@ func ensureAWSEnv() {
 	})
 }
 
+// serviceHost is the host:port of a test service: $envKey, else def. When
+// probe(host) fails, t is skipped (or failed when services are required).
+func serviceHost(t testing.TB, service, envKey, def string, probe func(host string) error) string {
+	t.Helper()
+	host := env(envKey, def)
+	if err := probe(host); err != nil {
+		unavailable(t, service, host, err)
+	}
+	return host
+}
+
+// probePath is a probe for serviceHost: an HTTP GET of path on the host.
+func probePath(path string) func(host string) error {
+	return func(host string) error { return probeHTTP("http://" + host + path) }
+}
+
+// cleanupLogged runs del when t ends, logging rather than failing when it
+// fails: what is left behind stays on a throw-away test server.
+func cleanupLogged(t testing.TB, what string, del func(ctx context.Context) error) {
+	t.Cleanup(func() {
+		if err := del(context.Background()); err != nil {
+			t.Logf("cleanup: %s: %v", what, err)
+		}
+	})
+}
+
 // unavailable skips t (or fails it when services are required).
 func unavailable(t testing.TB, service, addr string, err error) {
 	t.Helper()
