@@ -86,7 +86,7 @@ echo; echo "$SMALL x 64 KiB + $LARGE x 32 MiB = $((total / 1048576)) MiB, $WORKE
 # kind, not counted.
 rc mkdir b:warm1; rc mkdir b:warm2
 "$BIN/rclone" --config /dev/null copy a:src b:warm1 --transfers "$WORKERS" >/dev/null 2>&1
-"$W/civicport" migrate --from "minio://127.0.0.1:$PA/src?secure=false" --to "minio://127.0.0.1:$PB/warm2?secure=false" --workers "$WORKERS" >/dev/null 2>&1
+"$W/civicport" migrate --from "minio://127.0.0.1:$PA/src?secure=false" --to "minio://127.0.0.1:$PB/warm2?secure=false" --workers "$WORKERS" --manifest "$W/warm.jsonl" >/dev/null 2>&1
 for r in $(seq "$ROUNDS"); do
   for b in copy$r mig$r s3mig$r; do rc mkdir b:$b; done
   timed "rclone copy" "$BIN/rclone" --config /dev/null copy a:src b:copy$r --transfers "$WORKERS"
