@@ -16,12 +16,52 @@
 # the machine; the goal is civicport (verified) <= rclone copy (unverified).
 #
 # usage: scripts/bench-migrate.sh     env: OBJECTS_SMALL, OBJECTS_LARGE, WORKERS (8), ROUNDS (2)
+#
+# Scale mode (scripts/bench-migrate.sh --scale, or SCALE=1): no MinIO, no
+# rclone. For each N in SCALE_SIZES (default "30000 300000"), writes N objects
+# of SCALE_BYTES (256) on file://, then times `civicport migrate` file:// ->
+# file:// (with a manifest) and `civicport verify --manifest` of the copy, and
+# prints for each the time, the time per 10k objects and the peak RSS. Goal:
+# time per object flat, peak RSS at the largest N within 1.2x of the smallest
+# and under 256 MB. Needs about N x 12 KiB of disk in $TMPDIR (file://
+# objects take a block each, and their .attrs files another).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS=-mod=mod
 CACHE=${CIVICPORT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/civicport-test-services}
 BIN=$CACHE/bin
 SMALL=${OBJECTS_SMALL:-2000} LARGE=${OBJECTS_LARGE:-16} WORKERS=${WORKERS:-8}
+
+if [[ ${1:-} == --scale || ${SCALE:-} == 1 ]]; then
+  command -v bc >/dev/null && [[ -x /usr/bin/time ]] || { apt-get update -qq && apt-get install -y -qq time bc >/dev/null; }
+  SIZES=${SCALE_SIZES:-30000 300000} BYTES=${SCALE_BYTES:-256}
+  W=$(mktemp -d)
+  trap 'rm -rf "$W"' EXIT
+  go build -o "$W/civicport" ./cmd/civicport
+  scaled() { # name n cmd... ; prints seconds, per 10k objects, peak RSS (MB)
+    local name=$1 n=$2; shift 2
+    local s e secs rss
+    s=$(date +%s.%N)
+    /usr/bin/time -f '%M' -o "$W/rss" "$@" >"$W/out.log" 2>&1 || { echo "$name FAILED:" >&2; tail -5 "$W/out.log" >&2; exit 1; }
+    e=$(date +%s.%N)
+    secs=$(echo "$e - $s" | bc -l)
+    rss=$(( $(tail -1 "$W/rss") / 1024 ))
+    printf '%-34s %8d objects %8.2f s  %6.2f s per 10k  peak RSS %4d MB\n' "$name" "$n" "$secs" "$(echo "$secs * 10000 / $n" | bc -l)" "$rss"
+  }
+  echo "file:// -> file://, objects of $BYTES bytes, $WORKERS workers, $(nproc) cores"
+  for n in $SIZES; do
+    d=$W/$n
+    mkdir -p "$d/src/ballots" "$d/dst"
+    # One stream cut into N files: seconds even for 300,000.
+    head -c $((n * BYTES)) /dev/urandom | split -b "$BYTES" -a 7 -d - "$d/src/ballots/scan-"
+    scaled "civicport migrate" "$n" "$W/civicport" migrate --from "file://$d/src" --to "file://$d/dst" \
+      --workers "$WORKERS" --manifest "$d/manifest.jsonl"
+    scaled "civicport verify --manifest" "$n" "$W/civicport" verify --manifest "$d/manifest.jsonl" \
+      --bucket "file://$d/dst" --workers "$WORKERS"
+    rm -rf "$d"
+  done
+  exit 0
+fi
 KEY=benchadmin SECRET=benchadmin-secret
 PA=9300 PB=9400
 
