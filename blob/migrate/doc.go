@@ -10,6 +10,12 @@
 // CheckManifestSignature checks a bucket against it offline, with only the
 // public key. ResumeManifest continues a run that was interrupted.
 //
+// At archive scale (millions of objects) memory stays flat: Run and Verify
+// walk the listings in step, and SortManifest, ResumeManifestSorted
+// (Options.DoneSorted) and VerifySortedManifest sort a manifest by key on
+// disk and walk it in step with a listing, where the map and slice forms
+// (ReadManifest, ResumeManifest, VerifyManifest) hold every entry.
+//
 // The package takes and returns gocloud.dev's portable *blob.Bucket (open
 // one with civicport/blob or any gocloud.dev driver) and imports no
 // provider; blob/distribute scales a migration out over a queue.
