@@ -2,9 +2,6 @@ package blob
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strings"
@@ -85,8 +82,8 @@ func (b s3Bucket) NewTypedWriter(ctx context.Context, key, contentType string, o
 		if wc == nil || !as(&in) {
 			return nil
 		}
-		if sum, err := hex.DecodeString(wc.SHA256); err == nil && len(sum) == sha256.Size && wc.Size >= 0 && wc.Size < s3SinglePartMax {
-			in.ChecksumSHA256 = aws.String(base64.StdEncoding.EncodeToString(sum))
+		if b64, ok := wc.Base64SHA256(); ok && wc.Size >= 0 && wc.Size < s3SinglePartMax {
+			in.ChecksumSHA256 = aws.String(b64)
 			verified = writecheck.SHA256
 		} else {
 			in.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmSha256

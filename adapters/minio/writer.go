@@ -370,11 +370,11 @@ func completeOptions(o minio.PutObjectOptions) minio.PutObjectOptions {
 func (w *writer) putSingle() error {
 	opts, verified := w.opts, ""
 	if w.check != nil && w.check.SHA256 != "" {
-		sum, err := hex.DecodeString(w.check.SHA256)
-		if err != nil || len(sum) != sha256.Size {
+		b64, ok := w.check.Base64SHA256()
+		if !ok {
 			return fmt.Errorf("minio: writecheck.Check.SHA256 %q is not a hex SHA-256", w.check.SHA256)
 		}
-		opts = w.withHeader(opts, "X-Amz-Checksum-Sha256", base64.StdEncoding.EncodeToString(sum))
+		opts = w.withHeader(opts, "X-Amz-Checksum-Sha256", b64)
 		verified = writecheck.SHA256
 	}
 	info, err := w.core.PutObject(w.ctx, w.b.name, w.name, bytes.NewReader(w.buf), int64(len(w.buf)), w.md5, w.sha256(w.buf), opts)

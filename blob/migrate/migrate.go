@@ -548,7 +548,7 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 			return nil, false, err
 		}
 		if int64(len(body)) != a.Size {
-			return nil, false, fmt.Errorf("source size changed during copy: listed %d bytes, read %d", a.Size, len(body))
+			return nil, false, permanentError{fmt.Errorf("source size changed during copy: listed %d bytes, read %d", a.Size, len(body))}
 		}
 		sum := sha256.Sum256(body)
 		want = hex.EncodeToString(sum[:])

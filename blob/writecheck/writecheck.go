@@ -25,6 +25,9 @@ package writecheck
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 )
 
@@ -78,6 +81,16 @@ type Check struct {
 	// ETag is the stored object's ETag when the driver learnt it from the
 	// write's response, else "".
 	ETag string
+}
+
+// Base64SHA256 is SHA256 in the base64 form S3's x-amz-checksum-sha256
+// takes; ok is false when SHA256 is not 64 hex digits.
+func (c *Check) Base64SHA256() (b64 string, ok bool) {
+	sum, err := hex.DecodeString(c.SHA256)
+	if err != nil || len(sum) != sha256.Size {
+		return "", false
+	}
+	return base64.StdEncoding.EncodeToString(sum), true
 }
 
 // MetadataSetter replaces the user metadata of a stored object, keeping
