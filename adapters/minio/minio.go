@@ -220,8 +220,8 @@ type bucket struct {
 	name        string
 	partSize    int
 	concurrency int
-	secure      bool      // HTTPS endpoint: minio-go then sends no payload hash itself
-	bufs        sync.Pool // part buffers of writers, *[]byte of cap partSize
+	secure      bool     // HTTPS endpoint: minio-go then sends no payload hash itself
+	bufs        sync.Map // part size -> *sync.Pool of part buffers (*[]byte of that cap)
 }
 
 func (b *bucket) Close() error { return nil }
@@ -663,4 +663,16 @@ func (b *bucket) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 		return "", err
 	}
 	return u.String(), nil
+}
+
+// partPool returns the pool of part buffers of size bytes. One pool per
+// size: a caller that sets WriterOptions.BufferSize (blob/migrate does,
+// per object) reuses its buffers as the default size does, instead of
+// allocating and zeroing a fresh part each time.
+func (b *bucket) partPool(size int) *sync.Pool {
+	if p, ok := b.bufs.Load(size); ok {
+		return p.(*sync.Pool)
+	}
+	p, _ := b.bufs.LoadOrStore(size, new(sync.Pool))
+	return p.(*sync.Pool)
 }

@@ -52,9 +52,7 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 			ContentLanguage:    opts.ContentLanguage,
 		},
 	}
-	if partSize == b.partSize {
-		w.pool = &b.bufs
-	}
+	w.pool = b.partPool(partSize)
 	for range conc {
 		w.free <- nil
 	}
@@ -103,7 +101,7 @@ type writer struct {
 	md5      string            // base64 Content-MD5 of the whole object, or ""
 	check    *writecheck.Check // asked for through BeforeWrite, or nil
 	partSize int
-	pool     *sync.Pool // of *[]byte with cap partSize, or nil
+	pool     *sync.Pool // of *[]byte with cap partSize (bucket.partPool)
 	buf      []byte
 
 	// Multipart state, used once more than partSize bytes are written.
@@ -150,14 +148,17 @@ func (w *writer) Write(p []byte) (int, error) {
 	return n, w.failed()
 }
 
-// grow makes room in w.buf for n more bytes, doubling it up to partSize.
+// grow makes room in w.buf for n more bytes.
 func (w *writer) grow(n int) {
 	need := len(w.buf) + n
 	if need <= cap(w.buf) {
 		return
 	}
+	// Doubling up to 64 KiB (a small object keeps a small buffer), then
+	// straight to the pooled part buffer: no chain of copies up to
+	// partSize.
 	var nb []byte
-	if c := max(2*cap(w.buf), need, 64<<10); c < w.partSize {
+	if c := max(2*cap(w.buf), need, 4<<10); c <= 64<<10 && c < w.partSize {
 		nb = make([]byte, 0, c)
 	} else {
 		nb = w.getBuf()
@@ -168,16 +169,14 @@ func (w *writer) grow(n int) {
 // getBuf returns an empty buffer of capacity partSize. Pooling them saves
 // the page faults of fresh memory, which cost more than the copy.
 func (w *writer) getBuf() []byte {
-	if w.pool != nil {
-		if p, ok := w.pool.Get().(*[]byte); ok {
-			return (*p)[:0]
-		}
+	if p, ok := w.pool.Get().(*[]byte); ok {
+		return (*p)[:0]
 	}
 	return make([]byte, 0, w.partSize)
 }
 
 func (w *writer) putBuf(p []byte) {
-	if w.pool != nil && cap(p) == w.partSize {
+	if cap(p) == w.partSize {
 		w.pool.Put(&p)
 	}
 }
@@ -250,15 +249,19 @@ func (w *writer) startPart(data []byte, borrowed *sync.WaitGroup) (spare []byte,
 	// minio-go sends only SSE-C keys with parts, as S3 wants.
 	popts := minio.PutObjectPartOptions{SSE: w.opts.ServerSideEncryption}
 	var partSum string // base64 SHA-256 of the part, for the server to check
-	if w.b.secure || w.check != nil {
+	switch {
+	case w.check != nil:
+		// The signed x-amz-checksum-sha256 header binds the body, which
+		// the server hashes once to check it: the payload itself goes
+		// unsigned, without minio-go's second SHA-256 (or, over HTTP, its
+		// chunk signatures) and the server's second hash.
 		sum := sha256.Sum256(data)
-		if w.b.secure {
-			popts.Sha256Hex = hex.EncodeToString(sum[:])
-		}
-		if w.check != nil {
-			partSum = base64.StdEncoding.EncodeToString(sum[:])
-			popts.CustomHeader = http.Header{"X-Amz-Checksum-Sha256": {partSum}}
-		}
+		partSum = base64.StdEncoding.EncodeToString(sum[:])
+		popts.CustomHeader = http.Header{"X-Amz-Checksum-Sha256": {partSum}}
+		popts.DisableContentSha256 = true
+	case w.b.secure:
+		sum := sha256.Sum256(data)
+		popts.Sha256Hex = hex.EncodeToString(sum[:])
 	}
 	w.wg.Add(1)
 	go func() {
@@ -365,19 +368,23 @@ func completeOptions(o minio.PutObjectOptions) minio.PutObjectOptions {
 
 // putSingle sends w.buf as one PUT with its MD5 (when known) and, over HTTPS,
 // its SHA-256 for the server to check. With a Check whose SHA256 is set, that
-// SHA-256 also goes as x-amz-checksum-sha256, which the server verifies
-// against the body and stores with the object.
+// SHA-256 goes as x-amz-checksum-sha256 instead, which the server verifies
+// against the body and stores with the object; the header is signed, so
+// the payload goes unsigned (as for parts in startPart).
 func (w *writer) putSingle() error {
-	opts, verified := w.opts, ""
+	opts, verified, payloadSum := w.opts, "", ""
 	if w.check != nil && w.check.SHA256 != "" {
 		b64, ok := w.check.Base64SHA256()
 		if !ok {
 			return fmt.Errorf("minio: writecheck.Check.SHA256 %q is not a hex SHA-256", w.check.SHA256)
 		}
 		opts = w.withHeader(opts, "X-Amz-Checksum-Sha256", b64)
+		opts.DisableContentSha256 = true
 		verified = writecheck.SHA256
+	} else {
+		payloadSum = w.sha256(w.buf)
 	}
-	info, err := w.core.PutObject(w.ctx, w.b.name, w.name, bytes.NewReader(w.buf), int64(len(w.buf)), w.md5, w.sha256(w.buf), opts)
+	info, err := w.core.PutObject(w.ctx, w.b.name, w.name, bytes.NewReader(w.buf), int64(len(w.buf)), w.md5, payloadSum, opts)
 	if err == nil {
 		w.checked(verified, info.ETag)
 	}

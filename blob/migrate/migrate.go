@@ -1,7 +1,6 @@
 package migrate
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -544,11 +543,8 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 		if err != nil {
 			return nil, false, err
 		}
-		if body, err = io.ReadAll(io.LimitReader(digest.ProgressReader(r, touch), o.BufferLimit+1)); err != nil {
+		if body, err = readExactly(digest.ProgressReader(r, touch), a.Size); err != nil {
 			return nil, false, err
-		}
-		if int64(len(body)) != a.Size {
-			return nil, false, permanentError{fmt.Errorf("source size changed during copy: listed %d bytes, read %d", a.Size, len(body))}
 		}
 		sum := sha256.Sum256(body)
 		want = hex.EncodeToString(sum[:])
@@ -578,9 +574,7 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 	}
 
 	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	} else {
+	if body == nil {
 		if r, err = open(); err != nil {
 			return nil, false, err
 		}
@@ -608,9 +602,17 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 	if err != nil {
 		return nil, false, err
 	}
-	h := sha256.New()
-	n, err := io.Copy(w, io.TeeReader(digest.ProgressReader(r, touch), h))
-	got = hex.EncodeToString(h.Sum(nil))
+	var n int64
+	if body != nil {
+		// Hashed already; one Write, which the driver may send as it is.
+		var k int
+		k, err = w.Write(body)
+		n, got = int64(k), want
+	} else {
+		h := sha256.New()
+		n, err = io.Copy(w, io.TeeReader(digest.ProgressReader(r, touch), h))
+		got = hex.EncodeToString(h.Sum(nil))
+	}
 	if err == nil && n != a.Size {
 		err = permanentError{fmt.Errorf("source size changed during copy: listed %d bytes, read %d", a.Size, n)}
 	}
@@ -650,6 +652,27 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 		e.SHA256 = got
 	}
 	return e, true, nil
+}
+
+// readExactly reads the size bytes an object was listed with into one
+// buffer of that size, failing permanently when it holds more or fewer.
+func readExactly(r io.Reader, size int64) ([]byte, error) {
+	body := make([]byte, size)
+	n, err := io.ReadFull(r, body)
+	if err == nil {
+		var one [1]byte
+		var k int
+		if k, err = io.ReadFull(r, one[:]); k > 0 {
+			return nil, permanentError{fmt.Errorf("source size changed during copy: listed %d bytes, read more", size)}
+		}
+		if err == io.EOF {
+			return body, nil
+		}
+	}
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		return nil, permanentError{fmt.Errorf("source size changed during copy: listed %d bytes, read %d", size, n)}
+	}
+	return nil, err
 }
 
 // attributesOf returns the attributes a read's response carried, when the
