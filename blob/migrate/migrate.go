@@ -248,28 +248,7 @@ func (s *Summary) Err() error {
 // stop the others; it is counted and listed in the summary. The returned
 // error is for failures of the whole run (listing, ctx).
 func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary, error) {
-	o := Options{}
-	if opts != nil {
-		o = *opts
-	}
-	if o.Workers <= 0 {
-		o.Workers = 4
-	}
-	if o.BufferLimit <= 0 {
-		o.BufferLimit = 8 << 20
-	}
-	if o.Retries <= 0 {
-		o.Retries = 3
-	}
-	if o.PartSize <= 0 {
-		o.PartSize = 5 << 20
-	}
-	if o.PartWorkers <= 0 {
-		o.PartWorkers = 2
-	}
-	if o.RetryBackoff <= 0 {
-		o.RetryBackoff = 500 * time.Millisecond
-	}
+	o := opts.withDefaults()
 	var (
 		mu  sync.Mutex
 		sum Summary
@@ -400,6 +379,47 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 	})
 	sort.Slice(sum.Failures, func(i, j int) bool { return sum.Failures[i].Key < sum.Failures[j].Key })
 	return &sum, err
+}
+
+// withDefaults returns a copy of o (nil: the zero value) with every unset
+// field at its default.
+func (o *Options) withDefaults() Options {
+	c := Options{}
+	if o != nil {
+		c = *o
+	}
+	o = &c
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.BufferLimit <= 0 {
+		o.BufferLimit = 8 << 20
+	}
+	if o.Retries <= 0 {
+		o.Retries = 3
+	}
+	if o.PartSize <= 0 {
+		o.PartSize = 5 << 20
+	}
+	if o.PartWorkers <= 0 {
+		o.PartWorkers = 2
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = 500 * time.Millisecond
+	}
+	return c
+}
+
+// DataInFlight is the most object data Run holds in memory at once with
+// these options (nil: the defaults): per worker, an object read whole
+// (up to BufferLimit) or the parts of a streamed one (PartWorkers in
+// flight plus the one being filled, PartSize each), whichever is larger.
+// Listings, manifests and buffers of the drivers' own come on top. The CLI
+// sets Go's soft memory limit from it, so that peak RSS follows what
+// Workers asks for rather than twice the heap.
+func (o *Options) DataInFlight() int64 {
+	c := o.withDefaults()
+	return int64(c.Workers) * max(c.BufferLimit, int64(c.PartWorkers+1)*int64(c.PartSize))
 }
 
 // sameEntry reports whether a and b describe the same object.

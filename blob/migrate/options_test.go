@@ -151,3 +151,15 @@ func TestResumeManifest(t *testing.T) {
 	_, _, err = migrate.ResumeManifest(path)
 	assert.ErrorContains(t, err, "manifest line 1")
 }
+
+// DataInFlight counts, per worker, the larger of an object read whole and
+// the parts of a streamed one, after defaults.
+func TestDataInFlight(t *testing.T) {
+	const mib = 1 << 20
+	// Defaults: 4 workers x max(8 MiB, (2+1) x 5 MiB).
+	assert.EqualValues(t, 4*15*mib, (*migrate.Options)(nil).DataInFlight())
+	assert.EqualValues(t, 4*15*mib, (&migrate.Options{}).DataInFlight())
+	assert.EqualValues(t, 8*15*mib, (&migrate.Options{Workers: 8}).DataInFlight())
+	assert.EqualValues(t, 2*64*mib, (&migrate.Options{Workers: 2, BufferLimit: 64 * mib}).DataInFlight())
+	assert.EqualValues(t, 3*5*16*mib, (&migrate.Options{Workers: 3, PartWorkers: 4, PartSize: 16 * mib}).DataInFlight())
+}
