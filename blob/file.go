@@ -53,6 +53,7 @@ type fileBucket struct {
 	driver.Bucket
 	dir     string // absolute, as fileblob opened it
 	noAttrs bool   // metadata=skip: fileblob writes no attribute files
+	lists   *listCache
 }
 
 // wrapFile wraps b, opened from u (a file:// URL), with fileBucket.
@@ -71,7 +72,7 @@ func newFileBucket(d driver.Bucket, u *url.URL) fileBucket {
 		dir = abs
 	}
 	md := u.Query()["metadata"]
-	return fileBucket{Bucket: d, dir: dir, noAttrs: len(md) > 0 && md[0] == "skip"}
+	return fileBucket{Bucket: d, dir: dir, noAttrs: len(md) > 0 && md[0] == "skip", lists: &listCache{}}
 }
 
 const (

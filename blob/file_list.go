@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
+	"sync"
 
 	"gocloud.dev/blob/driver"
 
@@ -21,11 +23,18 @@ import (
 // the names on disk, which is not key order once names are escaped (a page
 // token would then skip or repeat keys).
 //
-// The walk holds one directory's entries per level, as fileblob's does. It
-// starts in the deepest directory the prefix names, skips directories
-// whose keys all lie before the page token, outside the prefix, or inside
-// a "directory" (delimiter) already listed, and stops at the first entry
-// past a full page.
+// The walk starts in the deepest directory the prefix names, skips
+// directories whose keys all lie before the page token, outside the
+// prefix, or inside a "directory" (delimiter) already listed, and stops at
+// the first entry past a full page.
+//
+// A directory's entries are read and sorted once per listing, not once per
+// page: the sorted entries of the directories the walk stopped in are kept
+// for the request that continues from the page's token (listCache), so
+// listing a directory of N objects costs one read of it, not N/PageSize
+// (fileblob re-reads from the start for every page: quadratic). So a
+// listing sees a directory as it was when the listing first read it; an
+// object created there afterwards is listed by the next listing.
 func (b fileBucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
 	if opts.BeforeList != nil {
 		// fileblob exposes no type for it; call it once, as drivers must.
@@ -43,16 +52,70 @@ func (b fileBucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*d
 	if l.size <= 0 {
 		l.size = 1000 // fileblob's default
 	}
+	if l.token != "" {
+		l.dirs = b.lists.take(l.prefix, l.delim, l.token)
+	}
+	if l.dirs == nil {
+		l.dirs = map[string][]entry{}
+	}
 	dir, keyPrefix, depth := b.listStart(opts.Prefix)
 	err := l.walk(dir, keyPrefix, depth)
 	page := &driver.ListPage{Objects: l.page}
 	switch {
 	case errors.Is(err, errPageFull):
 		page.NextPageToken = []byte(l.page[len(l.page)-1].Key)
+		b.lists.put(l.prefix, l.delim, string(page.NextPageToken), l.dirs)
 	case err != nil:
 		return nil, err
 	}
 	return page, nil
+}
+
+// listCache holds, for listings that are not finished, the sorted entries
+// of the directories their last page stopped in, under the page token that
+// continues them. At most maxListings are held; the oldest goes first (an
+// abandoned listing), and its next page reads its directories again.
+type listCache struct {
+	mu    sync.Mutex
+	next  map[string]map[string][]entry // listing key -> directory path -> entries
+	order []string                      // listing keys, oldest first
+}
+
+const maxListings = 8
+
+func listKey(prefix, delim, token string) string {
+	return prefix + "\x00" + delim + "\x00" + token
+}
+
+// take removes and returns what the listing continued by token kept, or nil.
+func (c *listCache) take(prefix, delim, token string) map[string][]entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := listKey(prefix, delim, token)
+	d, ok := c.next[k]
+	if !ok {
+		return nil
+	}
+	delete(c.next, k)
+	c.order = slices.DeleteFunc(c.order, func(s string) bool { return s == k })
+	return d
+}
+
+func (c *listCache) put(prefix, delim, token string, dirs map[string][]entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.next == nil {
+		c.next = map[string]map[string][]entry{}
+	}
+	k := listKey(prefix, delim, token)
+	if _, ok := c.next[k]; !ok {
+		c.order = append(c.order, k)
+	}
+	c.next[k] = dirs
+	for len(c.order) > maxListings {
+		delete(c.next, c.order[0])
+		c.order = c.order[1:]
+	}
 }
 
 // listStart returns the directory holding every key that starts with
@@ -87,58 +150,51 @@ type fileLister struct {
 	prefix, delim, token string
 	size                 int
 	page                 []*driver.ListObject
-	lastDir              string // the last "directory" listed (delimiter)
+	lastDir              string             // the last "directory" listed (delimiter)
+	dirs                 map[string][]entry // directory path -> its sorted entries, for the directories being walked
 }
 
 // entry is a file or directory of the walk, under the key it sorts by: a
 // file's key, or a directory's key prefix (ending in "/"). Entries of one
 // directory sort as the keys under them do (see walk).
 type entry struct {
-	sortKey string
-	dir     bool
-	de      fs.DirEntry
+	sortKey, name string
+	dir           bool
 }
 
-// walk lists the entries of directory dir, whose keys all start with
-// keyPrefix, depth levels below the bucket's directory.
-//
-// Listing each directory's entries in the order of their sort keys lists
-// keys in order: the keys under two entries never interleave. (They could
-// only if one entry's sort key were a proper prefix of another's, the
-// longer continuing with "/": a directory's name cannot end in "/" or ".."
-// since fileblob escapes a "/" after those, and a file that equals a
-// directory's prefix, such as "a/" next to "a/b", sorts before everything
-// in the directory.)
-func (l *fileLister) walk(dir, keyPrefix string, depth int) error {
-	if err := l.ctx.Err(); err != nil {
-		return err
+// entries returns the entries of directory dir (attribute files left out)
+// in walk order, read once per listing.
+func (l *fileLister) entries(dir, keyPrefix string, depth int) []entry {
+	if ents, ok := l.dirs[dir]; ok {
+		return ents
 	}
 	des, err := os.ReadDir(dir)
 	if err != nil && len(des) == 0 {
 		return nil // as fileblob: what cannot be read is not listed
 	}
-	ents := make([]entry, 0, len(des))
+	attrs := func(de fs.DirEntry) bool { return !de.IsDir() && strings.HasSuffix(de.Name(), attrsExt) }
+	n := 0
 	for _, de := range des {
-		name := de.Name()
-		isDir := de.IsDir()
-		if !isDir && strings.HasSuffix(name, attrsExt) {
+		if !attrs(de) {
+			n++
+		}
+	}
+	ents := make([]entry, 0, n) // held for the whole listing: no room for the attribute files
+	for _, de := range des {
+		if attrs(de) {
 			continue // fileblob's attribute files
 		}
-		sk := keyPrefix + userSegment(hexescape.Unescape(name), depth == 0, !isDir)
+		name, isDir := de.Name(), de.IsDir()
+		seg := userSegment(hexescape.Unescape(name), depth == 0, !isDir)
+		sk := keyPrefix + seg
 		if isDir {
 			sk += "/"
-			if !strings.HasPrefix(sk, l.prefix) && !strings.HasPrefix(l.prefix, sk) {
-				continue
-			}
-			// Every key under it is longer than sk: all of them lie
-			// before the token unless the token is inside it.
-			if l.token != "" && sk <= l.token && !strings.HasPrefix(l.token, sk) {
-				continue
-			}
-		} else if !strings.HasPrefix(sk, l.prefix) || (l.token != "" && sk <= l.token) {
-			continue
 		}
-		ents = append(ents, entry{sortKey: sk, dir: isDir, de: de})
+		if seg == name {
+			// Held for the whole listing: share the sort key's bytes.
+			name = sk[len(keyPrefix) : len(keyPrefix)+len(seg)]
+		}
+		ents = append(ents, entry{sortKey: sk, name: name, dir: isDir})
 	}
 	slices.SortFunc(ents, func(a, b entry) int {
 		if c := strings.Compare(a.sortKey, b.sortKey); c != 0 {
@@ -152,10 +208,45 @@ func (l *fileLister) walk(dir, keyPrefix string, depth int) error {
 		}
 		return -1
 	})
-	for _, e := range ents {
-		path := filepath.Join(dir, e.de.Name())
+	l.dirs[dir] = ents
+	return ents
+}
+
+// walk lists the entries of directory dir, whose keys all start with
+// keyPrefix, depth levels below the bucket's directory.
+//
+// Listing each directory's entries in the order of their sort keys lists
+// keys in order: the keys under two entries never interleave. (They could
+// only if one entry's sort key were a proper prefix of another's, the
+// longer continuing with "/": a directory's name cannot end in "/" or ".."
+// since fileblob escapes a "/" after those, and a file that equals a
+// directory's prefix, such as "a/" next to "a/b", sorts before everything
+// in the directory.) So the entries past the page token start at the first
+// sort key after it, or at the directory just before that if the token
+// lies inside it.
+func (l *fileLister) walk(dir, keyPrefix string, depth int) error {
+	if err := l.ctx.Err(); err != nil {
+		return err
+	}
+	ents := l.entries(dir, keyPrefix, depth)
+	start := 0
+	if l.token != "" {
+		start = sort.Search(len(ents), func(i int) bool { return ents[i].sortKey > l.token })
+		if start > 0 && ents[start-1].dir && strings.HasPrefix(l.token, ents[start-1].sortKey) {
+			start--
+		}
+	}
+	for _, e := range ents[start:] {
+		if e.dir {
+			if !strings.HasPrefix(e.sortKey, l.prefix) && !strings.HasPrefix(l.prefix, e.sortKey) {
+				continue
+			}
+		} else if !strings.HasPrefix(e.sortKey, l.prefix) {
+			continue
+		}
+		path := filepath.Join(dir, e.name)
 		if !e.dir {
-			if err := l.file(e.sortKey, path, e.de); err != nil {
+			if err := l.file(e.sortKey, path); err != nil {
 				return err
 			}
 			continue
@@ -179,6 +270,7 @@ func (l *fileLister) walk(dir, keyPrefix string, depth int) error {
 			return err
 		}
 	}
+	delete(l.dirs, dir) // walked to its end: not needed by the next page
 	return nil
 }
 
@@ -198,20 +290,20 @@ func (l *fileLister) collapse(s string) (string, bool) {
 }
 
 // file lists the object key, stored at path.
-func (l *fileLister) file(key, path string, de fs.DirEntry) error {
+func (l *fileLister) file(key, path string) error {
 	if p, ok := l.collapse(key); ok {
 		if p == l.lastDir || (l.token != "" && p <= l.token) {
 			return nil
 		}
-		fi, err := de.Info()
+		fi, err := os.Lstat(path)
 		if err != nil {
 			return nil // gone since ReadDir
 		}
 		return l.add(&driver.ListObject{Key: p, IsDir: true, AsFunc: fileInfoAs(fi)})
 	}
-	fi, err := de.Info()
+	fi, err := os.Lstat(path)
 	if err != nil {
-		return nil
+		return nil // gone since ReadDir
 	}
 	// As fileblob: the MD5 is known for the objects it wrote.
 	return l.add(&driver.ListObject{

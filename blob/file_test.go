@@ -452,3 +452,48 @@ func TestConformanceFileDrivertest(t *testing.T) {
 		return &fileHarness{urlHarness{url: "file://" + t.TempDir(), nonSlash: true}}, nil
 	}, nil)
 }
+
+// A file:// listing reads each directory once, not once per page
+// (fileblob's listing walks from the start for every page: quadratic in
+// the objects of a directory). So it lists the directory as it was when it
+// first read it: an object created later under a key past the page is
+// listed by the next listing, not this one; one deleted since is not
+// listed. Abandoned listings are forgotten after maxListings (8).
+func TestFileListingReadsDirectoryOnce(t *testing.T) {
+	ctx := context.Background()
+	b := openFile(t, t.TempDir())
+	for _, k := range []string{"scan-1", "scan-2", "scan-3", "scan-4", "sub/scan-5", "sub/scan-6"} {
+		require.NoError(t, b.WriteAll(ctx, k, []byte(k), nil))
+	}
+	page, next, err := b.ListPage(ctx, gcblob.FirstPageToken, 2, nil)
+	require.NoError(t, err)
+	require.Len(t, page, 2)
+	require.NoError(t, b.WriteAll(ctx, "scan-9", []byte("late"), nil))
+	require.NoError(t, b.WriteAll(ctx, "sub/scan-7", []byte("late"), nil))
+	require.NoError(t, b.Delete(ctx, "scan-3"))
+
+	var rest []string
+	for next != nil {
+		page, next, err = b.ListPage(ctx, next, 2, nil)
+		require.NoError(t, err)
+		for _, o := range page {
+			rest = append(rest, o.Key)
+		}
+	}
+	// sub/ was first read after the writes: it shows sub/scan-7.
+	assert.Equal(t, []string{"scan-4", "sub/scan-5", "sub/scan-6", "sub/scan-7"}, rest)
+	assert.Equal(t, []string{"scan-1", "scan-2", "scan-4", "scan-9", "sub/scan-5", "sub/scan-6", "sub/scan-7"}, listKeys(t, b, nil))
+
+	// Many abandoned listings: each one's continuation is dropped in turn,
+	// and a continued page then reads the directory again.
+	_, next, err = b.ListPage(ctx, gcblob.FirstPageToken, 1, nil)
+	require.NoError(t, err)
+	for i := range blob.MaxListings {
+		_, _, err := b.ListPage(ctx, gcblob.FirstPageToken, 1, &gcblob.ListOptions{Delimiter: fmt.Sprint("~", i)})
+		require.NoError(t, err)
+	}
+	require.NoError(t, b.WriteAll(ctx, "scan-10", []byte("later"), nil))
+	page, _, err = b.ListPage(ctx, next, 1, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "scan-10", page[0].Key, "the forgotten listing read the directory again")
+}
