@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"sync"
 
 	gcblob "gocloud.dev/blob"
 )
@@ -171,12 +172,19 @@ func HashObjectWith(ctx context.Context, b *gcblob.Bucket, key string, progress 
 	if progress != nil {
 		src = ProgressReader(r, progress)
 	}
-	n, err := io.Copy(h, src)
+	// Not io.Copy(h, r): gocloud's Reader.WriteTo allocates a 1 MiB buffer
+	// per call, most of what verifying many small objects allocated.
+	buf := hashBufs.Get().(*[]byte)
+	defer hashBufs.Put(buf)
+	n, err := io.CopyBuffer(h, struct{ io.Reader }{src}, *buf)
 	if err != nil {
 		return "", n, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
+
+// hashBufs are HashObjectWith's read buffers.
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // ProgressReader returns r, calling progress with the size of every read
 // that returned bytes.
