@@ -3,7 +3,6 @@ package digest_test
 import (
 	"context"
 	"crypto/sha256"
-	"io"
 	"testing"
 
 	"gocloud.dev/blob"
@@ -51,7 +50,7 @@ func BenchmarkDigest(b *testing.B) {
 				}
 				b.SetBytes(benchSize)
 				for b.Loop() {
-					if err := write(ctx, bk, data, md); err != nil {
+					if err := testenv.BenchWrite(ctx, bk, data, md); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -60,40 +59,10 @@ func BenchmarkDigest(b *testing.B) {
 				continue // reads are the same as "supplied"
 			}
 			b.Run(backend+"/"+mode+"/read", func(b *testing.B) {
-				bk := open(b)
-				ctx := context.Background()
-				if err := bk.WriteAll(ctx, "obj", data, nil); err != nil {
-					b.Fatal(err)
-				}
-				b.SetBytes(benchSize)
-				for b.Loop() {
-					r, err := bk.NewReader(ctx, "obj", nil)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if n, err := io.Copy(io.Discard, r); err != nil || n != benchSize {
-						b.Fatal(n, err)
-					}
-					r.Close()
-				}
+				testenv.BenchRead(b, open(b), data)
 			})
 		}
 	}
-}
-
-// write streams data to "obj" in 1 MiB writes.
-func write(ctx context.Context, bk *blob.Bucket, data []byte, md map[string]string) error {
-	w, err := bk.NewWriter(ctx, "obj", &blob.WriterOptions{ContentType: "application/octet-stream", Metadata: md})
-	if err != nil {
-		return err
-	}
-	for p := data; len(p) > 0; p = p[min(len(p), 1<<20):] {
-		if _, err := w.Write(p[:min(len(p), 1<<20)]); err != nil {
-			w.Close()
-			return err
-		}
-	}
-	return w.Close()
 }
 
 // BenchmarkSHA256CPU is the cost Digest cannot avoid: hashing 32 MiB.

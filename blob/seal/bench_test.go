@@ -36,47 +36,16 @@ func BenchmarkSeal(b *testing.B) {
 				ctx := context.Background()
 				b.SetBytes(benchSize)
 				for b.Loop() {
-					if err := write(ctx, bk, data); err != nil {
+					if err := testenv.BenchWrite(ctx, bk, data, nil); err != nil {
 						b.Fatal(err)
 					}
 				}
 			})
 			b.Run(backend+"/"+mode+"/read", func(b *testing.B) {
-				bk := open(b)
-				ctx := context.Background()
-				if err := bk.WriteAll(ctx, "obj", data, nil); err != nil {
-					b.Fatal(err)
-				}
-				b.SetBytes(benchSize)
-				for b.Loop() {
-					r, err := bk.NewReader(ctx, "obj", nil)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if n, err := io.Copy(io.Discard, r); err != nil || n != benchSize {
-						b.Fatal(n, err)
-					}
-					r.Close()
-				}
+				testenv.BenchRead(b, open(b), data)
 			})
 		}
 	}
-}
-
-// write streams data to "obj" in 1 MiB writes, as a program copying a file
-// would.
-func write(ctx context.Context, bk *blob.Bucket, data []byte) error {
-	w, err := bk.NewWriter(ctx, "obj", &blob.WriterOptions{ContentType: "application/octet-stream"})
-	if err != nil {
-		return err
-	}
-	for p := data; len(p) > 0; p = p[min(len(p), 1<<20):] {
-		if _, err := w.Write(p[:min(len(p), 1<<20)]); err != nil {
-			w.Close()
-			return err
-		}
-	}
-	return w.Close()
 }
 
 // BenchmarkEnvelopeCPU is the cost Seal cannot avoid: encrypting and

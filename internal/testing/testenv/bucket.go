@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"io"
 	"testing"
 
 	gcblob "gocloud.dev/blob"
@@ -42,5 +43,42 @@ func Backends(open func(context.Context, string) (*gcblob.Bucket, error)) map[st
 			}
 			return b
 		},
+	}
+}
+
+// BenchWrite streams data to "obj" in 1 MiB writes, as a program copying a
+// file would, with metadata md (nil for none).
+func BenchWrite(ctx context.Context, bk *gcblob.Bucket, data []byte, md map[string]string) error {
+	w, err := bk.NewWriter(ctx, "obj", &gcblob.WriterOptions{ContentType: "application/octet-stream", Metadata: md})
+	if err != nil {
+		return err
+	}
+	for p := data; len(p) > 0; p = p[min(len(p), 1<<20):] {
+		if _, err := w.Write(p[:min(len(p), 1<<20)]); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	return w.Close()
+}
+
+// BenchRead measures full reads of "obj" from bk, after writing data there
+// in one WriteAll; a short read or an error fails the benchmark.
+func BenchRead(b *testing.B, bk *gcblob.Bucket, data []byte) {
+	ctx := context.Background()
+	if err := bk.WriteAll(ctx, "obj", data, nil); err != nil {
+		b.Fatal(err)
+	}
+	size := int64(len(data))
+	b.SetBytes(size)
+	for b.Loop() {
+		r, err := bk.NewReader(ctx, "obj", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n, err := io.Copy(io.Discard, r); err != nil || n != size {
+			b.Fatal(n, err)
+		}
+		r.Close()
 	}
 }
