@@ -21,6 +21,16 @@ import (
 	"github.com/civicport/civicport/pubsub/meta"
 )
 
+// ddPair is a topic and, over its raw subscription, a Dedup one made with
+// opts, shut down when the test ends.
+func ddPair(t *testing.T, opts *dedup.Options) (*gcpubsub.Topic, *gcpubsub.Subscription) {
+	t.Helper()
+	topic, raw := decoratortest.RawPair(t, 10*time.Second)
+	sub := dedup.Wrap(raw, opts)
+	decoratortest.ShutdownOnCleanup(t, sub)
+	return topic, sub
+}
+
 func ddSend(t *testing.T, topic *gcpubsub.Topic, body, id string) {
 	t.Helper()
 	var md map[string]string
@@ -57,9 +67,7 @@ func TestDedupSameIDDeliveredOnceCountedOnce(t *testing.T) {
 }
 
 func TestDedupRedeliveryAfterNackIsDelivered(t *testing.T) {
-	topic, raw := decoratortest.RawPair(t, 10*time.Second)
-	sub := dedup.Wrap(raw, nil)
-	decoratortest.ShutdownOnCleanup(t, sub)
+	topic, sub := ddPair(t, nil)
 	ddSend(t, topic, "registration update 7", "reg-7")
 	m := decoratortest.Receive(t, sub)
 	m.Nack()
@@ -73,9 +81,7 @@ func TestDedupRedeliveryAfterNackIsDelivered(t *testing.T) {
 }
 
 func TestDedupInFlightDuplicateNotDeliveredTwice(t *testing.T) {
-	topic, raw := decoratortest.RawPair(t, 10*time.Second)
-	sub := dedup.Wrap(raw, nil)
-	decoratortest.ShutdownOnCleanup(t, sub)
+	topic, sub := ddPair(t, nil)
 	ddSend(t, topic, "copy A", "batch-3")
 	ddSend(t, topic, "copy B", "batch-3")
 	first := decoratortest.Receive(t, sub)
@@ -91,9 +97,7 @@ func TestDedupInFlightDuplicateNotDeliveredTwice(t *testing.T) {
 }
 
 func TestDedupInFlightDuplicateDeliveredAfterNackOfFirst(t *testing.T) {
-	topic, raw := decoratortest.RawPair(t, 10*time.Second)
-	sub := dedup.Wrap(raw, nil)
-	decoratortest.ShutdownOnCleanup(t, sub)
+	topic, sub := ddPair(t, nil)
 	ddSend(t, topic, "copy A", "batch-4")
 	ddSend(t, topic, "copy B", "batch-4")
 	first := decoratortest.Receive(t, sub)
@@ -170,9 +174,7 @@ func TestDedupFallbackKeyDropsRedeliveryWithoutID(t *testing.T) {
 func TestDedupFallbackKeyIdenticalPublishes(t *testing.T) {
 	// By default two separate publishes of the same content are two
 	// messages: the backend ids differ.
-	topic, raw := decoratortest.RawPair(t, 10*time.Second)
-	sub := dedup.Wrap(raw, nil)
-	decoratortest.ShutdownOnCleanup(t, sub)
+	topic, sub := ddPair(t, nil)
 	ddSend(t, topic, "+1 ballot", "")
 	ddSend(t, topic, "+1 ballot", "")
 	decoratortest.Receive(t, sub).Ack()
@@ -180,9 +182,7 @@ func TestDedupFallbackKeyIdenticalPublishes(t *testing.T) {
 	assert.EqualValues(t, 0, decoratortest.DedupStats(t, sub).Duplicates())
 
 	// With ContentKey they are one.
-	topic2, raw2 := decoratortest.RawPair(t, 10*time.Second)
-	sub2 := dedup.Wrap(raw2, &dedup.Options{ContentKey: true})
-	decoratortest.ShutdownOnCleanup(t, sub2)
+	topic2, sub2 := ddPair(t, &dedup.Options{ContentKey: true})
 	ddSend(t, topic2, "+1 ballot", "")
 	decoratortest.Receive(t, sub2).Ack()
 	ddSend(t, topic2, "+1 ballot", "")
@@ -212,9 +212,7 @@ func TestMemoryStoreWindow(t *testing.T) {
 }
 
 func TestDedupWindowEviction(t *testing.T) {
-	topic, raw := decoratortest.RawPair(t, 10*time.Second)
-	sub := dedup.Wrap(raw, &dedup.Options{Store: dedup.NewMemoryStore(1)})
-	decoratortest.ShutdownOnCleanup(t, sub)
+	topic, sub := ddPair(t, &dedup.Options{Store: dedup.NewMemoryStore(1)})
 	ddSend(t, topic, "one", "k1")
 	decoratortest.Receive(t, sub).Ack()
 	ddSend(t, topic, "two", "k2")
@@ -245,9 +243,7 @@ func TestDedupBucketStoreSurvivesRestart(t *testing.T) {
 	assert.Equal(t, "id:final-4", string(got))
 
 	// "Restart": a new process, a new subscription, the same bucket.
-	topic2, raw2 := decoratortest.RawPair(t, 10*time.Second)
-	sub2 := dedup.Wrap(raw2, &dedup.Options{Store: dedup.NewBucketStore(bucket, "dedup/results/")})
-	decoratortest.ShutdownOnCleanup(t, sub2)
+	topic2, sub2 := ddPair(t, &dedup.Options{Store: dedup.NewBucketStore(bucket, "dedup/results/")})
 	ddSend(t, topic2, "county 4 final", "final-4")
 	ddSend(t, topic2, "county 5 final", "final-5")
 	m := decoratortest.Receive(t, sub2)
