@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/civicport/civicport/adapters/profile"
-	"github.com/civicport/civicport/internal/testing/gcpkmsfake"
+	"github.com/civicport/civicport/internal/testing/profiletest"
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
@@ -123,19 +123,6 @@ func TestOnPremProfileVersitygwRabbit(t *testing.T) {
 func TestGCPProfile(t *testing.T) {
 	g := testenv.FakeGCS(t)
 	ps := testenv.PubSubFake(t)
-	fake, err := gcpkmsfake.NewServer()
-	require.NoError(t, err)
-	t.Cleanup(fake.Close)
-	key, err := fake.CreateKey("county-elections", "us", "elections", "records")
-	require.NoError(t, err)
-	topic, sub := ps.NewTopicAndSubscription(t)
-	c := profile.Config{Profile: profile.GCP, GCP: profile.GCPConfig{
-		Project:      "county-elections",
-		Bucket:       g.NewBucket(t),
-		KMSKey:       strings.TrimPrefix(key, "projects/county-elections/"), // relative to project
-		KMSEndpoint:  fake.Addr(),
-		Topic:        strings.TrimPrefix(topic, "gcppubsub://"),
-		Subscription: strings.TrimPrefix(sub, "gcppubsub://"),
-	}}
+	c := profiletest.GCP(t, g, ps)
 	exercise(t, open(t, c))
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/civicport/civicport/adapters/profile"
-	"github.com/civicport/civicport/internal/testing/gcpkmsfake"
+	"github.com/civicport/civicport/internal/testing/profiletest"
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
@@ -124,20 +123,7 @@ func TestServices(t *testing.T) {
 		SQSEndpoint: sqs.Endpoint(),
 	}}
 
-	fake, err := gcpkmsfake.NewServer()
-	require.NoError(t, err)
-	t.Cleanup(fake.Close)
-	key, err := fake.CreateKey("county-elections", "us", "elections", "records")
-	require.NoError(t, err)
-	topic, sub := ps.NewTopicAndSubscription(t)
-	gcp := profile.Config{Profile: profile.GCP, GCP: profile.GCPConfig{
-		Project:      "county-elections",
-		Bucket:       gcs.NewBucket(t),
-		KMSKey:       strings.TrimPrefix(key, "projects/county-elections/"),
-		KMSEndpoint:  fake.Addr(),
-		Topic:        strings.TrimPrefix(topic, "gcppubsub://"),
-		Subscription: strings.TrimPrefix(sub, "gcppubsub://"),
-	}}
+	gcp := profiletest.GCP(t, gcs, ps)
 
 	stream := n.StreamName("CP_SWITCH")
 	n.DeleteStreamAtCleanup(t, stream)
