@@ -128,13 +128,7 @@ func TestCleanLogVerifies(t *testing.T) {
 	// The root is plain RFC 6962 over the entry objects' bytes: recompute
 	// it with tlog alone, as an auditor would.
 	var hashes []tlog.Hash
-	hr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = hashes[x]
-		}
-		return out, nil
-	})
+	hr := memHashes(&hashes)
 	for i := range int64(10) {
 		h, err := tlog.StoredHashes(i, f.read(t, audit.EntryKey(i)), hr)
 		require.NoError(t, err)
@@ -213,19 +207,25 @@ func TestReorderedEntries(t *testing.T) {
 	assert.True(t, has(rep, audit.Misplaced, 5), "%v", rep.Problems)
 }
 
+// memHashes reads tlog's stored hashes from *hashes, as the slice is at each
+// read.
+func memHashes(hashes *[]tlog.Hash) tlog.HashReader {
+	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = (*hashes)[x]
+		}
+		return out, nil
+	})
+}
+
 // forge rewrites entries from..end as a careful forger would: each
 // entry's index and prev, and its recorded hashes, made to agree, so only
 // the signed checkpoints can tell.
 func forge(t *testing.T, f *fixture, entries [][]byte, from int64) {
 	t.Helper()
 	var hashes []tlog.Hash
-	hr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = hashes[x]
-		}
-		return out, nil
-	})
+	hr := memHashes(&hashes)
 	var prev tlog.Hash
 	for i, data := range entries {
 		idx := int64(i)

@@ -224,14 +224,18 @@ func readEntries(ctx context.Context, b *blob.Bucket) ([][]byte, error) {
 	return data, nil
 }
 
-func (l *Log) hashReader() tlog.HashReader {
+func (l *Log) hashReader() tlog.HashReader { return storedHashes(&l.hashes) }
+
+// storedHashes reads tlog's stored hashes from *hashes, as the slice is at
+// each read (it grows as entries are hashed).
+func storedHashes(hashes *[]tlog.Hash) tlog.HashReader {
 	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(idx))
 		for i, x := range idx {
-			if x < 0 || x >= int64(len(l.hashes)) {
+			if x < 0 || x >= int64(len(*hashes)) {
 				return nil, fmt.Errorf("audit: no stored hash %d", x)
 			}
-			out[i] = l.hashes[x]
+			out[i] = (*hashes)[x]
 		}
 		return out, nil
 	})

@@ -126,16 +126,7 @@ func Verify(ctx context.Context, b *blob.Bucket, verifier note.Verifier, opts *O
 	}
 
 	var hashes []tlog.Hash
-	hr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for j, x := range idx {
-			if x < 0 || x >= int64(len(hashes)) {
-				return nil, fmt.Errorf("audit: no stored hash %d", x)
-			}
-			out[j] = hashes[x]
-		}
-		return out, nil
-	})
+	hr := storedHashes(&hashes)
 	contiguous := true
 	for i := int64(0); i <= maxIndex; i++ {
 		key := EntryKey(i)
