@@ -156,15 +156,9 @@ func TestMigrateRefusesSourceThatDoesNotMatchItsHash(t *testing.T) {
 // Across real providers, with keys that break naive tools.
 func TestMigrateMinIOToFakeGCS(t *testing.T) {
 	s, g := testenv.MinIO(t), testenv.FakeGCS(t)
-	ctx := testenv.Context(t)
 	src, dst := open(t, s.S3URL(s.NewBucket(t))), open(t, g.GSURL(g.NewBucket(t)))
 	objs := seed(t, src)
-	sum, err := migrate.Run(ctx, src, dst, nil)
-	require.NoError(t, err)
-	assert.Equal(t, int64(len(objs)), sum.Copied, sum.Failures)
-	rep, err := migrate.Verify(ctx, src, dst, nil)
-	require.NoError(t, err)
-	assert.True(t, rep.OK(), rep.Problems)
+	migrateAndVerify(t, src, dst, len(objs))
 }
 
 // From the native MinIO adapter, attributes come with the GET (no stat per
@@ -188,9 +182,17 @@ func TestMigrateFromMinioAdapterKeepsAttributes(t *testing.T) {
 	assert.Equal(t, stat.CacheControl, da.CacheControl)
 	assert.Equal(t, stat.ContentLanguage, da.ContentLanguage)
 
+	migrateAndVerify(t, src, dst, len(objs))
+}
+
+// migrateAndVerify copies src to dst with the default options, expecting
+// copied objects and no failure, and verifies the copy.
+func migrateAndVerify(t *testing.T, src, dst *gcblob.Bucket, copied int) {
+	t.Helper()
+	ctx := testenv.Context(t)
 	sum, err := migrate.Run(ctx, src, dst, nil)
 	require.NoError(t, err)
-	assert.Equal(t, int64(len(objs)), sum.Copied, sum.Failures)
+	assert.Equal(t, int64(copied), sum.Copied, sum.Failures)
 	rep, err := migrate.Verify(ctx, src, dst, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), rep.Problems)
