@@ -85,16 +85,7 @@ func TestMem(t *testing.T) {
 	start := time.Now()
 	res := Test(t, open, &Options{AckDeadline: 10 * time.Second, ReceiveTimeout: 10 * time.Second})
 	t.Logf("mem: whole suite in %v", time.Since(start).Round(time.Millisecond))
-	want := map[string]conformance.Status{
-		conformance.PubSubAtLeastOnce:    conformance.Pass,
-		conformance.PubSubNackRedelivery: conformance.Pass,
-		conformance.PubSubAckDeadline:    conformance.Pass,
-		conformance.PubSubReceiverCrash:  conformance.Pass,
-		conformance.PubSubMetadata:       conformance.Pass,
-		conformance.PubSubLargeMessage:   conformance.Pass,
-		conformance.PubSubOrdering:       conformance.Unsupported,
-		conformance.PubSubDeadLetter:     conformance.Unsupported,
-	}
+	want := matrix(conformance.Unsupported, conformance.Unsupported)
 	logMatrix(t, "mem", res)
 	for _, r := range res {
 		assert.Equal(t, want[r.Capability], r.Status, "%s", r)
@@ -159,6 +150,22 @@ func TestJetStream(t *testing.T) {
 		assert.Zero(c, info.NumPending, "messages never delivered")
 		assert.Zero(c, info.NumAckPending, "messages delivered and not acked")
 	}, 10*time.Second, 200*time.Millisecond)
+}
+
+// matrix is an expected matrix in which every delivery capability passes,
+// with ordering and deadLetter as given for pubsub.ordering and
+// pubsub.dead_letter.
+func matrix(ordering, deadLetter conformance.Status) map[string]conformance.Status {
+	return map[string]conformance.Status{
+		conformance.PubSubAtLeastOnce:    conformance.Pass,
+		conformance.PubSubNackRedelivery: conformance.Pass,
+		conformance.PubSubAckDeadline:    conformance.Pass,
+		conformance.PubSubReceiverCrash:  conformance.Pass,
+		conformance.PubSubMetadata:       conformance.Pass,
+		conformance.PubSubLargeMessage:   conformance.Pass,
+		conformance.PubSubOrdering:       ordering,
+		conformance.PubSubDeadLetter:     deadLetter,
+	}
 }
 
 func logMatrix(t *testing.T, name string, res []conformance.Result) {

@@ -129,16 +129,7 @@ func sqsOptions() *Options {
 }
 
 // sqsWant is what SQS (fauxqs) measures, with or without SNS in front.
-var sqsWant = map[string]conformance.Status{
-	conformance.PubSubAtLeastOnce:    conformance.Pass,
-	conformance.PubSubNackRedelivery: conformance.Pass,
-	conformance.PubSubAckDeadline:    conformance.Pass,
-	conformance.PubSubReceiverCrash:  conformance.Pass,
-	conformance.PubSubMetadata:       conformance.Pass,
-	conformance.PubSubLargeMessage:   conformance.Pass,
-	conformance.PubSubOrdering:       observed, // a standard queue does not promise order; fauxqs often keeps it
-	conformance.PubSubDeadLetter:     conformance.Pass,
-}
+var sqsWant = matrix(observed, conformance.Pass) // a standard queue does not promise order; fauxqs often keeps it
 
 // Messages sent straight to an SQS queue (awssqs:// as the topic too), with
 // a redrive policy to a dead-letter queue.
@@ -367,14 +358,5 @@ func gcpOptions() *Options {
 func TestServerGCPPubSub(t *testing.T) {
 	t.Parallel()
 	open := gcpPair(t).Opener()
-	expectMatrix(t, "gcppubsub (pstest)", open, gcpOptions(), map[string]conformance.Status{
-		conformance.PubSubAtLeastOnce:    conformance.Pass,
-		conformance.PubSubNackRedelivery: conformance.Pass,
-		conformance.PubSubAckDeadline:    conformance.Pass,
-		conformance.PubSubReceiverCrash:  conformance.Pass,
-		conformance.PubSubMetadata:       conformance.Pass,
-		conformance.PubSubLargeMessage:   conformance.Pass,
-		conformance.PubSubOrdering:       conformance.Unsupported,
-		conformance.PubSubDeadLetter:     conformance.Pass,
-	})
+	expectMatrix(t, "gcppubsub (pstest)", open, gcpOptions(), matrix(conformance.Unsupported, conformance.Pass))
 }
