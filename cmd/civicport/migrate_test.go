@@ -242,19 +242,27 @@ func TestMigrateInterruptedAfterWritesExits1(t *testing.T) {
 	assert.Contains(t, stderr.String(), "rerun with --resume")
 }
 
+// migrated is a file bucket of n 1000-byte objects (src) copied by a plain
+// migrate to an empty one (dst, in dstDir), with the manifest mf.
+func migrated(t *testing.T, n int) (src, dstDir, dst, mf string) {
+	t.Helper()
+	_, src = fileBucket(t, n, 1000)
+	dstDir, dst = emptyBucket(t)
+	mf = filepath.Join(t.TempDir(), "m.jsonl")
+	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", mf)
+	require.Equal(t, exitOK, code, out+errOut)
+	return src, dstDir, dst, mf
+}
+
 // An object the manifest records goes missing from the destination; the
 // --resume that copies it again must not list it twice, and the manifest
 // must still verify (and resume again).
 func TestMigrateResumeAfterDestinationLoss(t *testing.T) {
-	_, src := fileBucket(t, 20, 1000)
-	dstDir, dst := emptyBucket(t)
-	mf := filepath.Join(t.TempDir(), "m.jsonl")
-	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", mf)
-	require.Equal(t, exitOK, code, out+errOut)
+	src, dstDir, dst, mf := migrated(t, 20)
 	require.NoError(t, os.Remove(filepath.Join(dstDir, "ballots", "box-03", "scan 00003.tif")))
 
 	for range 2 {
-		code, out, errOut = runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", mf, "--resume")
+		code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", mf, "--resume")
 		require.Equal(t, exitOK, code, out+errOut)
 		assert.Equal(t, 20, lines(t, mf), "one line per key")
 		code, out, errOut = runCLI(t, "verify", "--manifest", mf, "--bucket", dst)
@@ -267,11 +275,7 @@ func TestMigrateResumeAfterDestinationLoss(t *testing.T) {
 // identical); --checksum hashes the destination, copies it again, and the
 // manifest check passes; a --resume run with --checksum repairs it too.
 func TestMigrateChecksumRepairsInPlaceCorruption(t *testing.T) {
-	_, src := fileBucket(t, 10, 1000)
-	dstDir, dst := emptyBucket(t)
-	mf := filepath.Join(t.TempDir(), "m.jsonl")
-	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", mf)
-	require.Equal(t, exitOK, code, out+errOut)
+	src, dstDir, dst, mf := migrated(t, 10)
 	victim := filepath.Join(dstDir, "ballots", "box-03", "scan 00003.tif")
 	corrupt := func() {
 		data, err := os.ReadFile(victim)
@@ -281,7 +285,7 @@ func TestMigrateChecksumRepairsInPlaceCorruption(t *testing.T) {
 	}
 	corrupt()
 
-	code, out, errOut = runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", filepath.Join(t.TempDir(), "m2.jsonl"))
+	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", filepath.Join(t.TempDir(), "m2.jsonl"))
 	require.Equal(t, exitOK, code, out+errOut)
 	assert.Contains(t, out, "copied 0 (0 bytes), skipped 10", "metadata alone cannot see it")
 	code, out, _ = runCLI(t, "verify", "--manifest", mf, "--bucket", dst)
