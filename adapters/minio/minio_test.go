@@ -350,16 +350,24 @@ func TestIfNotExistCheckedAtCompletion(t *testing.T) {
 	assert.Equal(t, "winner", string(got))
 }
 
+// cancelableWrite writes n random bytes to key on b, through a writer whose
+// context cancel cancels, and returns the writer still open.
+func cancelableWrite(t *testing.T, b *blob.Bucket, key string, n int) (*blob.Writer, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := b.NewWriter(ctx, key, &blob.WriterOptions{ContentType: "application/octet-stream"})
+	require.NoError(t, err)
+	_, err = w.Write(randomBytes(t, n))
+	require.NoError(t, err)
+	return w, cancel
+}
+
 // A cancelled multipart write leaves neither an object nor an open upload.
 func TestCanceledMultipartWrite(t *testing.T) {
 	b, bucket, c := open(t, &Options{PartSize: MinPartSize})
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := b.NewWriter(ctx, "canceled", &blob.WriterOptions{ContentType: "application/octet-stream"})
-	require.NoError(t, err)
-	_, err = w.Write(randomBytes(t, 2*MinPartSize+1))
-	require.NoError(t, err)
+	w, cancel := cancelableWrite(t, b, "canceled", 2*MinPartSize+1)
 	cancel()
-	err = w.Close()
+	err := w.Close()
 	require.ErrorIs(t, err, context.Canceled)
 
 	exists, err := b.Exists(context.Background(), "canceled")
@@ -372,11 +380,7 @@ func TestCanceledMultipartWrite(t *testing.T) {
 // leak goroutines, and its multipart upload is aborted.
 func TestAbandonedWriterDoesNotLeak(t *testing.T) {
 	b, bucket, c := open(t, &Options{PartSize: MinPartSize})
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := b.NewWriter(ctx, "abandoned", &blob.WriterOptions{ContentType: "application/octet-stream"})
-	require.NoError(t, err)
-	_, err = w.Write(randomBytes(t, 3*MinPartSize+1))
-	require.NoError(t, err)
+	_, cancel := cancelableWrite(t, b, "abandoned", 3*MinPartSize+1)
 	require.NotEmpty(t, incompleteUploads(t, c, bucket), "the write should be a multipart upload by now")
 	cancel() // and never Close
 
