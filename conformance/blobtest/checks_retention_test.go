@@ -72,19 +72,28 @@ func (u *unenforcedTransport) RoundTrip(r *http.Request) (*http.Response, error)
 	return u.next.RoundTrip(r)
 }
 
-func TestRetentionNotEnforced(t *testing.T) {
+// lockedMinIOVia opens, for each check, a new object-lock bucket on MinIO
+// through the MinIO adapter, its requests sent through a transport from
+// newTransport.
+func lockedMinIOVia(t *testing.T, newTransport func() http.RoundTripper) Opener {
 	s := testenv.MinIO(t)
-	open := func(ctx context.Context) (*blob.Bucket, error) {
+	return func(ctx context.Context) (*blob.Bucket, error) {
 		c, err := minio.New(s.Host, &minio.Options{
 			Creds:     credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""),
 			Region:    s.Region,
-			Transport: &unenforcedTransport{kept: map[string][]byte{}, next: http.DefaultTransport},
+			Transport: newTransport(),
 		})
 		if err != nil {
 			return nil, err
 		}
 		return cpminio.OpenBucket(ctx, c, s.NewBucket(t, testenv.WithObjectLock()), nil)
 	}
+}
+
+func TestRetentionNotEnforced(t *testing.T) {
+	open := lockedMinIOVia(t, func() http.RoundTripper {
+		return &unenforcedTransport{kept: map[string][]byte{}, next: http.DefaultTransport}
+	})
 	res := Run(t.Context(), open, &Options{Capabilities: retentionCapabilities, Logf: t.Logf})
 	logResults(t, res)
 	assertMatrix(t, res, matrix{
@@ -140,18 +149,9 @@ func (l *lyingLate) RoundTrip(r *http.Request) (*http.Response, error) {
 // A refusal that failed before the compliance date is a fail even when a
 // later step stalls past the date (it used to be reported as inconclusive).
 func TestRetentionComplianceFailureSurvivesTimeout(t *testing.T) {
-	s := testenv.MinIO(t)
-	open := func(ctx context.Context) (*blob.Bucket, error) {
-		c, err := minio.New(s.Host, &minio.Options{
-			Creds:     credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""),
-			Region:    s.Region,
-			Transport: &lyingLate{stall: complianceCheckPeriod + time.Second, next: http.DefaultTransport},
-		})
-		if err != nil {
-			return nil, err
-		}
-		return cpminio.OpenBucket(ctx, c, s.NewBucket(t, testenv.WithObjectLock()), nil)
-	}
+	open := lockedMinIOVia(t, func() http.RoundTripper {
+		return &lyingLate{stall: complianceCheckPeriod + time.Second, next: http.DefaultTransport}
+	})
 	res := Run(t.Context(), open, &Options{Capabilities: []string{conformance.BlobRetentionCompliance}, Logf: t.Logf})
 	logResults(t, res)
 	assertMatrix(t, res, matrix{
