@@ -32,10 +32,17 @@ func TestFanoutPublishesToEveryTopic(t *testing.T) {
 	assert.Error(t, oldTopic.Send(context.Background(), &gcpubsub.Message{Body: []byte("x")}))
 }
 
+// shutTopic is a topic already shut down: every send to it fails.
+func shutTopic(t *testing.T) *gcpubsub.Topic {
+	t.Helper()
+	topic := mempubsub.NewTopic()
+	require.NoError(t, topic.Shutdown(context.Background()))
+	return topic
+}
+
 func TestFanoutRequireAllNamesTheRefusingTopic(t *testing.T) {
 	okTopic, okSub := decoratortest.MemPair(t, 5*time.Second)
-	broken := mempubsub.NewTopic()
-	require.NoError(t, broken.Shutdown(context.Background()))
+	broken := shutTopic(t)
 	var reported atomic.Int64
 	f, err := fanout.New([]*gcpubsub.Topic{okTopic, broken}, &fanout.Options{
 		Names:   []string{"awssqs://old", "gcppubsub://new"},
@@ -60,8 +67,7 @@ func TestFanoutRequireAllNamesTheRefusingTopic(t *testing.T) {
 
 func TestFanoutRequirePrimary(t *testing.T) {
 	primary, primarySub := decoratortest.MemPair(t, 5*time.Second)
-	broken := mempubsub.NewTopic()
-	require.NoError(t, broken.Shutdown(context.Background()))
+	broken := shutTopic(t)
 	var failures atomic.Int64
 	f, err := fanout.New([]*gcpubsub.Topic{primary, broken}, &fanout.Options{
 		Policy:  fanout.RequirePrimary,
