@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -381,14 +382,13 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 	return &sum, err
 }
 
-// withDefaults returns a copy of o (nil: the zero value) with every unset
+// withDefaults returns a copy of opts (nil: the zero value) with every unset
 // field at its default.
-func (o *Options) withDefaults() Options {
-	c := Options{}
-	if o != nil {
-		c = *o
+func (opts *Options) withDefaults() Options {
+	var o Options
+	if opts != nil {
+		o = *opts
 	}
-	o = &c
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
@@ -407,7 +407,7 @@ func (o *Options) withDefaults() Options {
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = 500 * time.Millisecond
 	}
-	return c
+	return o
 }
 
 // DataInFlight is the most object data Run holds in memory at once with
@@ -634,7 +634,7 @@ func copyObject(ctx context.Context, src, dst *gcblob.Bucket, key string, maybeT
 		got = hex.EncodeToString(h.Sum(nil))
 	}
 	if err == nil && n != a.Size {
-		err = permanentError{fmt.Errorf("source size changed during copy: listed %d bytes, read %d", a.Size, n)}
+		err = sizeChanged(a.Size, strconv.FormatInt(n, 10))
 	}
 	if err == nil && want != "" && got != want {
 		if recorded {
@@ -683,16 +683,22 @@ func readExactly(r io.Reader, size int64) ([]byte, error) {
 		var one [1]byte
 		var k int
 		if k, err = io.ReadFull(r, one[:]); k > 0 {
-			return nil, permanentError{fmt.Errorf("source size changed during copy: listed %d bytes, read more", size)}
+			return nil, sizeChanged(size, "more")
 		}
 		if err == io.EOF {
 			return body, nil
 		}
 	}
 	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		return nil, permanentError{fmt.Errorf("source size changed during copy: listed %d bytes, read %d", size, n)}
+		return nil, sizeChanged(size, strconv.Itoa(n))
 	}
 	return nil, err
+}
+
+// sizeChanged is the permanent failure of an object that read back more or
+// fewer bytes than it was listed with: the next run lists it again.
+func sizeChanged(listed int64, read string) error {
+	return permanentError{fmt.Errorf("source size changed during copy: listed %d bytes, read %s", listed, read)}
 }
 
 // attributesOf returns the attributes a read's response carried, when the
