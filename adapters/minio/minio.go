@@ -29,13 +29,26 @@
 // for larger objects. WriterOptions.IfNotExist is checked by the server when
 // a multipart upload starts and again when it completes.
 //
-// The payload of every request is protected by SHA-256: over plain HTTP
-// minio-go signs it chunk by chunk (the server checks the signatures), over
-// HTTPS this driver sends its SHA-256 as x-amz-content-sha256. No
-// x-amz-checksum trailers are sent unless the caller's *minio.Client enables
-// them (minio.Options.TrailingHeaders); the URL opener never does, since
-// older S3 servers reject them. A write whose context is cancelled is
-// aborted, also when Close is never called: a single PUT is never sent, a
+// A write whose size the caller declared through a writecheck.Check (see
+// below), larger than a part and up to Options.StreamLimit (100 MiB by
+// default), streams as one PUT instead: its body goes through as it is
+// written, nothing is buffered, and minio-go sends the SHA-256 it computes
+// on the way as a trailing x-amz-checksum-sha256 (aws-chunked encoding),
+// which the server verifies against what it received and stores. MinIO,
+// versitygw and SeaweedFS take it (tested); set StreamLimit negative for a
+// server that refuses trailing checksums.
+//
+// The payload of every other request is protected by SHA-256: over plain
+// HTTP minio-go signs it chunk by chunk (the server checks the signatures),
+// over HTTPS this driver sends its SHA-256 as x-amz-content-sha256; a write
+// with a Check sends an x-amz-checksum-sha256 header the server verifies
+// instead (per part on a multipart upload). Other x-amz-checksum trailers
+// are sent only when the caller's *minio.Client enables them
+// (minio.Options.TrailingHeaders); the URL opener never does, since older
+// S3 servers reject them.
+//
+// A write whose context is cancelled is aborted, also when Close is never
+// called: a single PUT is never sent (a streamed one is cut off), a
 // multipart upload is aborted, and no object is created.
 //
 // # Escaping
@@ -88,8 +101,11 @@
 //     encryption, conditions such as SetMatchETag); upload tuning (PartSize,
 //     NumThreads, checksum settings) is not: see Options.
 //     *writecheck.Check: the server verifies x-amz-checksum-sha256 of a
-//     single-part upload (Verified "sha256", when Check.SHA256 is set by
-//     Close) or of every part of a multipart one ("sha256-parts").
+//     single-part or streamed upload (Verified "sha256", when Check.SHA256
+//     is set by Close; a streamed one whose stored SHA-256 is not
+//     Check.SHA256 is removed again and fails) or of every part of a
+//     multipart one ("sha256-parts"). Check.Size, when set, chooses a
+//     streamed PUT (see Writes).
 //   - CopyOptions.BeforeCopy: *minio.CopyDestOptions, *minio.CopySrcOptions
 //   - DeleteOptions.BeforeDelete: *minio.RemoveObjectOptions
 //   - SignedURLOptions.BeforeSign: *url.Values (query parameters to sign),
@@ -127,6 +143,9 @@ const (
 	MinPartSize = 5 << 20
 	// DefaultConcurrency is the default Options.Concurrency.
 	DefaultConcurrency = 2
+	// DefaultStreamLimit is the default Options.StreamLimit: AWS advises
+	// multipart uploads from about 100 MB.
+	DefaultStreamLimit = 100 << 20
 	// maxListPage is the largest page ListPaged returns. One ListObjectsV2
 	// request returns at most 1000 entries and the driver asks for one more
 	// than a page, to learn whether another page follows.
@@ -145,6 +164,16 @@ type Options struct {
 	// means DefaultConcurrency. A writer holds up to Concurrency+1 parts in
 	// memory. WriterOptions.MaxConcurrency overrides it for one write.
 	Concurrency int
+
+	// StreamLimit is the largest write of a size known up front (the
+	// Size of a writecheck.Check asked for through BeforeWrite) that is
+	// streamed as one PUT instead of a multipart upload: nothing is
+	// buffered beyond what is in flight, and the server verifies the
+	// whole object's SHA-256, sent as a trailing x-amz-checksum-sha256
+	// (aws-chunked encoding; MinIO and AWS S3 take it). Zero means
+	// DefaultStreamLimit; negative means never (for servers that refuse
+	// trailing checksums).
+	StreamLimit int64
 }
 
 // OpenBucket returns a *blob.Bucket for the bucket bucketName reached through
@@ -185,11 +214,16 @@ func openBucket(client *minio.Client, bucketName string, opts *Options) (*bucket
 	case conc < 0:
 		return nil, fmt.Errorf("minio.OpenBucket: Concurrency %d is negative", conc)
 	}
+	streamLimit := opts.StreamLimit
+	if streamLimit == 0 {
+		streamLimit = DefaultStreamLimit
+	}
 	return &bucket{
 		client:      client,
 		name:        bucketName,
 		partSize:    partSize,
 		concurrency: conc,
+		streamLimit: streamLimit,
 		secure:      client.EndpointURL().Scheme == "https",
 	}, nil
 }
@@ -220,6 +254,7 @@ type bucket struct {
 	name        string
 	partSize    int
 	concurrency int
+	streamLimit int64    // negative: never stream a single PUT
 	secure      bool     // HTTPS endpoint: minio-go then sends no payload hash itself
 	bufs        sync.Map // part size -> *sync.Pool of part buffers (*[]byte of that cap)
 }

@@ -30,6 +30,10 @@ func init() {
 // Query parameters:
 //   - secure: "true" (the default) for HTTPS, "false" for plain HTTP.
 //   - region: the bucket's region; when empty, minio-go asks the server once.
+//   - stream: "true" (the default) streams writes of a declared size up to
+//     Options.StreamLimit as one PUT with a trailing checksum; "false" sends
+//     them as multipart uploads (StreamLimit -1), for servers that refuse
+//     trailing checksums.
 //
 // The gocloud mux also accepts "prefix" (see blob.PrefixedBucket) and "key"
 // (blob.SingleKeyBucket). Any other parameter is an error.
@@ -42,13 +46,17 @@ type URLOpener struct {
 	Options Options
 }
 
-var urlParams = []string{"region", "secure"}
+var urlParams = []string{"region", "secure", "stream"}
 
 // OpenBucketURL opens the bucket named by u.
 func (o *URLOpener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket, error) {
-	host, bucketName, mopts, err := parseURL(u)
+	host, bucketName, mopts, stream, err := parseURL(u)
 	if err != nil {
 		return nil, err
+	}
+	opts := o.Options
+	if !stream {
+		opts.StreamLimit = -1
 	}
 	mopts.Creds, err = envCredentials()
 	if err != nil {
@@ -58,25 +66,26 @@ func (o *URLOpener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket
 	if err != nil {
 		return nil, fmt.Errorf("minio: open %s: %w", u.Redacted(), err)
 	}
-	return OpenBucket(ctx, client, bucketName, &o.Options)
+	return OpenBucket(ctx, client, bucketName, &opts)
 }
 
 // parseURL checks u and returns the server address, the bucket name and the
-// client options it asks for (without credentials).
-func parseURL(u *url.URL) (host, bucketName string, _ *minio.Options, _ error) {
+// client options it asks for (without credentials), and whether writes may
+// stream (the "stream" parameter).
+func parseURL(u *url.URL) (host, bucketName string, _ *minio.Options, stream bool, _ error) {
 	want := fmt.Sprintf("want %s://host:port/bucket", Scheme)
 	if u.User != nil {
-		return "", "", nil, fmt.Errorf("minio: URL %s carries credentials; remove them and set MINIO_ACCESS_KEY and MINIO_SECRET_KEY instead", u.Redacted())
+		return "", "", nil, false, fmt.Errorf("minio: URL %s carries credentials; remove them and set MINIO_ACCESS_KEY and MINIO_SECRET_KEY instead", u.Redacted())
 	}
 	if u.Host == "" {
-		return "", "", nil, fmt.Errorf("minio: URL %s names no server; %s", u.Redacted(), want)
+		return "", "", nil, false, fmt.Errorf("minio: URL %s names no server; %s", u.Redacted(), want)
 	}
 	bucketName = strings.TrimSuffix(strings.TrimPrefix(u.Path, "/"), "/")
 	if bucketName == "" {
-		return "", "", nil, fmt.Errorf("minio: URL %s names no bucket; %s", u.Redacted(), want)
+		return "", "", nil, false, fmt.Errorf("minio: URL %s names no bucket; %s", u.Redacted(), want)
 	}
 	if strings.Contains(bucketName, "/") {
-		return "", "", nil, fmt.Errorf("minio: URL %s: path %q is not a bucket name; %s (use ?prefix= for a key prefix)", u.Redacted(), u.Path, want)
+		return "", "", nil, false, fmt.Errorf("minio: URL %s: path %q is not a bucket name; %s (use ?prefix= for a key prefix)", u.Redacted(), u.Path, want)
 	}
 
 	q := u.Query()
@@ -88,18 +97,31 @@ func parseURL(u *url.URL) (host, bucketName string, _ *minio.Options, _ error) {
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
-		return "", "", nil, fmt.Errorf("minio: URL %s: unknown query parameter %s; allowed: %s (and the gocloud parameters prefix, key)",
+		return "", "", nil, false, fmt.Errorf("minio: URL %s: unknown query parameter %s; allowed: %s (and the gocloud parameters prefix, key)",
 			u.Redacted(), strings.Join(unknown, ", "), strings.Join(urlParams, ", "))
 	}
-	opts := &minio.Options{Secure: true, Region: q.Get("region")}
-	if s := q.Get("secure"); s != "" {
-		secure, err := strconv.ParseBool(s)
-		if err != nil {
-			return "", "", nil, fmt.Errorf("minio: URL %s: invalid value %q for query parameter \"secure\"; want true or false", u.Redacted(), s)
-		}
-		opts.Secure = secure
+	opts := &minio.Options{Region: q.Get("region")}
+	var err error
+	if opts.Secure, err = boolParam(u, "secure"); err != nil {
+		return "", "", nil, false, err
 	}
-	return u.Host, bucketName, opts, nil
+	if stream, err = boolParam(u, "stream"); err != nil {
+		return "", "", nil, false, err
+	}
+	return u.Host, bucketName, opts, stream, nil
+}
+
+// boolParam is the value of u's query parameter name: true when absent.
+func boolParam(u *url.URL, name string) (bool, error) {
+	s := u.Query().Get(name)
+	if s == "" {
+		return true, nil
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fmt.Errorf("minio: URL %s: invalid value %q for query parameter %q; want true or false", u.Redacted(), s, name)
+	}
+	return v, nil
 }
 
 // envCredentials reads the credentials of the URL opener from the

@@ -22,18 +22,20 @@ import (
 // These tests need no server.
 
 func TestParseURL(t *testing.T) {
-	host, bucket, opts, err := parseURL(mustParse(t, "minio://127.0.0.1:9100/ballots?secure=false&region=us-east-1"))
+	host, bucket, opts, stream, err := parseURL(mustParse(t, "minio://127.0.0.1:9100/ballots?secure=false&region=us-east-1"))
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:9100", host)
 	assert.Equal(t, "ballots", bucket)
 	assert.False(t, opts.Secure)
 	assert.Equal(t, "us-east-1", opts.Region)
+	assert.True(t, stream, "streamed PUTs by default")
 
-	_, bucket, opts, err = parseURL(mustParse(t, "minio://minio.example.org/ballots/"))
+	_, bucket, opts, stream, err = parseURL(mustParse(t, "minio://minio.example.org/ballots/?stream=false"))
 	require.NoError(t, err)
 	assert.Equal(t, "ballots", bucket)
 	assert.True(t, opts.Secure, "HTTPS by default")
 	assert.Empty(t, opts.Region)
+	assert.False(t, stream)
 }
 
 func TestParseURLErrors(t *testing.T) {
@@ -46,11 +48,12 @@ func TestParseURLErrors(t *testing.T) {
 		{"minio:///ballots", []string{"names no server"}},
 		{"minio://h/ballots/2026", []string{`path "/ballots/2026" is not a bucket name`, "prefix"}},
 		{"minio://h/b?secure=maybe", []string{`invalid value "maybe" for query parameter "secure"`, "true or false"}},
-		{"minio://h/b?endpoint=x", []string{`unknown query parameter "endpoint"`, "allowed: region, secure"}},
+		{"minio://h/b?stream=no", []string{`invalid value "no" for query parameter "stream"`, "true or false"}},
+		{"minio://h/b?endpoint=x", []string{`unknown query parameter "endpoint"`, "allowed: region, secure, stream"}},
 		{"minio://h/b?zz=1&aa=2&region=r", []string{`unknown query parameter "aa", "zz"`}},
 		{"minio://me:hunter2@h/b", []string{"carries credentials", "MINIO_ACCESS_KEY"}},
 	} {
-		_, _, _, err := parseURL(mustParse(t, tc.url))
+		_, _, _, _, err := parseURL(mustParse(t, tc.url))
 		require.Error(t, err, tc.url)
 		for _, w := range tc.want {
 			assert.Contains(t, err.Error(), w, tc.url)

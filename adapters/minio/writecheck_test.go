@@ -6,16 +6,23 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gocloud.dev/blob"
 
 	"github.com/civicport/civicport/blob/writecheck"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // writeChecked writes p to key asking for a writecheck.Check; sha, if not
@@ -69,7 +76,7 @@ func TestWriteCheckSinglePart(t *testing.T) {
 }
 
 func TestWriteCheckMultipart(t *testing.T) {
-	b, bucket, c := open(t, &Options{PartSize: MinPartSize})
+	b, bucket, c := open(t, &Options{PartSize: MinPartSize, StreamLimit: -1})
 	ctx := context.Background()
 	p := randomBytes(t, 2*MinPartSize+1000)
 
@@ -123,4 +130,152 @@ func TestMetadataSetter(t *testing.T) {
 	assert.Equal(t, "content", string(got))
 
 	require.Error(t, ms.SetMetadata(ctx, "missing", nil, ""))
+}
+
+// TestWriteCheckStreamed: an object of known size above a part, up to
+// StreamLimit, goes as one PUT whose body streams through (no part
+// buffers) with a trailing SHA-256 the server verifies and stores.
+func TestWriteCheckStreamed(t *testing.T) {
+	for _, srv := range []struct {
+		name string
+		s    func(testing.TB) testenv.S3
+	}{{"MinIO", testenv.MinIO}, {"SeaweedFS", testenv.SeaweedFS}, {"versitygw", testenv.Versitygw}} {
+		t.Run(srv.name, func(t *testing.T) {
+			s := srv.s(t)
+			bucket := s.NewBucket(t)
+			c := s.Client(t)
+			b, err := OpenBucket(context.Background(), c, bucket, &Options{PartSize: MinPartSize})
+			require.NoError(t, err)
+			ctx := context.Background()
+			p := randomBytes(t, 2*MinPartSize+1000)
+
+			wc, err := writeChecked(t, b, "big", p, hexSHA(p))
+			require.NoError(t, err)
+			assert.Equal(t, writecheck.SHA256, wc.Verified, "the whole object's SHA-256, checked by the server")
+			assert.NotEmpty(t, wc.ETag)
+			got, err := b.ReadAll(ctx, "big")
+			require.NoError(t, err)
+			assert.Equal(t, hexSHA(p), hexSHA(got))
+			info, err := c.StatObject(ctx, bucket, "big", minio.StatObjectOptions{Checksum: true})
+			require.NoError(t, err)
+			sum := sha256.Sum256(p)
+			assert.Equal(t, base64.StdEncoding.EncodeToString(sum[:]), info.ChecksumSHA256, "a full-object SHA-256, not a composite")
+		})
+	}
+}
+
+// TestWriteCheckStreamedRefusals: whatever goes wrong with a streamed PUT,
+// nothing is stored.
+func TestWriteCheckStreamedRefusals(t *testing.T) {
+	b, _, _ := open(t, &Options{PartSize: MinPartSize})
+	ctx := context.Background()
+	p := randomBytes(t, 2*MinPartSize+1000)
+	absent := func(key string) {
+		t.Helper()
+		ok, err := b.Exists(ctx, key)
+		require.NoError(t, err)
+		assert.False(t, ok, "%s must not be stored", key)
+	}
+
+	// The caller hashed other bytes than it wrote: the version written is
+	// removed again.
+	_, err := writeChecked(t, b, "other-sha", p, hexSHA([]byte("something else")))
+	require.ErrorContains(t, err, "the version written was removed")
+	absent("other-sha")
+
+	write := func(key string, declared int64, chunks ...[]byte) error {
+		t.Helper()
+		w, err := b.NewWriter(ctx, key, &blob.WriterOptions{BeforeWrite: func(as func(any) bool) error {
+			var wc *writecheck.Check
+			require.True(t, as(&wc))
+			wc.Size = declared
+			return nil
+		}})
+		require.NoError(t, err)
+		for _, c := range chunks {
+			if _, err := w.Write(c); err != nil {
+				_ = w.Close()
+				return err
+			}
+		}
+		return w.Close()
+	}
+	require.ErrorContains(t, write("short", int64(len(p)), p[:len(p)-1]), "bytes written of the")
+	absent("short")
+	require.ErrorContains(t, write("long", int64(len(p)), p, []byte("x")), "more than the")
+	absent("long")
+
+	// Cancelled mid-body: nothing stored, and Close reports ctx's error.
+	cctx, cancel := context.WithCancel(ctx)
+	w, err := b.NewWriter(cctx, "cancelled", &blob.WriterOptions{BeforeWrite: func(as func(any) bool) error {
+		var wc *writecheck.Check
+		require.True(t, as(&wc))
+		wc.Size = int64(len(p))
+		return nil
+	}})
+	require.NoError(t, err)
+	_, err = w.Write(p[:MinPartSize])
+	require.NoError(t, err)
+	cancel()
+	_, err = w.Write(p[MinPartSize:])
+	require.Error(t, err)
+	require.ErrorIs(t, w.Close(), context.Canceled)
+	absent("cancelled")
+}
+
+// corruptingProxy forwards to the server at host, flipping one byte of the
+// body of the first PUT after it has gone past n bytes: a network or
+// gateway that damages an upload without touching its signed headers.
+func corruptingProxy(t *testing.T, host string, n int64) (addr string, flipped *atomic.Bool) {
+	t.Helper()
+	flipped = new(atomic.Bool)
+	target := &url.URL{Scheme: "http", Host: host}
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Host = r.In.Host // the client signed the proxy's Host
+		if r.Out.Method == http.MethodPut && r.Out.Body != nil && flipped.CompareAndSwap(false, true) {
+			r.Out.Body = &flipReader{r: r.Out.Body, at: n}
+		}
+	}}
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://"), flipped
+}
+
+type flipReader struct {
+	r   io.ReadCloser
+	off int64
+	at  int64
+}
+
+func (f *flipReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if f.at >= f.off && f.at < f.off+int64(n) {
+		p[f.at-f.off] ^= 0xff
+	}
+	f.off += int64(n)
+	return n, err
+}
+
+func (f *flipReader) Close() error { return f.r.Close() }
+
+// TestWriteCheckStreamedCorruptedInTransit: the server verifies the
+// trailing SHA-256 against the body it received, so a body damaged on the
+// way is refused and nothing is stored.
+func TestWriteCheckStreamedCorruptedInTransit(t *testing.T) {
+	s := testenv.MinIO(t)
+	bucket := s.NewBucket(t)
+	addr, flipped := corruptingProxy(t, s.Host, 100_000)
+	c, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Region: s.Region})
+	require.NoError(t, err)
+	b, err := OpenBucket(context.Background(), c, bucket, &Options{PartSize: MinPartSize})
+	require.NoError(t, err)
+	p := randomBytes(t, 2*MinPartSize+1000)
+
+	_, err = writeChecked(t, b, "damaged", p, hexSHA(p))
+	require.True(t, flipped.Load(), "the proxy must have damaged the upload")
+	require.Error(t, err)
+	assert.Contains(t, strings.ToLower(err.Error()), "checksum")
+	ok, err := s.Client(t).StatObject(context.Background(), bucket, "damaged", minio.StatObjectOptions{})
+	assert.Error(t, err, "nothing stored, got %+v", ok)
 }

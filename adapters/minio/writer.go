@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -112,6 +114,14 @@ type writer struct {
 	abortOnce sync.Once
 	wg        sync.WaitGroup
 
+	// Streamed single PUT (see stream), used instead of multipart for an
+	// object whose size the Check gave, up to the bucket's streamLimit.
+	pw      *io.PipeWriter
+	sent    int64         // bytes written to pw
+	putDone chan struct{} // closed when the PUT has returned putInfo, putErr
+	putInfo minio.UploadInfo
+	putErr  error
+
 	mu    sync.Mutex
 	parts []minio.CompletePart
 	err   error // the first error; the write has failed
@@ -120,6 +130,12 @@ type writer struct {
 func (w *writer) Write(p []byte) (int, error) {
 	if err := w.failed(); err != nil {
 		return 0, err
+	}
+	if w.pw == nil && w.uploadID == "" && len(w.buf) == 0 && w.streams() {
+		w.stream()
+	}
+	if w.pw != nil {
+		return w.streamWrite(p)
 	}
 	n := len(p)
 	var borrowed sync.WaitGroup // parts reading from p
@@ -300,6 +316,9 @@ func (w *writer) abort() {
 // returns ctx's error.
 func (w *writer) Close() error {
 	defer w.release()
+	if w.pw != nil {
+		return w.closeStream()
+	}
 	if w.uploadID == "" {
 		if err := w.failed(); err != nil {
 			return err
@@ -422,4 +441,86 @@ func (w *writer) sha256(p []byte) string {
 	}
 	sum := sha256.Sum256(p)
 	return hex.EncodeToString(sum[:])
+}
+
+// streams says whether the write goes as one streamed PUT: its size is
+// known (a Check) and more than a part, up to the bucket's streamLimit, and
+// no Content-MD5 was asked for (which a streamed body cannot have).
+func (w *writer) streams() bool {
+	return w.check != nil && w.check.Size > int64(w.partSize) && w.check.Size <= w.b.streamLimit && w.md5 == ""
+}
+
+// stream starts the single PUT of w.check.Size bytes, whose body is what
+// Write passes through a pipe, so that nothing is buffered. minio-go sends
+// the body aws-chunked with the SHA-256 it computes on the way as a
+// trailing x-amz-checksum-sha256, which the server verifies against the
+// body it received and stores; the payload itself goes unsigned (the
+// trailer's checksum binds it, as the signed header does in putSingle).
+func (w *writer) stream() {
+	pr, pw := io.Pipe()
+	w.pw, w.putDone = pw, make(chan struct{})
+	opts := w.opts
+	opts.Checksum = minio.ChecksumSHA256
+	opts.DisableContentSha256 = true
+	go func() {
+		defer close(w.putDone)
+		w.putInfo, w.putErr = w.core.PutObject(w.ctx, w.b.name, w.name, pr, w.check.Size, "", "", opts)
+		// Unblocks a Write the request no longer reads.
+		pr.CloseWithError(cmp.Or(w.putErr, errors.New("minio: the PUT ended before the body")))
+	}()
+}
+
+// streamWrite passes p to the streamed PUT, refusing bytes beyond the size
+// the Check declared (the request would not send them).
+func (w *writer) streamWrite(p []byte) (int, error) {
+	if w.sent+int64(len(p)) > w.check.Size {
+		err := fmt.Errorf("minio: write of more than the %d bytes writecheck.Check.Size declared", w.check.Size)
+		w.setErr(err)
+		w.pw.CloseWithError(err)
+		return 0, err
+	}
+	n, err := w.pw.Write(p)
+	w.sent += int64(n)
+	if err != nil {
+		w.setErr(err)
+		return n, w.failed()
+	}
+	return n, nil
+}
+
+// closeStream ends the streamed PUT's body and waits for its response. The
+// server stored the SHA-256 it verified; when it differs from the Check's
+// (the caller hashed other bytes than it wrote), the version written is
+// removed again and the write fails.
+func (w *writer) closeStream() error {
+	err := w.failed()
+	if err == nil && w.sent != w.check.Size {
+		err = fmt.Errorf("minio: %d bytes written of the %d writecheck.Check.Size declared", w.sent, w.check.Size)
+	}
+	if err != nil {
+		w.pw.CloseWithError(err)
+		<-w.putDone
+		return err
+	}
+	w.pw.Close()
+	<-w.putDone
+	if w.putErr != nil {
+		if w.ctx.Err() != nil {
+			return w.ctx.Err()
+		}
+		return w.putErr
+	}
+	// A server that does not echo the checksum verified nothing we know of.
+	stored, verified := w.putInfo.ChecksumSHA256, ""
+	if w.check.SHA256 != "" && stored != "" {
+		if want, _ := w.check.Base64SHA256(); stored != want {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), time.Minute)
+			defer cancel()
+			_ = w.b.client.RemoveObject(ctx, w.b.name, w.name, minio.RemoveObjectOptions{VersionID: w.putInfo.VersionID})
+			return fmt.Errorf("minio: the server stored SHA-256 %s (base64), but writecheck.Check.SHA256 is %q: the version written was removed", stored, w.check.SHA256)
+		}
+		verified = writecheck.SHA256
+	}
+	w.checked(verified, w.putInfo.ETag)
+	return nil
 }
