@@ -119,8 +119,25 @@ const manifestNoteHeader = "civicport manifest v1\n"
 // SignManifest returns a signed note over the manifest's bytes. Keys come
 // from note.GenerateKey (the private key text starts "PRIVATE+KEY+").
 func SignManifest(manifest []byte, signer note.Signer) ([]byte, error) {
-	sum := sha256.Sum256(manifest)
-	text := fmt.Sprintf("%ssha256 %x\nsize %d\n", manifestNoteHeader, sum, len(manifest))
+	return SignManifestSum(sha256.Sum256(manifest), int64(len(manifest)), signer)
+}
+
+// SignManifestReader is SignManifest for a manifest read from r, hashed as
+// it streams through: a manifest of millions of lines is never held in
+// memory.
+func SignManifestReader(r io.Reader, signer note.Signer) ([]byte, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest to sign: %w", err)
+	}
+	return SignManifestSum([sha256.Size]byte(h.Sum(nil)), n, signer)
+}
+
+// SignManifestSum is SignManifest for a manifest known by the SHA-256 and
+// size of its bytes (the counterpart of CheckManifestSignatureSum).
+func SignManifestSum(sum [sha256.Size]byte, size int64, signer note.Signer) ([]byte, error) {
+	text := fmt.Sprintf("%ssha256 %x\nsize %d\n", manifestNoteHeader, sum, size)
 	return note.Sign(&note.Note{Text: text}, signer)
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -104,6 +105,14 @@ func TestManifestSignature(t *testing.T) {
 
 	forged := bytes.Replace(sig, []byte("sha256 "), []byte("sha256 0"), 1)
 	assert.Error(t, migrate.CheckManifestSignature(manifest, forged, verifier))
+
+	// Signed as it streams: the same note text, checked the same way.
+	streamed, err := migrate.SignManifestReader(bytes.NewReader(manifest), signer)
+	require.NoError(t, err)
+	require.NoError(t, migrate.CheckManifestSignature(manifest, streamed, verifier))
+	require.ErrorIs(t, migrate.CheckManifestSignature(altered, streamed, verifier), migrate.ErrManifestSignature)
+	_, err = migrate.SignManifestReader(iotest.ErrReader(errors.New("disk gone")), signer)
+	require.ErrorContains(t, err, "disk gone")
 }
 
 // resumeRun runs a migration that appends to the manifest at path, resuming

@@ -249,11 +249,12 @@ func openManifest(ctx context.Context, path string, resume bool) (*os.File, *mig
 }
 
 func signManifestFile(path string, signer note.Signer) (string, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
-	sig, err := migrate.SignManifest(data, signer)
+	defer f.Close()
+	sig, err := migrate.SignManifestReader(f, signer)
 	if err != nil {
 		return "", err
 	}
