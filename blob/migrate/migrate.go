@@ -118,6 +118,11 @@ type Options struct {
 	// read, upload, commit), not the listings. Zero: no limit (ctx alone
 	// bounds the run).
 	IdleTimeout time.Duration
+	// ObjectTimeout, if positive, abandons the copy of an object that has
+	// not finished within that long, however steadily its bytes trickle:
+	// the object fails with ErrTimedOut and is retried. It covers the same
+	// requests as IdleTimeout. Zero: no limit.
+	ObjectTimeout time.Duration
 	// Progress, if set, is called after each object with its size and
 	// outcome: Copied, Skipped or Failed (with DryRun, Copied means "would
 	// be copied"). Calls are serialised.
@@ -128,29 +133,54 @@ type Options struct {
 // Options.IdleTimeout without progress.
 var ErrStalled = errors.New("migrate: no progress")
 
+// ErrTimedOut is wrapped by the failure of an object abandoned after
+// Options.ObjectTimeout.
+var ErrTimedOut = errors.New("migrate: object not done in time")
+
 // watch returns a context for one object's copy that is cancelled once
-// touch has not been called for idle, the touch function, and a stop that
-// reports whether it fired. idle <= 0 watches nothing.
-func watch(ctx context.Context, idle time.Duration) (octx context.Context, touch func(int), stop func() (stalled bool)) {
-	if idle <= 0 {
-		return ctx, func(int) {}, func() bool { return false }
-	}
+// touch has not been called for o.IdleTimeout or once o.ObjectTimeout has
+// passed, the touch function, and a stop that returns, when either fired,
+// an error saying which (wrapping ErrStalled or ErrTimedOut), else nil.
+// Non-positive timeouts watch nothing.
+func watch(ctx context.Context, o *Options) (octx context.Context, touch func(int), stop func() error) {
+	idle, total := o.IdleTimeout, o.ObjectTimeout
 	octx, cancel := context.WithCancel(ctx)
-	var last atomic.Int64
-	last.Store(time.Now().UnixNano())
-	var fired atomic.Bool
-	halt := periodic.Run(max(idle/10, 10*time.Millisecond), func() bool {
-		if time.Since(time.Unix(0, last.Load())) <= idle {
-			return true
+	var (
+		fired atomic.Pointer[error]
+		halts []func()
+	)
+	fire := func(err error) {
+		fired.CompareAndSwap(nil, &err)
+		cancel()
+	}
+	if total > 0 {
+		t := time.AfterFunc(total, func() {
+			fire(fmt.Errorf("%w within %v (ObjectTimeout)", ErrTimedOut, total))
+		})
+		halts = append(halts, func() { t.Stop() })
+	}
+	touch = func(int) {}
+	if idle > 0 {
+		var last atomic.Int64
+		last.Store(time.Now().UnixNano())
+		touch = func(int) { last.Store(time.Now().UnixNano()) }
+		halts = append(halts, periodic.Run(max(idle/10, 10*time.Millisecond), func() bool {
+			if time.Since(time.Unix(0, last.Load())) <= idle {
+				return true
+			}
+			fire(fmt.Errorf("%w for %v (IdleTimeout)", ErrStalled, idle))
+			return false
+		}))
+	}
+	return octx, touch, func() error {
+		for _, h := range halts {
+			h()
 		}
-		fired.Store(true)
 		cancel()
-		return false
-	})
-	return octx, func(int) { last.Store(time.Now().UnixNano()) }, func() bool {
-		halt()
-		cancel()
-		return fired.Load()
+		if err := fired.Load(); err != nil {
+			return *err
+		}
+		return nil
 	}
 }
 
@@ -296,7 +326,10 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 	// source's (both in key order), never held whole: an object it does not
 	// list needs no look-up before the copy (one request saved per new
 	// object), and memory stays flat however many objects there are.
-	dc := &dstCursor{it: dst.List(&gcblob.ListOptions{Prefix: o.Prefix})}
+	// A listing page is under the idle timeout too (retried like an
+	// object), so that a frozen server cannot hang the listing either.
+	lim := listwork.PageLimit{Timeout: o.IdleTimeout, Retries: o.Retries, Err: ErrStalled}
+	dc := &dstCursor{it: dst.List(&gcblob.ListOptions{Prefix: o.Prefix}), lim: lim}
 	// What the earlier run recorded, likewise: found in step with the
 	// source listing when sorted, else in the map.
 	doneOf := func(key string) (*Entry, error) {
@@ -328,7 +361,7 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 	}
 	var doneErr error
 	err := listwork.Each(ctx, o.Workers, func(yield func(job) bool) error {
-		err := listwork.Objects(ctx, src, o.Prefix, func(obj *gcblob.ListObject) bool {
+		err := listwork.ObjectsWithin(ctx, src, o.Prefix, lim, func(obj *gcblob.ListObject) bool {
 			d, err := doneOf(obj.Key)
 			if err != nil {
 				doneErr = err
@@ -349,7 +382,7 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 		if d := j.done; d != nil && d.Size == obj.Size {
 			// Under the idle watch too: a stalled check falls through to
 			// the (watched) copy.
-			octx, touch, stop := watch(ctx, o.IdleTimeout)
+			octx, touch, stop := watch(ctx, &o)
 			there := holds(octx, dst, d.Key, d.Size, d.SHA256, o.Checksum, touch)
 			stop()
 			if there {
@@ -363,10 +396,10 @@ func Run(ctx context.Context, src, dst *gcblob.Bucket, opts *Options) (*Summary,
 			err    error
 		)
 		for attempt := 0; ; attempt++ {
-			octx, touch, stop := watch(ctx, o.IdleTimeout)
+			octx, touch, stop := watch(ctx, &o)
 			e, copied, err = copyObject(octx, src, dst, obj.Key, ds.unknown || (ds.there && ds.size == obj.Size), &o, touch)
-			if stop() && err != nil && ctx.Err() == nil {
-				err = fmt.Errorf("%w for %v (IdleTimeout): abandoned: %v", ErrStalled, o.IdleTimeout, err)
+			if why := stop(); why != nil && err != nil && ctx.Err() == nil {
+				err = fmt.Errorf("%w: abandoned: %v", why, err)
 			}
 			if err == nil || attempt >= o.Retries || !transient(ctx, err) {
 				break
@@ -476,6 +509,7 @@ type dstState struct {
 // never says one is listed when it is not.
 type dstCursor struct {
 	it      *gcblob.ListIterator
+	lim     listwork.PageLimit
 	cur     *gcblob.ListObject // next listed object, nil before the first
 	last    string
 	done    bool // listing exhausted
@@ -485,7 +519,7 @@ type dstCursor struct {
 // lookup must be called with source keys in increasing order.
 func (c *dstCursor) lookup(ctx context.Context, key string) dstState {
 	for !c.done && !c.unknown && (c.cur == nil || c.cur.Key < key) {
-		obj, err := c.it.Next(ctx)
+		obj, err := c.lim.Next(ctx, c.it)
 		switch {
 		case err == io.EOF:
 			c.done, c.cur = true, nil

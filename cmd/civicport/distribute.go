@@ -193,6 +193,7 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 	ctx := cmd.Context()
 	checksum, _ := cmd.Flags().GetBool("checksum")
 	idle, _ := cmd.Flags().GetDuration("idle-timeout")
+	objTimeout, _ := cmd.Flags().GetDuration("object-timeout")
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if d.workFrom == "" || d.manifestDir == "" {
 		return fmt.Errorf("--worker needs --work-from SUBSCRIPTION_URL and --manifest-dir DIR")
@@ -216,8 +217,13 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 			return err
 		}
 	}
-	if d.untilIdle < 0 || d.keepAlive < 0 || idle < 0 {
-		return fmt.Errorf("--until-idle %s, --keep-alive %s, --idle-timeout %s: want 0 or more", d.untilIdle, d.keepAlive, idle)
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"until-idle", d.untilIdle}, {"keep-alive", d.keepAlive}, {"idle-timeout", idle}, {"object-timeout", objTimeout}} {
+		if f.v < 0 {
+			return fmt.Errorf("--%s %s: want 0 or more", f.name, f.v)
+		}
 	}
 	if err := os.MkdirAll(d.manifestDir, 0o755); err != nil {
 		return fmt.Errorf("--manifest-dir: %w", err)
@@ -233,7 +239,7 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 		_ = sub.Shutdown(sctx)
 	}()
 	opts := &distribute.WorkOptions{
-		Migrate:        migrate.Options{Workers: workers, Checksum: checksum, IdleTimeout: idle},
+		Migrate:        migrate.Options{Workers: workers, Checksum: checksum, IdleTimeout: idle, ObjectTimeout: objTimeout},
 		Verifier:       verifier,
 		UntilIdle:      d.untilIdle,
 		KeepAlive:      jsadapter.InProgress,

@@ -212,6 +212,7 @@ func TestDistributeUsage(t *testing.T) {
 		{[]string{"migrate", "--worker", "--work-from", "jetstream://S/C", "--manifest-dir", dir, "--from", src}, "both --from and --to"},
 		{[]string{"migrate", "--worker", "--work-from", "jetstream://S/C", "--manifest-dir", dir}, "--worker needs --pubkey FILE"},
 		{[]string{"migrate", "--worker", "--work-from", "jetstream://S/C", "--manifest-dir", dir, "--from", src, "--to", dst, "--idle-timeout", "-1s"}, "--idle-timeout -1s: want 0 or more"},
+		{[]string{"migrate", "--worker", "--work-from", "jetstream://S/C", "--manifest-dir", dir, "--from", src, "--to", dst, "--object-timeout", "-1s"}, "--object-timeout -1s: want 0 or more"},
 		{[]string{"migrate", "--worker", "--work-from", "jetstream://S/C", "--manifest-dir", dir, "--pubkey", filepath.Join(dir, "none")}, "--pubkey"},
 		{[]string{"migrate", "--worker", "--work-from", "jetstream://S/C", "--manifest-dir", dir, "--pubkey", exists, "--sign-key", exists}, "a worker checks items with --pubkey"},
 		{[]string{"migrate", "--work-to", "jetstream://S/x", "--from", src, "--to", dst, "--pubkey", exists}, "add --worker"},

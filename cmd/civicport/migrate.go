@@ -30,7 +30,7 @@ func newMigrateCmd() *cobra.Command {
 		from, to, prefix, manifest, signKey, signKeeper string
 		workers                                         int
 		dryRun, resume, checksum                        bool
-		idle                                            time.Duration
+		idle, objTimeout                                time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate --from URL --to URL [--prefix P] [--workers N] [--dry-run] [--resume] [--checksum] [--manifest FILE] [--sign-key KEY]",
@@ -46,8 +46,11 @@ rewritten in place with its metadata kept is copied again).
 
 --idle-timeout (default 5m) abandons an object when none of its bytes moved
 for that long (a frozen or partitioned server), retries it, and fails it if
-it stalls again; the run goes on with the others. Listings are not bounded
-by it.
+it stalls again; the run goes on with the others. Each page of the source
+and destination listings is bounded by it too (and retried); a source
+listing that stalls on every try ends the run. --object-timeout (default
+none) abandons and retries an object not copied within that long, however
+steadily its bytes trickle.
 
 --resume continues an interrupted run from its manifest: what it recorded and
 the destination still holds is not copied again, and no key is listed twice.
@@ -83,10 +86,11 @@ usage or input, or stopped before anything was written.`,
 			defer src.Close()
 			defer dst.Close()
 
-			if idle < 0 {
-				return fmt.Errorf("--idle-timeout %s: want 0 (none) or more", idle)
+			if idle < 0 || objTimeout < 0 {
+				return fmt.Errorf("--idle-timeout %s, --object-timeout %s: want 0 (none) or more", idle, objTimeout)
 			}
-			opts := &migrate.Options{Prefix: prefix, Workers: workers, DryRun: dryRun, Checksum: checksum, IdleTimeout: idle, Limits: limitsOf(to)}
+			opts := &migrate.Options{Prefix: prefix, Workers: workers, DryRun: dryRun, Checksum: checksum,
+				IdleTimeout: idle, ObjectTimeout: objTimeout, Limits: limitsOf(to)}
 			var mf *os.File
 			if !dryRun {
 				var done *migrate.SortedManifest
@@ -165,6 +169,7 @@ usage or input, or stopped before anything was written.`,
 	f.BoolVar(&dryRun, "dry-run", false, "write nothing; list what would be copied, skipped or refused")
 	f.BoolVar(&resume, "resume", false, "continue an interrupted run from its --manifest")
 	f.DurationVar(&idle, "idle-timeout", 5*time.Minute, "abandon (and retry) an object when none of its bytes moved for this long: a frozen server fails the object instead of hanging the run (0: never)")
+	f.DurationVar(&objTimeout, "object-timeout", 0, "abandon (and retry) an object not copied within this long, however steadily its bytes move (0: never)")
 	f.BoolVar(&checksum, "checksum", false, "re-read and hash destination objects before skipping them as identical (repairs copies changed in place; reads them whole)")
 	f.StringVar(&manifest, "manifest", defaultManifest, "manifest file (JSON lines: key, size, sha256, content_type, metadata)")
 	f.StringVar(&signKey, "sign-key", "", "sign the manifest (writes MANIFEST.sig) or, with --work-to, every work item, with this note private key (a file path or file:// URL, from civicport keygen)")

@@ -161,6 +161,7 @@ func TestMigrateBadInputExits2WritingNothing(t *testing.T) {
 		{[]string{"migrate", "--from", src, "--to", dst, "--manifest", filepath.Join(work, "none.jsonl"), "--resume"}, "does not exist"},
 		{[]string{"migrate", "--from", src, "--to", dst, "--manifest", exists, "--resume"}, "manifest line 1"},
 		{[]string{"migrate", "--from", src, "--to", dst, "--workers", "0"}, "--workers 0: want 1 or more"},
+		{[]string{"migrate", "--from", src, "--to", dst, "--object-timeout", "-2s"}, "--object-timeout -2s: want 0 (none) or more"},
 		{[]string{"migrate", "--from", src, "--to", "s3://b?endpoint=http://127.0.0.1:1&use_path_style=true&region=us-east-1", "--manifest", mf}, "--to: ping bucket"},
 		{[]string{"verify", "--manifest", filepath.Join(work, "none.jsonl"), "--bucket", dst}, "no such file"},
 		{[]string{"verify", "--manifest", exists, "--bucket", dst}, "manifest line 1: an entry needs a key"},

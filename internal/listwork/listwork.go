@@ -7,9 +7,11 @@ package listwork
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"gocloud.dev/blob"
 )
@@ -57,19 +59,63 @@ func Each[T any](ctx context.Context, workers int, produce func(yield func(T) bo
 // b, in the listing's order, until yield returns false. A listing error is
 // returned naming the prefix.
 func Objects(ctx context.Context, b *blob.Bucket, prefix string, yield func(*blob.ListObject) bool) error {
-	seq, errf := b.List(&blob.ListOptions{Prefix: prefix}).All(ctx)
-	for obj := range seq {
-		if obj.IsDir {
+	return ObjectsWithin(ctx, b, prefix, PageLimit{}, yield)
+}
+
+// ObjectsWithin is Objects with each page of the listing bounded by lim.
+func ObjectsWithin(ctx context.Context, b *blob.Bucket, prefix string, lim PageLimit, yield func(*blob.ListObject) bool) error {
+	it := b.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := lim.Next(ctx, it)
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return fmt.Errorf("list %q: %w", prefix, err)
+		case obj.IsDir:
 			continue
-		}
-		if !yield(obj) {
-			break
+		case !yield(obj):
+			return nil
 		}
 	}
-	if err := errf(); err != nil {
-		return fmt.Errorf("list %q: %w", prefix, err)
+}
+
+// PageLimit bounds how long a listing may wait for one page, so that a
+// frozen or partitioned server fails the listing instead of hanging it.
+// The zero value bounds nothing.
+type PageLimit struct {
+	// Timeout is how long one page may take; zero or less: no limit.
+	Timeout time.Duration
+	// Retries is how many more times a page that timed out is asked for.
+	Retries int
+	// Err, if not nil, is wrapped by the error of a page that timed out
+	// on every try (e.g. a caller's ErrStalled).
+	Err error
+}
+
+// Next is it.Next(ctx) with each page fetch under the limit. A page that
+// timed out is asked for again (gocloud's iterator keeps its place after
+// an error); after the last try the error says how long each try waited.
+func (l PageLimit) Next(ctx context.Context, it *blob.ListIterator) (*blob.ListObject, error) {
+	if l.Timeout <= 0 {
+		return it.Next(ctx)
 	}
-	return nil
+	for try := 0; ; try++ {
+		pctx, cancel := context.WithTimeout(ctx, l.Timeout)
+		obj, err := it.Next(pctx)
+		timedOut := err != nil && errors.Is(pctx.Err(), context.DeadlineExceeded)
+		cancel()
+		switch {
+		case !timedOut || ctx.Err() != nil:
+			return obj, err
+		case try < l.Retries:
+			continue
+		case l.Err != nil:
+			return nil, fmt.Errorf("%w: no listing page within %v, %d tries: %v", l.Err, l.Timeout, try+1, err)
+		default:
+			return nil, fmt.Errorf("no listing page within %v, %d tries: %w", l.Timeout, try+1, err)
+		}
+	}
 }
 
 // Walk calls fn on every object under prefix in b, in the listing's order
