@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -56,7 +57,7 @@ func (b fileBucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*d
 		l.dirs = b.lists.take(l.prefix, l.delim, l.token)
 	}
 	if l.dirs == nil {
-		l.dirs = map[string][]entry{}
+		l.dirs = map[string]*dirEntries{}
 	}
 	dir, keyPrefix, depth := b.listStart(opts.Prefix)
 	err := l.walk(dir, keyPrefix, depth)
@@ -77,8 +78,8 @@ func (b fileBucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*d
 // abandoned listing), and its next page reads its directories again.
 type listCache struct {
 	mu    sync.Mutex
-	next  map[string]map[string][]entry // listing key -> directory path -> entries
-	order []string                      // listing keys, oldest first
+	next  map[string]map[string]*dirEntries // listing key -> directory path -> entries
+	order []string                          // listing keys, oldest first
 }
 
 const maxListings = 8
@@ -88,7 +89,7 @@ func listKey(prefix, delim, token string) string {
 }
 
 // take removes and returns what the listing continued by token kept, or nil.
-func (c *listCache) take(prefix, delim, token string) map[string][]entry {
+func (c *listCache) take(prefix, delim, token string) map[string]*dirEntries {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := listKey(prefix, delim, token)
@@ -101,11 +102,11 @@ func (c *listCache) take(prefix, delim, token string) map[string][]entry {
 	return d
 }
 
-func (c *listCache) put(prefix, delim, token string, dirs map[string][]entry) {
+func (c *listCache) put(prefix, delim, token string, dirs map[string]*dirEntries) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.next == nil {
-		c.next = map[string]map[string][]entry{}
+		c.next = map[string]map[string]*dirEntries{}
 	}
 	k := listKey(prefix, delim, token)
 	if _, ok := c.next[k]; !ok {
@@ -150,66 +151,132 @@ type fileLister struct {
 	prefix, delim, token string
 	size                 int
 	page                 []*driver.ListObject
-	lastDir              string             // the last "directory" listed (delimiter)
-	dirs                 map[string][]entry // directory path -> its sorted entries, for the directories being walked
+	lastDir              string                 // the last "directory" listed (delimiter)
+	dirs                 map[string]*dirEntries // directory path -> its sorted entries, for the directories being walked
 }
 
-// entry is a file or directory of the walk, under the key it sorts by: a
-// file's key, or a directory's key prefix (ending in "/"). Entries of one
-// directory sort as the keys under them do (see walk).
+// dirEntries are the files and directories of one directory of the walk
+// (attribute files left out), in walk order: by the key each sorts by, a
+// file's key or a directory's key prefix (ending in "/"), all of which
+// start with the directory's key prefix. Entries of one directory sort as
+// the keys under them do (see walk).
+//
+// A listing holds them while it walks the directory, so a flat directory
+// of millions of objects is held whole: they are packed, each entry's key
+// segment (and its name on disk, where that differs) in one shared string,
+// about 16 bytes plus the segment per entry, and the directory is read in
+// batches rather than as one slice of fs.DirEntry.
+type dirEntries struct {
+	keyPrefix string
+	text      string  // every entry's segment, and differing disk names
+	ents      []entry // sorted
+}
+
 type entry struct {
-	sortKey, name string
-	dir           bool
+	seg, name uint32 // offsets into text
+	segLen    uint16
+	nameLen   uint16
+	dir       bool
 }
 
-// entries returns the entries of directory dir (attribute files left out)
-// in walk order, read once per listing.
-func (l *fileLister) entries(dir, keyPrefix string, depth int) []entry {
-	if ents, ok := l.dirs[dir]; ok {
-		return ents
+// readDirBatch is how many names are read from a directory at a time.
+const readDirBatch = 4096
+
+func (d *dirEntries) len() int { return len(d.ents) }
+
+func (d *dirEntries) seg(i int) string {
+	e := d.ents[i]
+	return d.text[e.seg : e.seg+uint32(e.segLen)]
+}
+
+// sortKey returns entry i's key, or key prefix for a directory.
+func (d *dirEntries) sortKey(i int) string {
+	if d.ents[i].dir {
+		return d.keyPrefix + d.seg(i) + "/"
 	}
-	des, err := os.ReadDir(dir)
-	if err != nil && len(des) == 0 {
-		return nil // as fileblob: what cannot be read is not listed
+	return d.keyPrefix + d.seg(i)
+}
+
+// name returns entry i's name on disk.
+func (d *dirEntries) name(i int) string {
+	e := d.ents[i]
+	return d.text[e.name : e.name+uint32(e.nameLen)]
+}
+
+// compareSegs orders two entries of one directory as their sort keys
+// (segment, then "/" for a directory) without building them. A segment
+// holds no "/".
+func compareSegs(a string, aDir bool, b string, bDir bool) int {
+	n := min(len(a), len(b))
+	if c := strings.Compare(a[:n], b[:n]); c != 0 {
+		return c
 	}
-	attrs := func(de fs.DirEntry) bool { return !de.IsDir() && strings.HasSuffix(de.Name(), attrsExt) }
-	n := 0
-	for _, de := range des {
-		if !attrs(de) {
-			n++
-		}
-	}
-	ents := make([]entry, 0, n) // held for the whole listing: no room for the attribute files
-	for _, de := range des {
-		if attrs(de) {
-			continue // fileblob's attribute files
-		}
-		name, isDir := de.Name(), de.IsDir()
-		seg := userSegment(hexescape.Unescape(name), depth == 0, !isDir)
-		sk := keyPrefix + seg
-		if isDir {
-			sk += "/"
-		}
-		if seg == name {
-			// Held for the whole listing: share the sort key's bytes.
-			name = sk[len(keyPrefix) : len(keyPrefix)+len(seg)]
-		}
-		ents = append(ents, entry{sortKey: sk, name: name, dir: isDir})
-	}
-	slices.SortFunc(ents, func(a, b entry) int {
-		if c := strings.Compare(a.sortKey, b.sortKey); c != 0 {
-			return c
-		}
-		if a.dir == b.dir {
+	switch {
+	case len(a) == len(b):
+		switch {
+		case aDir == bDir:
 			return 0
-		}
-		if a.dir {
+		case aDir:
 			return 1
 		}
 		return -1
+	case len(a) < len(b):
+		if !aDir {
+			return -1
+		}
+		return cmp.Compare('/', b[n])
+	default:
+		if !bDir {
+			return 1
+		}
+		return cmp.Compare(a[n], '/')
+	}
+}
+
+// entries returns the entries of directory dir, read once per listing.
+func (l *fileLister) entries(dir, keyPrefix string, depth int) *dirEntries {
+	if d, ok := l.dirs[dir]; ok {
+		return d
+	}
+	d := &dirEntries{keyPrefix: keyPrefix}
+	l.dirs[dir] = d
+	f, err := os.Open(dir)
+	if err != nil {
+		return d // as fileblob: what cannot be read is not listed
+	}
+	defer f.Close()
+	var text strings.Builder
+	for {
+		des, err := f.ReadDir(readDirBatch)
+		for _, de := range des {
+			name, isDir := de.Name(), de.IsDir()
+			if !isDir && strings.HasSuffix(name, attrsExt) {
+				continue // fileblob's attribute files
+			}
+			seg := userSegment(hexescape.Unescape(name), depth == 0, !isDir)
+			if len(seg) > 0xffff || len(name) > 0xffff || text.Len() > 1<<32-2*0xffff {
+				continue // beyond any file system's names
+			}
+			e := entry{seg: uint32(text.Len()), segLen: uint16(len(seg)), dir: isDir}
+			text.WriteString(seg)
+			e.name, e.nameLen = e.seg, uint16(len(name))
+			if seg != name {
+				e.name = uint32(text.Len())
+				text.WriteString(name)
+			}
+			d.ents = append(d.ents, e)
+		}
+		if err != nil || len(des) == 0 {
+			break // io.EOF, or as os.ReadDir: list what was read
+		}
+	}
+	d.text = text.String()
+	d.ents = slices.Clip(d.ents)
+	t := d.text
+	slices.SortFunc(d.ents, func(a, b entry) int {
+		return compareSegs(t[a.seg:a.seg+uint32(a.segLen)], a.dir, t[b.seg:b.seg+uint32(b.segLen)], b.dir)
 	})
-	l.dirs[dir] = ents
-	return ents
+	return d
 }
 
 // walk lists the entries of directory dir, whose keys all start with
@@ -228,32 +295,33 @@ func (l *fileLister) walk(dir, keyPrefix string, depth int) error {
 	if err := l.ctx.Err(); err != nil {
 		return err
 	}
-	ents := l.entries(dir, keyPrefix, depth)
+	d := l.entries(dir, keyPrefix, depth)
 	start := 0
 	if l.token != "" {
-		start = sort.Search(len(ents), func(i int) bool { return ents[i].sortKey > l.token })
-		if start > 0 && ents[start-1].dir && strings.HasPrefix(l.token, ents[start-1].sortKey) {
+		start = sort.Search(d.len(), func(i int) bool { return d.sortKey(i) > l.token })
+		if start > 0 && d.ents[start-1].dir && strings.HasPrefix(l.token, d.sortKey(start-1)) {
 			start--
 		}
 	}
-	for _, e := range ents[start:] {
-		if e.dir {
-			if !strings.HasPrefix(e.sortKey, l.prefix) && !strings.HasPrefix(l.prefix, e.sortKey) {
+	for i := start; i < d.len(); i++ {
+		isDir, sortKey := d.ents[i].dir, d.sortKey(i)
+		if isDir {
+			if !strings.HasPrefix(sortKey, l.prefix) && !strings.HasPrefix(l.prefix, sortKey) {
 				continue
 			}
-		} else if !strings.HasPrefix(e.sortKey, l.prefix) {
+		} else if !strings.HasPrefix(sortKey, l.prefix) {
 			continue
 		}
-		path := filepath.Join(dir, e.name)
-		if !e.dir {
-			if err := l.file(e.sortKey, path); err != nil {
+		path := filepath.Join(dir, d.name(i))
+		if !isDir {
+			if err := l.file(sortKey, path); err != nil {
 				return err
 			}
 			continue
 		}
 		// A directory whose keys all collapse into one "directory" of the
 		// listing: list that once, if it holds an object, without walking it.
-		if p, ok := l.collapse(e.sortKey); ok {
+		if p, ok := l.collapse(sortKey); ok {
 			if p == l.lastDir || (l.token != "" && p <= l.token) {
 				continue
 			}
@@ -266,7 +334,7 @@ func (l *fileLister) walk(dir, keyPrefix string, depth int) error {
 			}
 			continue
 		}
-		if err := l.walk(path, e.sortKey, depth+1); err != nil {
+		if err := l.walk(path, sortKey, depth+1); err != nil {
 			return err
 		}
 	}
