@@ -7,9 +7,12 @@ package blob_test
 import (
 	"bytes"
 	"compress/gzip"
+	"hash/crc32"
 	"io"
+	"net/http"
 	"testing"
 
+	"cloud.google.com/go/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	gcblob "gocloud.dev/blob"
@@ -160,4 +163,38 @@ func TestAzuriteCutsMultiCharDelimiter(t *testing.T) {
 	require.Len(t, objs, 1)
 	assert.Equal(t, "dira", objs[0].Key, "the group Azurite makes (Azure: \"dirabc\")")
 	assert.True(t, objs[0].IsDir)
+}
+
+// fake-gcs-server v1.56.1 checks a CRC32C only on an upload sent in one
+// request. On a resumable upload it ignores the client's CRC32C in the final
+// request's X-Goog-Hash, and forgets a crc32c given in the first request's
+// metadata once a chunk has arrived; Cloud Storage verifies both (its
+// docs). So gs:// claims neither (Verified ""), and a damaged or
+// wrong-checksum resumable upload is stored here.
+func TestFakeGCSIgnoresResumableCRC32C(t *testing.T) {
+	g := testenv.FakeGCS(t)
+	d := &damageWrites{base: http.DefaultTransport}
+	b := gcsVia(t, g.NewBucket(t), d, "")
+	ctx := testenv.Context(t)
+	const chunk = 256 << 10
+
+	p := bytes.Repeat([]byte("a"), 4*chunk)
+	wc, err := writeCheckedWith(t, b, "damaged", p, sum256(p), true, chunk, nil)
+	require.NoError(t, err, "a damaged resumable upload is accepted")
+	assert.Empty(t, wc.Verified)
+	assert.True(t, d.sawHash.Load(), "the client sent its CRC32C in X-Goog-Hash")
+	assert.Equal(t, int32(4), d.hits.Load(), "each chunk was damaged")
+	got, err := b.ReadAll(ctx, "damaged")
+	require.NoError(t, err)
+	assert.NotEqual(t, sum256(p), sum256(got), "and stored damaged")
+
+	q := randomData(t, 4*chunk)
+	wrong := crc32.Checksum(q, crc32.MakeTable(crc32.Castagnoli)) + 1
+	wc, err = writeCheckedWith(t, b, "wrong", q, sum256(q), true, chunk, func(as func(any) bool) {
+		var sw *storage.Writer
+		require.True(t, as(&sw))
+		sw.SendCRC32C, sw.CRC32C = true, wrong
+	})
+	require.NoError(t, err, "a resumable upload with a wrong crc32c in its metadata is accepted")
+	assert.Empty(t, wc.Verified)
 }

@@ -1,4 +1,14 @@
 package blob
 
+import (
+	"net/url"
+
+	gcblob "gocloud.dev/blob"
+)
+
 // MaxListings is maxListings, for the file:// listing tests.
 const MaxListings = maxListings
+
+// WrapGCS is wrapGCS, for tests that open gcsblob through a transport of
+// their own; u's query says whether the bucket is over gRPC.
+func WrapGCS(b *gcblob.Bucket, u *url.URL) *gcblob.Bucket { return wrapGCS(b, u) }

@@ -58,7 +58,7 @@ func Open(ctx context.Context, urlstr string) (*gcblob.Bucket, error) {
 	case "s3":
 		b = wrapS3(b)
 	case "gs":
-		b = wrapGCS(b)
+		b = wrapGCS(b, u)
 	case "azblob":
 		b = wrapAzure(b)
 	case "file":
