@@ -13,6 +13,9 @@ import (
 	"testing"
 
 	"cloud.google.com/go/storage"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	azblobblob "github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	gcblob "gocloud.dev/blob"
@@ -197,4 +200,48 @@ func TestFakeGCSIgnoresResumableCRC32C(t *testing.T) {
 	})
 	require.NoError(t, err, "a resumable upload with a wrong crc32c in its metadata is accepted")
 	assert.Empty(t, wc.Verified)
+}
+
+// Azurite 3.35.0 verifies a request's Content-MD5 but not its CRC64
+// (x-ms-content-crc64), which Azure verifies on Put Blob and Put Block; and
+// it stores the SDK's structured-message CRC64 encoding, framing and all, as
+// the blob's content. So azblob:// sends and claims no checksum (see the
+// writecheck package doc).
+func TestAzuriteIgnoresCRC64(t *testing.T) {
+	a := testenv.Azurite(t)
+	ctx := testenv.Context(t)
+	cont := a.Client(t).ServiceClient().NewContainerClient(a.NewContainer(t))
+	p := randomData(t, 64<<10)
+	body := func() io.ReadSeekCloser { return streaming.NopCloser(bytes.NewReader(p)) }
+	const blockID = "MDAwMA==" // base64 "0000"
+	exists := func(key string) bool {
+		_, err := cont.NewBlockBlobClient(key).GetProperties(ctx, nil)
+		return err == nil
+	}
+
+	wrongCRC64 := azblobblob.TransferValidationTypeCRC64(12345)
+	_, err := cont.NewBlockBlobClient("put-crc64").Upload(ctx, body(), &blockblob.UploadOptions{TransactionalValidation: wrongCRC64})
+	require.NoError(t, err, "Put Blob with a wrong CRC64 is accepted")
+	assert.True(t, exists("put-crc64"))
+	_, err = cont.NewBlockBlobClient("block-crc64").StageBlock(ctx, blockID, body(), &blockblob.StageBlockOptions{TransactionalValidation: wrongCRC64})
+	require.NoError(t, err, "Put Block with a wrong CRC64 is accepted")
+
+	wrongMD5 := azblobblob.TransferValidationTypeMD5(bytes.Repeat([]byte{1}, 16)) // sixteen bytes, not an MD5 of p
+	_, err = cont.NewBlockBlobClient("put-md5").Upload(ctx, body(), &blockblob.UploadOptions{TransactionalValidation: wrongMD5})
+	require.Error(t, err, "Put Blob with a wrong Content-MD5 is refused")
+	assert.Contains(t, err.Error(), "Provided contentMD5 doesn't match")
+	assert.False(t, exists("put-md5"))
+	_, err = cont.NewBlockBlobClient("block-md5").StageBlock(ctx, blockID, body(), &blockblob.StageBlockOptions{TransactionalValidation: wrongMD5})
+	require.Error(t, err, "Put Block with a wrong Content-MD5 is refused")
+	assert.Contains(t, err.Error(), "Provided contentMD5 doesn't match")
+
+	sm := cont.NewBlockBlobClient("structured")
+	_, err = sm.UploadStream(ctx, bytes.NewReader(p), &blockblob.UploadStreamOptions{TransactionalValidation: azblobblob.TransferValidationTypeComputeStructuredMessageCRC64(0)})
+	require.NoError(t, err)
+	r, err := sm.DownloadStream(ctx, nil)
+	require.NoError(t, err)
+	defer r.Body.Close()
+	got, err := io.ReadAll(r.Body)
+	require.NoError(t, err)
+	assert.Greater(t, len(got), len(p), "the structured message's framing is stored with the data")
 }

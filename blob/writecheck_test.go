@@ -370,3 +370,25 @@ func TestGCSWriteCheckNotOverGRPC(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, wc.Verified)
 }
+
+// azblob:// answers no Check (Azurite verifies no checksum the SDK sends;
+// see the writecheck package doc and TestAzuriteIgnoresCRC64).
+func TestAzureWriteCheckNotOffered(t *testing.T) {
+	a := testenv.Azurite(t)
+	ctx := testenv.Context(t)
+	b, err := blob.Open(ctx, a.URL(a.NewContainer(t)))
+	require.NoError(t, err)
+	defer b.Close()
+	asked := false
+	w, err := b.NewWriter(ctx, "k", &gcblob.WriterOptions{ContentType: "text/plain", BeforeWrite: func(as func(any) bool) error {
+		var wc *writecheck.Check
+		asked = true
+		assert.False(t, as(&wc))
+		return nil
+	}})
+	require.NoError(t, err)
+	_, err = w.Write([]byte("x"))
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	assert.True(t, asked)
+}

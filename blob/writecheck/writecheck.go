@@ -33,6 +33,18 @@
 // (https://cloud.google.com/storage/docs/data-validation) but
 // fake-gcs-server v1.56.1 ignores, so it is untested and Verified is "".
 // Nothing is claimed over gRPC (grpc=true, zonal=true; untested).
+//
+// azblob:// answers no Check. Azure verifies a CRC64 (x-ms-content-crc64)
+// or MD5 (Content-MD5) of each Put Block or Put Blob request
+// (https://learn.microsoft.com/rest/api/storageservices/put-block), and the
+// azblob SDK's UploadStream, which gocloud's azureblob writes through, can
+// send a CRC64 it computes per block (TransferValidationTypeComputeCRC64).
+// But Azurite 3.35.0 accepts a wrong CRC64 on both requests and verifies
+// only Content-MD5 (TestAzuriteIgnoresCRC64), which the SDK computes for no
+// upload and civicport computes for none (FIPS 140-3, see the README), and
+// the SDK's structured-message CRC64 is stored by Azurite framing and all as
+// the blob's content. So a per-block CRC64 would be untested here and is not
+// sent or claimed.
 package writecheck
 
 import (
