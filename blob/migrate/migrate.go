@@ -38,9 +38,10 @@ type Entry struct {
 	// ServerCheck says what the destination verified when this run wrote
 	// the object (writecheck.SHA256: the server checked this SHA-256;
 	// writecheck.SHA256Parts: it checked each part's; writecheck.Reread:
-	// file:// read it back). Empty when the destination verifies nothing
-	// (gs://, azblob://) or the object was found already identical and not
-	// written.
+	// file:// read it back; writecheck.CRC32C: gs:// checked a CRC32C of
+	// an object sent in one request). Empty when the destination verified
+	// nothing (azblob://, larger gs:// objects) or the object was found
+	// already identical and not written.
 	ServerCheck string `json:"server_check,omitempty"`
 }
 
