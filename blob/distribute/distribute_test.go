@@ -3,7 +3,6 @@ package distribute
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,26 +19,14 @@ import (
 
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/blob/migrate"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
-
-func fileBucket(t *testing.T, n int) (string, string) {
-	t.Helper()
-	dir := t.TempDir()
-	buf := make([]byte, 1000)
-	for i := range n {
-		_, _ = rand.Read(buf)
-		p := filepath.Join(dir, "ballots", fmt.Sprintf("box-%02d", i%7), fmt.Sprintf("scan %05d.tif", i))
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, buf, 0o600))
-	}
-	return dir, "file://" + dir
-}
 
 func open(ctx context.Context, u string) (*gcblob.Bucket, error) { return blob.Open(ctx, u) }
 
 func TestPlanWorkMerge(t *testing.T) {
 	ctx := context.Background()
-	srcDir, src := fileBucket(t, 95)
+	srcDir, src := testenv.FileBucket(t, 95, 1000)
 	_, dst := t.TempDir(), "file://"+t.TempDir()
 	sb, err := blob.Open(ctx, src)
 	require.NoError(t, err)
@@ -114,7 +101,7 @@ func TestPlanWorkMerge(t *testing.T) {
 
 func TestWorkNacksFailedItemAndWritesNoManifest(t *testing.T) {
 	ctx := context.Background()
-	_, src := fileBucket(t, 3)
+	_, src := testenv.FileBucket(t, 3, 1000)
 	topic := mempubsub.NewTopic()
 	sub := mempubsub.NewSubscription(topic, 5*time.Second)
 	defer sub.Shutdown(ctx)

@@ -23,7 +23,7 @@ func TestKeepAliveHoldsSlowItem(t *testing.T) {
 	for _, keep := range []bool{true, false} {
 		t.Run(map[bool]string{true: "keepalive", false: "none"}[keep], func(t *testing.T) {
 			ctx := context.Background()
-			_, src := fileBucket(t, 3)
+			_, src := testenv.FileBucket(t, 3, 1000)
 			dst := "file://" + t.TempDir()
 			stream, subject := nats.StreamName("cpka"), nats.Subject("civicport.ka")
 			topic, err := pubsub.OpenTopic(ctx, "jetstream://"+stream+"/"+subject+"?create=true")

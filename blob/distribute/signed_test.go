@@ -20,6 +20,7 @@ import (
 	"gocloud.dev/pubsub/mempubsub"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/pubsub/sign"
 )
 
@@ -41,7 +42,7 @@ func noteKeys(t *testing.T, name string) (sign.Signer, sign.Verifier) {
 // anything, records it, acks it once, and still does the signed item.
 func TestWorkRefusesUnsignedForgedAndAlteredItems(t *testing.T) {
 	ctx := context.Background()
-	_, src := fileBucket(t, 4)
+	_, src := testenv.FileBucket(t, 4, 1000)
 	dst := "file://" + t.TempDir()
 	secretDir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(secretDir, "voters.csv"), []byte("name,ssn\n"), 0o600))
@@ -151,7 +152,7 @@ func (failingVerifier) Verify(context.Context, string, string, []byte, []byte) e
 // another try; it is neither refused nor recorded.
 func TestWorkNacksWhenSignatureCannotBeChecked(t *testing.T) {
 	ctx := context.Background()
-	_, src := fileBucket(t, 1)
+	_, src := testenv.FileBucket(t, 1, 1000)
 	topic := mempubsub.NewTopic()
 	defer topic.Shutdown(ctx)
 	sub := mempubsub.NewSubscription(topic, 5*time.Second)

@@ -62,7 +62,7 @@ func (w *distWorker) wait() int {
 func TestDistributedMigrateSurvivesKilledWorker(t *testing.T) {
 	nats := testenv.NATS(t)
 	const n, itemSize = 300, 20
-	_, src := fileBucket(t, n, 64<<10)
+	_, src := testenv.FileBucket(t, n, 64<<10)
 	dstDir, dst := emptyBucket(t)
 	mdir := filepath.Join(t.TempDir(), "items")
 	stream, consumer := nats.StreamName("cpdist"), nats.StreamName("workers")
@@ -145,7 +145,7 @@ func TestDistributedMigrateSurvivesKilledWorker(t *testing.T) {
 // back) and exits 1; the coordinator's signed items are done.
 func TestDistributedWorkerRefusesForgedItem(t *testing.T) {
 	nats := testenv.NATS(t)
-	_, src := fileBucket(t, 6, 100)
+	_, src := testenv.FileBucket(t, 6, 100)
 	_, dst := emptyBucket(t)
 	secretDir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(secretDir, "voters.csv"), []byte("name,ssn\n"), 0o600))
@@ -192,7 +192,7 @@ func TestDistributedWorkerRefusesForgedItem(t *testing.T) {
 }
 
 func TestDistributeUsage(t *testing.T) {
-	_, src := fileBucket(t, 2, 10)
+	_, src := testenv.FileBucket(t, 2, 10)
 	_, dst := emptyBucket(t)
 	dir := t.TempDir()
 	exists := filepath.Join(dir, "exists.jsonl")

@@ -24,7 +24,7 @@ func TestKeygenSignsManifests(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
 
-	_, src := fileBucket(t, 5, 1000)
+	_, src := testenv.FileBucket(t, 5, 1000)
 	_, dst := emptyBucket(t)
 	mf := filepath.Join(work, "m.jsonl")
 	code, out, errOut = runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", mf, "--sign-key", "file://"+key)
@@ -71,7 +71,7 @@ func sealedKeyRoundTrip(t *testing.T, keeper, otherKeeper string) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(data), "PRIVATE+KEY", "the private key is stored sealed")
 
-	_, src := fileBucket(t, 3, 100)
+	_, src := testenv.FileBucket(t, 3, 100)
 	_, dst := emptyBucket(t)
 	mf := filepath.Join(work, "m.jsonl")
 	for _, tc := range []struct {

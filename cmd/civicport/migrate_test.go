@@ -32,21 +32,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// fileBucket makes a directory holding n objects of size bytes and returns
-// its file:// URL.
-func fileBucket(t *testing.T, n, size int) (string, string) {
-	t.Helper()
-	dir := t.TempDir()
-	buf := make([]byte, size)
-	for i := range n {
-		_, _ = rand.Read(buf)
-		p := filepath.Join(dir, "ballots", fmt.Sprintf("box-%02d", i%7), fmt.Sprintf("scan %05d.tif", i))
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, buf, 0o600))
-	}
-	return dir, "file://" + dir
-}
-
 func emptyBucket(t *testing.T) (string, string) {
 	dir := t.TempDir()
 	return dir, "file://" + dir
@@ -63,7 +48,7 @@ func keyFiles(t *testing.T, dir string) (skeyPath, vkeyPath string) {
 
 func TestMigrateVerifySigned(t *testing.T) {
 	work := t.TempDir()
-	_, src := fileBucket(t, 40, 10_000)
+	_, src := testenv.FileBucket(t, 40, 10_000)
 	dstDir, dst := emptyBucket(t)
 	skey, vkey := keyFiles(t, work)
 	mf := filepath.Join(work, "m.jsonl")
@@ -102,7 +87,7 @@ func TestMigrateVerifySigned(t *testing.T) {
 
 func TestVerifyRejectsForeignSignature(t *testing.T) {
 	work := t.TempDir()
-	_, src := fileBucket(t, 3, 100)
+	_, src := testenv.FileBucket(t, 3, 100)
 	_, dst := emptyBucket(t)
 	skey, _ := keyFiles(t, work)
 	other := t.TempDir()
@@ -125,7 +110,7 @@ func TestVerifyRejectsForeignSignature(t *testing.T) {
 }
 
 func TestMigrateDryRun(t *testing.T) {
-	_, src := fileBucket(t, 5, 100)
+	_, src := testenv.FileBucket(t, 5, 100)
 	dstDir, dst := emptyBucket(t)
 	mf := filepath.Join(t.TempDir(), "m.jsonl")
 	code, out, _ := runCLI(t, "migrate", "--from", src, "--to", dst, "--dry-run", "--manifest", mf)
@@ -141,7 +126,7 @@ func TestMigrateDryRun(t *testing.T) {
 func TestMigrateBadInputExits2WritingNothing(t *testing.T) {
 	noCloudCredentials(t)
 	work := t.TempDir()
-	_, src := fileBucket(t, 2, 10)
+	_, src := testenv.FileBucket(t, 2, 10)
 	dstDir, dst := emptyBucket(t)
 	exists := filepath.Join(work, "exists.jsonl")
 	require.NoError(t, os.WriteFile(exists, []byte("{}\n"), 0o600))
@@ -186,7 +171,7 @@ func TestMigrateKilledThenResumed(t *testing.T) {
 		t.Skip("builds a 2,000-object bucket")
 	}
 	const n = 2000
-	_, src := fileBucket(t, n, 64<<10)
+	_, src := testenv.FileBucket(t, n, 64<<10)
 	_, dst := emptyBucket(t)
 	mf := filepath.Join(t.TempDir(), "m.jsonl")
 
@@ -222,7 +207,7 @@ func TestMigrateInterruptedAfterWritesExits1(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a 2,000-object bucket")
 	}
-	_, src := fileBucket(t, 2000, 64<<10)
+	_, src := testenv.FileBucket(t, 2000, 64<<10)
 	_, dst := emptyBucket(t)
 	mf := filepath.Join(t.TempDir(), "m.jsonl")
 	cmd := exec.Command(os.Args[0], "migrate", "--from", src, "--to", dst, "--manifest", mf, "--workers", "2")
@@ -247,7 +232,7 @@ func TestMigrateInterruptedAfterWritesExits1(t *testing.T) {
 // migrate to an empty one (dst, in dstDir), with the manifest mf.
 func migrated(t *testing.T, n int) (src, dstDir, dst, mf string) {
 	t.Helper()
-	_, src = fileBucket(t, n, 1000)
+	_, src = testenv.FileBucket(t, n, 1000)
 	dstDir, dst = emptyBucket(t)
 	mf = filepath.Join(t.TempDir(), "m.jsonl")
 	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", mf)
@@ -327,7 +312,7 @@ func lines(t *testing.T, path string) int {
 // the original at the end.
 func TestMigrateRoundTripAcrossServers(t *testing.T) {
 	m, g, v := testenv.MinIO(t), testenv.FakeGCS(t), testenv.Versitygw(t)
-	dir, src := fileBucket(t, 30, 20_000)
+	dir, src := testenv.FileBucket(t, 30, 20_000)
 	for name, size := range map[string]int64{
 		"hard keys/sp ace+plus%25 100%.txt": 1000,
 		"unicode/Ñandú-投票-🗳.txt":            10,

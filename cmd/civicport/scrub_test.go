@@ -15,6 +15,7 @@ import (
 	"gocloud.dev/blob/fileblob"
 
 	"github.com/civicport/civicport/blob/digest"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 func TestScrub(t *testing.T) {
@@ -25,7 +26,7 @@ func TestScrub(t *testing.T) {
 	}
 	mirrorFlag := strings.Join(urls, ",")
 	// The same three records on every copy, hashes recorded by migrate.
-	_, src := fileBucket(t, 3, 1000)
+	_, src := testenv.FileBucket(t, 3, 1000)
 	for i, u := range urls {
 		code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", u, "--manifest", filepath.Join(t.TempDir(), "m"+string(rune('0'+i))))
 		require.Equal(t, exitOK, code, out+errOut)
@@ -81,7 +82,7 @@ func forge(t *testing.T, dir, key string, data []byte) {
 func TestScrubInsiderRewrite(t *testing.T) {
 	work := t.TempDir()
 	skey, vkey := keyFiles(t, work)
-	_, src := fileBucket(t, 3, 1000)
+	_, src := testenv.FileBucket(t, 3, 1000)
 	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
 	var urls []string
 	for i, d := range dirs {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 // Planted secrets: each must never appear in anything the CLI prints or
@@ -41,7 +43,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	keeper, keeper2 := "base64key://"+key, "base64key://"+key2
 	badKeeper := "base64key://" + strings.TrimSuffix(key, "=") + "x" + leakToken // not a key
 
-	_, src := fileBucket(t, 3, 100)
+	_, src := testenv.FileBucket(t, 3, 100)
 	_, dst := emptyBucket(t)
 	s3Bad := "s3://bkt?endpoint=http://civic:" + leakPassword + "@127.0.0.1:1&region=us-east-1"
 	s3Tok := "s3://bkt?region=us-east-1&endpoint=http://127.0.0.1:1&x-amz-security-token=" + leakToken

@@ -2,7 +2,11 @@ package testenv
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	gcblob "gocloud.dev/blob"
@@ -22,6 +26,27 @@ func Bucket(t testing.TB, open func(context.Context, string) (*gcblob.Bucket, er
 	}
 	t.Cleanup(func() { b.Close() })
 	return b
+}
+
+// FileBucket makes a temporary directory holding n objects of size random
+// bytes each, named like ballot scans ("ballots/box-NN/scan NNNNN.tif", in 7
+// boxes, so that listings have prefixes and keys have spaces), and returns
+// the directory and its file:// URL: a source bucket for copy tests.
+func FileBucket(t testing.TB, n, size int) (dir, url string) {
+	t.Helper()
+	dir = t.TempDir()
+	buf := make([]byte, size)
+	for i := range n {
+		_, _ = rand.Read(buf)
+		p := filepath.Join(dir, "ballots", fmt.Sprintf("box-%02d", i%7), fmt.Sprintf("scan %05d.tif", i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, buf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, "file://" + dir
 }
 
 // Backends are the buckets benchmarks measure a decorator on, by name: a
