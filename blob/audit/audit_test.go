@@ -26,17 +26,6 @@ import (
 
 const sum = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
-func newKey(t testing.TB, name string) (note.Signer, note.Verifier) {
-	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, name)
-	require.NoError(t, err)
-	s, err := note.NewSigner(skey)
-	require.NoError(t, err)
-	v, err := note.NewVerifier(vkey)
-	require.NoError(t, err)
-	return s, v
-}
-
 // clock returns increasing times one second apart.
 func clock() func() time.Time {
 	var mu sync.Mutex
@@ -63,7 +52,7 @@ func newFixture(t *testing.T, n int, checkpointAt func(size int64) bool) *fixtur
 	ctx := context.Background()
 	b := memblob.OpenBucket(&memblob.Options{NoMD5: true})
 	t.Cleanup(func() { b.Close() })
-	s, v := newKey(t, "civicport.test/audit")
+	s, v := testenv.NoteKeys(t, "civicport.test/audit")
 	l, err := audit.Open(ctx, b, s, &audit.Options{Actor: "clerk@county.example", Now: clock()})
 	require.NoError(t, err)
 	for i := range n {
@@ -356,7 +345,7 @@ func TestForgedCheckpoint(t *testing.T) {
 
 func TestCheckpointFromAnotherKey(t *testing.T) {
 	f := newFixture(t, 10, nil)
-	other, _ := newKey(t, "civicport.test/audit") // same name, another key
+	other, _ := testenv.NoteKeys(t, "civicport.test/audit") // same name, another key
 	cp, err := note.Open(f.read(t, "checkpoint"), note.VerifierList(f.v))
 	require.NoError(t, err)
 	msg, err := note.Sign(&note.Note{Text: cp.Text}, other)
@@ -417,7 +406,7 @@ func TestInclusionProof(t *testing.T) {
 	assert.Error(t, audit.CheckInclusion(f.v, cp, entry, 5, proof), "wrong index")
 	altered := []byte(strings.Replace(string(entry), "precinct-06", "precinct-66", 1))
 	assert.Error(t, audit.CheckInclusion(f.v, cp, altered, 6, proof))
-	_, otherV := newKey(t, "civicport.test/audit")
+	_, otherV := testenv.NoteKeys(t, "civicport.test/audit")
 	assert.Error(t, audit.CheckInclusion(otherV, cp, entry, 6, proof))
 
 	// A read-only Log proves against the latest stored checkpoint.
@@ -431,7 +420,7 @@ func TestInclusionProof(t *testing.T) {
 
 func appendConcurrently(t *testing.T, ctx context.Context, b *blob.Bucket, writers, perWriter int) []int64 {
 	t.Helper()
-	s, _ := newKey(t, "civicport.test/audit")
+	s, _ := testenv.NoteKeys(t, "civicport.test/audit")
 	// Two Logs on the same bucket stand for two processes; goroutines
 	// share each.
 	logs := make([]*audit.Log, 2)

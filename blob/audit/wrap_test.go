@@ -2,7 +2,6 @@ package audit_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -11,20 +10,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gocloud.dev/blob/memblob"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/civicport/civicport/blob/audit"
 	"github.com/civicport/civicport/internal/blobcopy"
+	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
 func TestWrapRecordsEveryChange(t *testing.T) {
 	ctx := context.Background()
-	skey, vkey, err := note.GenerateKey(rand.Reader, "county-clerk")
-	require.NoError(t, err)
-	signer, err := note.NewSigner(skey)
-	require.NoError(t, err)
-	verifier, err := note.NewVerifier(vkey)
-	require.NoError(t, err)
+	signer, verifier := testenv.NoteKeys(t, "county-clerk")
 	logBucket := memblob.OpenBucket(&memblob.Options{NoMD5: true})
 	log, err := audit.Open(ctx, logBucket, signer, nil)
 	require.NoError(t, err)

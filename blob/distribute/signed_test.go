@@ -3,7 +3,6 @@ package distribute
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"os"
@@ -18,19 +17,19 @@ import (
 	gcblob "gocloud.dev/blob"
 	"gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/mempubsub"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/pubsub/sign"
 )
 
+// noteKeys is a fresh note key pair named name, as a pubsub/sign Signer
+// and Verifier.
 func noteKeys(t *testing.T, name string) (sign.Signer, sign.Verifier) {
 	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	ns, nv := testenv.NoteKeys(t, name)
+	s, err := sign.NewNoteSignerFrom(ns)
 	require.NoError(t, err)
-	s, err := sign.NewNoteSigner(skey)
-	require.NoError(t, err)
-	v, err := sign.NewNoteVerifier(vkey)
+	v, err := sign.NewNoteVerifierFrom(nv)
 	require.NoError(t, err)
 	return s, v
 }

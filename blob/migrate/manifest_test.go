@@ -2,7 +2,6 @@ package migrate_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	gcblob "gocloud.dev/blob"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/internal/testing/testenv"
@@ -78,12 +76,7 @@ func TestReadManifestErrors(t *testing.T) {
 }
 
 func TestManifestSignature(t *testing.T) {
-	skey, vkey, err := note.GenerateKey(rand.Reader, "county-clerk")
-	require.NoError(t, err)
-	signer, err := note.NewSigner(skey)
-	require.NoError(t, err)
-	verifier, err := note.NewVerifier(vkey)
-	require.NoError(t, err)
+	signer, verifier := testenv.NoteKeys(t, "county-clerk")
 	manifest := []byte(`{"key":"a","size":1,"sha256":"` + strings.Repeat("ab", 32) + `"}` + "\n")
 
 	sig, err := migrate.SignManifest(manifest, signer)
@@ -95,11 +88,7 @@ func TestManifestSignature(t *testing.T) {
 	assert.True(t, errors.Is(err, migrate.ErrManifestSignature))
 	assert.Contains(t, err.Error(), "for another manifest")
 
-	otherS, otherV, err := note.GenerateKey(rand.Reader, "county-clerk")
-	require.NoError(t, err)
-	_ = otherS
-	wrongV, err := note.NewVerifier(otherV)
-	require.NoError(t, err)
+	_, wrongV := testenv.NoteKeys(t, "county-clerk")
 	err = migrate.CheckManifestSignature(manifest, sig, wrongV)
 	assert.True(t, errors.Is(err, migrate.ErrManifestSignature), err)
 
