@@ -185,18 +185,10 @@ func TestAWSKMSLocal(t *testing.T) {
 	})
 }
 
-func pkcs11URL(h testenv.HSM, label string) string {
-	return fmt.Sprintf("pkcs11://%s/%s?module=%s", h.Token, label, url.QueryEscape(h.Module))
-}
-
 func TestPKCS11SoftHSM(t *testing.T) {
 	h := testenv.SoftHSM(t)
 	t.Setenv(pkcs11.EnvPIN, h.PIN)
-	newURL := func() string {
-		label := testenv.UniqueName("open")
-		require.NoError(t, pkcs11.GenerateKey(context.Background(), h.Module, h.Token, h.PIN, label))
-		return pkcs11URL(h, label)
-	}
+	newURL := func() string { return h.NewKeyURL(t, pkcs11.GenerateKey) }
 	t.Run("conformance", func(t *testing.T) { runConformance(t, newURL) })
 	t.Run("envelope", func(t *testing.T) { envelopeRoundTrip(t, newURL()) })
 }
@@ -208,9 +200,7 @@ func TestRingAcrossProviders(t *testing.T) {
 	h := testenv.SoftHSM(t)
 	t.Setenv(pkcs11.EnvPIN, h.PIN)
 	ctx := context.Background()
-	label := testenv.UniqueName("ring")
-	require.NoError(t, pkcs11.GenerateKey(ctx, h.Module, h.Token, h.PIN, label))
-	members := []string{kms.NewKeyURL(t), pkcs11URL(h, label), base64KeyURL(t)}
+	members := []string{kms.NewKeyURL(t), h.NewKeyURL(t, pkcs11.GenerateKey), base64KeyURL(t)}
 
 	runConformance(t, func() string { return ringURL(members...) })
 

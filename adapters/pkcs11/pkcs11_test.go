@@ -21,14 +21,6 @@ import (
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
-// newKey creates a fresh key on the test token and returns its label.
-func newKey(t *testing.T, h testenv.HSM) string {
-	t.Helper()
-	label := testenv.UniqueName("key")
-	require.NoError(t, pkcs11.GenerateKey(context.Background(), h.Module, h.Token, h.PIN, label))
-	return label
-}
-
 func open(t *testing.T, h testenv.HSM, label string) *secrets.Keeper {
 	t.Helper()
 	k, err := pkcs11.OpenKeeper(context.Background(), pkcs11.Options{Module: h.Module, Token: h.Token, Key: label, PIN: h.PIN})
@@ -42,8 +34,8 @@ type harness struct {
 }
 
 func (h harness) MakeDriver(ctx context.Context) (driver.Keeper, driver.Keeper, error) {
-	k1 := open(h.t, h.h, newKey(h.t, h.h))
-	k2 := open(h.t, h.h, newKey(h.t, h.h))
+	k1 := open(h.t, h.h, h.h.NewKey(h.t, pkcs11.GenerateKey))
+	k2 := open(h.t, h.h, h.h.NewKey(h.t, pkcs11.GenerateKey))
 	return driveradapter.Keeper(k1), driveradapter.Keeper(k2), nil
 }
 
@@ -115,9 +107,9 @@ func TestURLErrorsNeverShowThePIN(t *testing.T) {
 func TestConcurrentUse(t *testing.T) {
 	h := testenv.SoftHSM(t)
 	ctx := context.Background()
-	k := open(t, h, newKey(t, h))
+	k := open(t, h, h.NewKey(t, pkcs11.GenerateKey))
 	defer k.Close()
-	other := open(t, h, newKey(t, h)) // a second keeper on the same module
+	other := open(t, h, h.NewKey(t, pkcs11.GenerateKey)) // a second keeper on the same module
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for i := range 32 {
@@ -149,7 +141,7 @@ func TestConcurrentUse(t *testing.T) {
 
 func TestGenerateKeyTwiceFails(t *testing.T) {
 	h := testenv.SoftHSM(t)
-	label := newKey(t, h)
+	label := h.NewKey(t, pkcs11.GenerateKey)
 	err := pkcs11.GenerateKey(context.Background(), h.Module, h.Token, h.PIN, label)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "already has a key labelled")

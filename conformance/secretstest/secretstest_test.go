@@ -13,7 +13,6 @@ package secretstest
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -105,11 +104,7 @@ func TestAWSKMSLocal(t *testing.T) {
 func TestPKCS11SoftHSM(t *testing.T) {
 	h := testenv.SoftHSM(t)
 	t.Setenv(pkcs11.EnvPIN, h.PIN)
-	newURL := func() string {
-		label := testenv.UniqueName("secretstest")
-		require.NoError(t, pkcs11.GenerateKey(context.Background(), h.Module, h.Token, h.PIN, label))
-		return fmt.Sprintf("pkcs11://%s/%s?module=%s", h.Token, label, url.QueryEscape(h.Module))
-	}
+	newURL := func() string { return h.NewKeyURL(t, pkcs11.GenerateKey) }
 	o := &Options{Second: URLOpener(newURL()), LargePlaintextSize: serviceLarge}
 	expectAllPass(t, "pkcs11 (SoftHSM2)", URLOpener(newURL()), o, nil)
 }

@@ -1,7 +1,10 @@
 package testenv
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,6 +66,34 @@ func SoftHSM(t testing.TB) HSM {
 	}
 	os.Setenv("SOFTHSM2_CONF", h.Conf)
 	return h
+}
+
+// KeyGenerator makes a key labelled label on a PKCS#11 token:
+// adapters/pkcs11's GenerateKey, passed in by the tests so that this package
+// links no cgo PKCS#11.
+type KeyGenerator = func(ctx context.Context, module, token, pin, label string) error
+
+// NewKey makes a fresh key on h's token with generate and returns its label.
+func (h HSM) NewKey(t testing.TB, generate KeyGenerator) string {
+	t.Helper()
+	label := UniqueName("key")
+	if err := generate(context.Background(), h.Module, h.Token, h.PIN, label); err != nil {
+		t.Fatalf("generate key %s on token %s: %v", label, h.Token, err)
+	}
+	return label
+}
+
+// URL is the pkcs11:// URL of the key labelled label on h's token, naming the
+// module (the PIN comes from $PKCS11_PIN, as the keeper reads it).
+func (h HSM) URL(label string) string {
+	return fmt.Sprintf("pkcs11://%s/%s?module=%s", h.Token, label, url.QueryEscape(h.Module))
+}
+
+// NewKeyURL makes a fresh key on h's token with generate and returns its
+// pkcs11:// URL.
+func (h HSM) NewKeyURL(t testing.TB, generate KeyGenerator) string {
+	t.Helper()
+	return h.URL(h.NewKey(t, generate))
 }
 
 // tokenDir reads directories.tokendir from a SoftHSM2 configuration file.
