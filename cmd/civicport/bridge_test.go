@@ -80,10 +80,8 @@ func TestBridgeKilledMidDrainLosesNothing(t *testing.T) {
 	nats := testenv.NATS(t)
 	sqsSrv := testenv.Fauxqs(t)
 	const n = 1000
-	stream, subject := nats.StreamName("cpbridge"), nats.Subject("results")
-	consumer := nats.StreamName("bridge")
-	publishResults(t, "jetstream://"+stream+"/"+subject+"?create=true", n)
-	from := "jetstream://" + stream + "/" + consumer
+	topicURL, from, _ := nats.NewQueue("cpbridge")
+	publishResults(t, topicURL, n)
 	// The durable consumer as an operator would create it; a short ack
 	// wait so that what the killed bridge held comes back quickly.
 	sub, err := pubsub.OpenSubscription(testenv.Context(t), from+"?create=true&ack_wait=2s")
@@ -147,9 +145,8 @@ func queueDepth(t *testing.T, s testenv.SQS, queue string) int {
 func TestBridgeDestinationRefusesExit1(t *testing.T) {
 	ctx := testenv.Context(t)
 	nats := testenv.NATS(t)
-	stream, subject := nats.StreamName("cprefuse"), nats.Subject("results")
-	publishResults(t, "jetstream://"+stream+"/"+subject+"?create=true", 1)
-	src := "jetstream://" + stream + "/" + nats.StreamName("bridge")
+	topicURL, src, _ := nats.NewQueue("cprefuse")
+	publishResults(t, topicURL, 1)
 	sub, err := pubsub.OpenSubscription(ctx, src+"?create=true&ack_wait=1s")
 	require.NoError(t, err)
 	require.NoError(t, sub.Shutdown(context.Background()))

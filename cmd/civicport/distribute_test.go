@@ -65,10 +65,7 @@ func TestDistributedMigrateSurvivesKilledWorker(t *testing.T) {
 	_, src := testenv.FileBucket(t, n, 64<<10)
 	dstDir, dst := emptyBucket(t)
 	mdir := filepath.Join(t.TempDir(), "items")
-	stream, consumer := nats.StreamName("cpdist"), nats.StreamName("workers")
-	subject := nats.Subject("civicport.work")
-	topicURL := "jetstream://" + stream + "/" + subject + "?create=true"
-	subURL := "jetstream://" + stream + "/" + consumer
+	topicURL, subURL, subject := nats.NewQueue("cpdist")
 
 	skey, vkey := keyFiles(t, t.TempDir())
 
@@ -76,11 +73,7 @@ func TestDistributedMigrateSurvivesKilledWorker(t *testing.T) {
 	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--work-to", topicURL, "--item-size", fmt.Sprint(itemSize), "--manifest-dir", mdir, "--sign-key", skey)
 	require.Equal(t, exitOK, code, out+errOut)
 	assert.Contains(t, out, fmt.Sprintf("published %d items (%d objects, up to %d keys each)", n/itemSize, n, itemSize))
-	// The durable consumer, as an operator would create it (short ack wait
-	// so the killed worker's item comes back quickly).
-	sub, err := pubsub.OpenSubscription(t.Context(), subURL+"?create=true&filter_subject="+subject+"&ack_wait=2s")
-	require.NoError(t, err)
-	require.NoError(t, sub.Shutdown(t.Context()))
+	createWorkers(t, subURL, subject)
 
 	args := []string{"--work-from", subURL, "--manifest-dir", mdir, "--until-idle", "5s", "--workers", "2", "--from", src, "--to", dst, "--pubkey", vkey}
 	victim := startWorker(t, args...)
@@ -151,10 +144,7 @@ func TestDistributedWorkerRefusesForgedItem(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(secretDir, "voters.csv"), []byte("name,ssn\n"), 0o600))
 	loot := filepath.Join(t.TempDir(), "loot")
 	mdir := filepath.Join(t.TempDir(), "items")
-	stream, consumer := nats.StreamName("cpforge"), nats.StreamName("workers")
-	subject := nats.Subject("civicport.work")
-	topicURL := "jetstream://" + stream + "/" + subject + "?create=true"
-	subURL := "jetstream://" + stream + "/" + consumer
+	topicURL, subURL, subject := nats.NewQueue("cpforge")
 	skey, vkey := keyFiles(t, t.TempDir())
 
 	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--work-to", topicURL, "--item-size", "3", "--sign-key", skey)
@@ -168,9 +158,7 @@ func TestDistributedWorkerRefusesForgedItem(t *testing.T) {
 	require.NoError(t, distribute.Publisher(topic)(t.Context(), forged))
 	require.NoError(t, topic.Shutdown(t.Context()))
 
-	sub, err := pubsub.OpenSubscription(t.Context(), subURL+"?create=true&filter_subject="+subject+"&ack_wait=2s")
-	require.NoError(t, err)
-	require.NoError(t, sub.Shutdown(t.Context()))
+	createWorkers(t, subURL, subject)
 
 	// No --from/--to: the README's worker, trusting only the key.
 	w := startWorker(t, "--work-from", subURL, "--manifest-dir", mdir, "--until-idle", "4s", "--pubkey", vkey)
@@ -230,6 +218,16 @@ func TestDistributeUsage(t *testing.T) {
 	code, out, errOut := runCLI(t, "migrate", "--from", src, "--to", dst, "--manifest", filepath.Join(dir, "m.jsonl"))
 	require.Equal(t, exitOK, code, out+errOut)
 	assert.Contains(t, out, "copied 2 ")
+}
+
+// createWorkers creates the workers' durable consumer subURL on subject, as
+// an operator would (a short ack wait, so that a killed worker's item comes
+// back quickly).
+func createWorkers(t *testing.T, subURL, subject string) {
+	t.Helper()
+	sub, err := pubsub.OpenSubscription(t.Context(), subURL+"?create=true&filter_subject="+subject+"&ack_wait=2s")
+	require.NoError(t, err)
+	require.NoError(t, sub.Shutdown(t.Context()))
 }
 
 func countFiles(t *testing.T, dir string) int {

@@ -63,6 +63,17 @@ func (NATSServer) Subject(prefix string) string {
 	return prefix + "." + strings.TrimPrefix(UniqueName("x"), "x-")
 }
 
+// NewQueue names a fresh stream (after prefix), a subject and a durable
+// consumer, and returns their jetstream:// URLs: topicURL publishes to the
+// subject and creates the stream on first use; subURL is the consumer (add
+// "?create=true&..." to the first subscription to create it). subject is
+// for a consumer's filter_subject.
+func (n NATSServer) NewQueue(prefix string) (topicURL, subURL, subject string) {
+	stream := n.StreamName(prefix)
+	subject = n.Subject("civicport.test")
+	return "jetstream://" + stream + "/" + subject + "?create=true", "jetstream://" + stream + "/" + n.StreamName("consumer"), subject
+}
+
 // DeleteStreamAtCleanup deletes the JetStream stream when the test ends,
 // logging (not failing) when it cannot.
 func (n NATSServer) DeleteStreamAtCleanup(t testing.TB, stream string) {
