@@ -83,22 +83,33 @@ func (e *Error) Unwrap() []error {
 // of gocloud's memblob, with only its exported Code field set. The package
 // tests check this still works (TestErrorCodes), should gocloud change.
 func (e *Error) As(target any) bool {
-	t := gcerrType()
-	if t == nil {
+	v := gcerrOf(e.Code)
+	if !v.IsValid() {
 		return false
 	}
 	tv := reflect.ValueOf(target)
-	if tv.Kind() != reflect.Pointer || tv.IsNil() || tv.Type().Elem() != t {
+	if tv.Kind() != reflect.Pointer || tv.IsNil() || tv.Type().Elem() != v.Type() {
 		return false
+	}
+	tv.Elem().Set(v)
+	return true
+}
+
+// gcerrOf is a new error of gocloud's internal *gcerr.Error type with only
+// its Code set to c, or the zero Value when that type cannot be found or
+// has no settable int Code field.
+func gcerrOf(c gcerrors.ErrorCode) reflect.Value {
+	t := gcerrType()
+	if t == nil {
+		return reflect.Value{}
 	}
 	v := reflect.New(t.Elem())
 	f := v.Elem().FieldByName("Code")
 	if !f.IsValid() || !f.CanSet() || f.Kind() != reflect.Int {
-		return false
+		return reflect.Value{}
 	}
-	f.SetInt(int64(e.Code))
-	tv.Elem().Set(v)
-	return true
+	f.SetInt(int64(c))
+	return v
 }
 
 var gcerrTypeOnce = sync.OnceValue(func() reflect.Type {
@@ -117,30 +128,22 @@ var gcerrTypeOnce = sync.OnceValue(func() reflect.Type {
 
 func gcerrType() reflect.Type { return gcerrTypeOnce() }
 
+// sentinel is gocloud's sentinel for c (gcerrors.ErrNotFound, ...), nil for
+// none: what gocloud's own error of code c unwraps to, so that the table of
+// which sentinel goes with which code stays gocloud's.
 func sentinel(c gcerrors.ErrorCode) error {
-	switch c {
-	case gcerrors.Unknown:
-		return gcerrors.ErrUnknown
-	case gcerrors.NotFound:
-		return gcerrors.ErrNotFound
-	case gcerrors.AlreadyExists:
-		return gcerrors.ErrAlreadyExists
-	case gcerrors.InvalidArgument:
-		return gcerrors.ErrInvalidArgument
-	case gcerrors.Internal:
-		return gcerrors.ErrInternal
-	case gcerrors.Unimplemented:
-		return gcerrors.ErrUnimplemented
-	case gcerrors.FailedPrecondition:
-		return gcerrors.ErrFailedPrecondition
-	case gcerrors.PermissionDenied:
-		return gcerrors.ErrPermissionDenied
-	case gcerrors.ResourceExhausted:
-		return gcerrors.ErrResourceExhausted
-	case gcerrors.Canceled:
-		return gcerrors.ErrCanceled
-	case gcerrors.DeadlineExceeded:
-		return gcerrors.ErrDeadlineExceeded
+	v := gcerrOf(c)
+	if !v.IsValid() {
+		return nil
+	}
+	u, ok := v.Interface().(interface{ Unwrap() []error })
+	if !ok {
+		return nil
+	}
+	for _, err := range u.Unwrap() {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -63,7 +63,13 @@ func TestErrorCodes(t *testing.T) {
 		err := error(&Error{Op: "test", Code: c, Err: errors.New("cause")})
 		assert.Equal(t, c, gcerrors.Code(err), "code %v", c)
 		assert.Equal(t, c, gcerrors.Code(&wrapped{err}), "wrapped code %v", c)
+		// gocloud's sentinels are named after their codes.
+		s := sentinel(c)
+		require.NotNil(t, s, "code %v", c)
+		assert.EqualError(t, s, c.String())
+		assert.ErrorIs(t, err, s)
 	}
+	assert.ErrorIs(t, &Error{Code: gcerrors.NotFound}, gcerrors.ErrNotFound)
 	assert.Equal(t, gcerrors.OK, gcerrors.Code(nil))
 }
 
