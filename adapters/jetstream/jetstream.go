@@ -662,25 +662,20 @@ func serverOf(js jetstream.JetStream) string {
 
 // ---------------------------------------------------------------- names
 
-func checkStreamName(name string) error {
+// checkName checks a stream or consumer name (kind says which): not empty,
+// and none of the characters JetStream refuses in either.
+func checkName(kind, name string) error {
 	if name == "" {
-		return errors.New("jetstream: empty stream name")
+		return fmt.Errorf("jetstream: empty %s name", kind)
 	}
 	if i := strings.IndexAny(name, ".*> \t\r\n/\\"); i >= 0 {
-		return fmt.Errorf("jetstream: stream name %q contains %q; stream names may not contain '.', '*', '>', '/', '\\' or whitespace", name, name[i])
+		return fmt.Errorf("jetstream: %s name %q contains %q; %s names may not contain '.', '*', '>', '/', '\\' or whitespace", kind, name, name[i], kind)
 	}
 	return nil
 }
 
-func checkConsumerName(name string) error {
-	if name == "" {
-		return errors.New("jetstream: empty consumer name")
-	}
-	if i := strings.IndexAny(name, ".*> \t\r\n/\\"); i >= 0 {
-		return fmt.Errorf("jetstream: consumer name %q contains %q; consumer names may not contain '.', '*', '>', '/', '\\' or whitespace", name, name[i])
-	}
-	return nil
-}
+func checkStreamName(name string) error   { return checkName("stream", name) }
+func checkConsumerName(name string) error { return checkName("consumer", name) }
 
 func checkPublishSubject(subject string) error {
 	if subject == "" {
