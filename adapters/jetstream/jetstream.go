@@ -108,13 +108,7 @@ func OpenTopic(ctx context.Context, js jetstream.JetStream, stream, subject stri
 }
 
 func openTopic(ctx context.Context, js jetstream.JetStream, stream, subject string, opts *TopicOptions) (*topic, error) {
-	if js == nil {
-		return nil, errors.New("jetstream: OpenTopic: nil JetStream")
-	}
-	if err := checkStreamName(stream); err != nil {
-		return nil, err
-	}
-	if err := checkPublishSubject(subject); err != nil {
+	if err := checkOpen("OpenTopic", js, stream, subject, checkPublishSubject); err != nil {
 		return nil, err
 	}
 	if opts.Create {
@@ -166,14 +160,7 @@ func (t *topic) SendBatch(ctx context.Context, dms []*driver.Message) error {
 			return &opError{code: gcerrors.InvalidArgument, msg: fmt.Sprintf("jetstream: publish to subject %q", t.subject), err: err}
 		}
 		if dm.BeforeSend != nil {
-			asFunc := func(i any) bool {
-				if p, ok := i.(**nats.Msg); ok {
-					*p = msg
-					return true
-				}
-				return false
-			}
-			if err := dm.BeforeSend(asFunc); err != nil {
+			if err := dm.BeforeSend(asOnly(msg)); err != nil {
 				return err
 			}
 		}
@@ -193,19 +180,25 @@ func (t *topic) SendBatch(ctx context.Context, dms []*driver.Message) error {
 			return ctx.Err()
 		}
 		if dm := dms[i]; dm.AfterSend != nil {
-			asFunc := func(i any) bool {
-				if p, ok := i.(**jetstream.PubAck); ok {
-					*p = ack
-					return true
-				}
-				return false
-			}
-			if err := dm.AfterSend(asFunc); err != nil {
+			if err := dm.AfterSend(asOnly(ack)); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// asOnly is a driver As function that sets a *T to v and refuses every other
+// type: how BeforeSend, AfterSend and a received message's As reach the
+// *nats.Msg, the *jetstream.PubAck and the jetstream.Msg.
+func asOnly[T any](v T) func(any) bool {
+	return func(i any) bool {
+		p, ok := i.(*T)
+		if ok {
+			*p = v
+		}
+		return ok
+	}
 }
 
 func (t *topic) publishError(err error) error {
@@ -277,13 +270,7 @@ func OpenSubscription(ctx context.Context, js jetstream.JetStream, stream, consu
 }
 
 func openSubscription(ctx context.Context, js jetstream.JetStream, stream, consumer string, opts *SubscriptionOptions) (*subscription, error) {
-	if js == nil {
-		return nil, errors.New("jetstream: OpenSubscription: nil JetStream")
-	}
-	if err := checkStreamName(stream); err != nil {
-		return nil, err
-	}
-	if err := checkConsumerName(consumer); err != nil {
+	if err := checkOpen("OpenSubscription", js, stream, consumer, checkConsumerName); err != nil {
 		return nil, err
 	}
 	s := &subscription{js: js, stream: stream, name: consumer, maxWait: opts.MaxWait, nackDelay: opts.NackDelay}
@@ -470,13 +457,7 @@ func toDriverMessage(m jetstream.Msg) *driver.Message {
 		Body:       m.Data(),
 		Metadata:   decodeHeaders(m.Headers()),
 		AckID:      m,
-		AsFunc: func(i any) bool {
-			if p, ok := i.(*jetstream.Msg); ok {
-				*p = m
-				return true
-			}
-			return false
-		},
+		AsFunc:     asOnly(m),
 	}
 }
 
@@ -661,6 +642,19 @@ func serverOf(js jetstream.JetStream) string {
 }
 
 // ---------------------------------------------------------------- names
+
+// checkOpen is what OpenTopic and OpenSubscription (op) check before they
+// touch the server: a JetStream to use, a valid stream name, and name (the
+// subject or the consumer) passing check.
+func checkOpen(op string, js jetstream.JetStream, stream, name string, check func(string) error) error {
+	if js == nil {
+		return fmt.Errorf("jetstream: %s: nil JetStream", op)
+	}
+	if err := checkStreamName(stream); err != nil {
+		return err
+	}
+	return check(name)
+}
 
 // checkName checks a stream or consumer name (kind says which): not empty,
 // and none of the characters JetStream refuses in either.
