@@ -24,8 +24,8 @@ func kekFor(cmd *cobra.Command, u, flag string) (envelope.KEK, *gcsecrets.Keeper
 
 func newRewrapCmd() *cobra.Command {
 	var (
-		bucket, from, to, prefix string
-		workers                  int
+		bucket, from, to string
+		scope            objectScope
 	)
 	cmd := &cobra.Command{
 		Use:   "rewrap --bucket URL --from-keeper URL --to-keeper URL",
@@ -43,8 +43,8 @@ failed (listed), 2 bad usage or an unreachable bucket or keeper.`,
 			if bucket == "" || from == "" || to == "" {
 				return fmt.Errorf("--bucket, --from-keeper and --to-keeper are all required")
 			}
-			if workers < 1 {
-				return fmt.Errorf("--workers %d: want 1 or more", workers)
+			if err := scope.check(); err != nil {
+				return err
 			}
 			oldKEK, oldK, err := kekFor(cmd, from, "--from-keeper")
 			if err != nil {
@@ -65,7 +65,7 @@ failed (listed), 2 bad usage or an unreachable bucket or keeper.`,
 			}
 			defer b.Close()
 			sum, err := seal.Rewrap(cmd.Context(), b, []envelope.KEK{oldKEK}, []envelope.KEK{newKEK}, []string{oldKEK.ID},
-				&seal.RewrapOptions{Prefix: prefix, Workers: workers})
+				&seal.RewrapOptions{Prefix: scope.prefix, Workers: scope.workers})
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "rewrap: %s\n", sum)
 			for _, f := range sum.Failures {
@@ -81,7 +81,6 @@ failed (listed), 2 bad usage or an unreachable bucket or keeper.`,
 	f.StringVar(&bucket, "bucket", "", "bucket URL of the sealed objects (as stored: the bucket under Seal)")
 	f.StringVar(&from, "from-keeper", "", "keeper URL the data keys are wrapped by now")
 	f.StringVar(&to, "to-keeper", "", "keeper URL to wrap them by instead")
-	f.StringVar(&prefix, "prefix", "", "rewrap only keys starting with this prefix")
-	f.IntVar(&workers, "workers", 4, "objects rewrapped in parallel")
+	scope.register(cmd, "rewrap", "rewrapped")
 	return cmd
 }

@@ -12,10 +12,9 @@ import (
 
 func newScrubCmd() *cobra.Command {
 	var (
-		urls    []string
-		prefix  string
-		workers int
-		dryRun  bool
+		urls   []string
+		scope  objectScope
+		dryRun bool
 
 		manifest, pubkey string
 	)
@@ -44,8 +43,8 @@ unreachable copy.`,
 			if len(urls) < 2 {
 				return fmt.Errorf("--mirror needs at least 2 bucket URLs, comma-separated; got %d", len(urls))
 			}
-			if workers < 1 {
-				return fmt.Errorf("--workers %d: want 1 or more", workers)
+			if err := scope.check(); err != nil {
+				return err
 			}
 			if pubkey != "" && manifest == "" {
 				return fmt.Errorf("--pubkey checks a manifest's signature: use it with --manifest")
@@ -77,7 +76,7 @@ unreachable copy.`,
 				copies = append(copies, b)
 				names[i] = blob.Redact(u)
 			}
-			rep, err := mirror.Scrub(ctx, copies, &mirror.ScrubOptions{Names: names, Prefix: prefix, Workers: workers, DryRun: dryRun, Expected: expected})
+			rep, err := mirror.Scrub(ctx, copies, &mirror.ScrubOptions{Names: names, Prefix: scope.prefix, Workers: scope.workers, DryRun: dryRun, Expected: expected})
 			if err != nil {
 				return err
 			}
@@ -108,8 +107,7 @@ unreachable copy.`,
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&urls, "mirror", nil, "the copies' bucket URLs, comma-separated (or repeat the flag)")
-	f.StringVar(&prefix, "prefix", "", "scrub only keys starting with this prefix")
-	f.IntVar(&workers, "workers", 4, "objects checked in parallel")
+	scope.register(cmd, "scrub", "checked")
 	f.BoolVar(&dryRun, "dry-run", false, "report what needs repair, change nothing")
 	f.StringVar(&manifest, "manifest", "", "trusted evidence: a manifest written by migrate (its sha256 decides what is good)")
 	f.StringVar(&pubkey, "pubkey", "", "note verifier key file; checks MANIFEST.sig before trusting --manifest")

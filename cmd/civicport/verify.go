@@ -19,8 +19,8 @@ import (
 
 func newVerifyCmd() *cobra.Command {
 	var (
-		from, to, manifest, bucket, pubkey, prefix string
-		workers                                    int
+		from, to, manifest, bucket, pubkey string
+		scope                              objectScope
 	)
 	cmd := &cobra.Command{
 		Use:   "verify --from URL --to URL | --manifest FILE --bucket URL [--pubkey FILE]",
@@ -43,10 +43,11 @@ Exit status: 0 identical, 1 a problem found (listed), 2 bad usage or input.`,
 				return fmt.Errorf("--manifest FILE and --bucket URL are both required")
 			case pubkey != "" && !offline:
 				return fmt.Errorf("--pubkey checks a manifest's signature: use it with --manifest")
-			case workers < 1:
-				return fmt.Errorf("--workers %d: want 1 or more", workers)
 			}
-			opts := &migrate.VerifyOptions{Prefix: prefix, Workers: workers}
+			if err := scope.check(); err != nil {
+				return err
+			}
+			opts := &migrate.VerifyOptions{Prefix: scope.prefix, Workers: scope.workers}
 			var rep *migrate.VerifyReport
 			if pair {
 				if err := distinctBuckets(from, to); err != nil {
@@ -96,8 +97,7 @@ Exit status: 0 identical, 1 a problem found (listed), 2 bad usage or input.`,
 	f.StringVar(&manifest, "manifest", "", "manifest written by migrate")
 	f.StringVar(&bucket, "bucket", "", "bucket to check against --manifest")
 	f.StringVar(&pubkey, "pubkey", "", "note verifier key file; checks MANIFEST.sig first")
-	f.StringVar(&prefix, "prefix", "", "check only keys starting with this prefix")
-	f.IntVar(&workers, "workers", 4, "objects checked in parallel")
+	scope.register(cmd, "check", "checked")
 	return cmd
 }
 
