@@ -82,9 +82,7 @@ func TestS3WriteCheck(t *testing.T) {
 		t.Run(s.Name, func(t *testing.T) {
 			ctx := testenv.Context(t)
 			name := s.NewBucket(t)
-			b, err := blob.Open(ctx, s.S3URL(name))
-			require.NoError(t, err)
-			defer b.Close()
+			b := testenv.Bucket(t, blob.Open, s.S3URL(name))
 			c := s.Client(t)
 			small := randomData(t, 100<<10)
 
@@ -123,9 +121,7 @@ func TestS3WriteCheck(t *testing.T) {
 func TestS3MetadataSetter(t *testing.T) {
 	s := testenv.MinIO(t)
 	ctx := testenv.Context(t)
-	b, err := blob.Open(ctx, s.S3URL(s.NewBucket(t)))
-	require.NoError(t, err)
-	defer b.Close()
+	b := testenv.Bucket(t, blob.Open, s.S3URL(s.NewBucket(t)))
 	const key = "a key with space+plus"
 	require.NoError(t, b.WriteAll(ctx, key, []byte("content"), &gcblob.WriterOptions{
 		ContentType: "text/csv", ContentLanguage: "en", Metadata: map[string]string{"County": "x@y=z"},
@@ -150,9 +146,7 @@ func TestS3MetadataSetter(t *testing.T) {
 // the SHA-256 given is deleted and the write fails.
 func TestFileWriteCheck(t *testing.T) {
 	ctx := testenv.Context(t)
-	b, err := blob.Open(ctx, "file://"+t.TempDir())
-	require.NoError(t, err)
-	defer b.Close()
+	b := testenv.Bucket(t, blob.Open, "file://"+t.TempDir())
 	p := []byte("ballot image")
 	wc, err := writeChecked(t, b, "dir/a", p, sum256(p), false)
 	require.NoError(t, err)
@@ -174,9 +168,7 @@ func TestFileWriteCheck(t *testing.T) {
 func TestGCSWriteCheck(t *testing.T) {
 	g := testenv.FakeGCS(t)
 	ctx := testenv.Context(t)
-	b, err := blob.Open(ctx, g.GSURL(g.NewBucket(t)))
-	require.NoError(t, err)
-	defer b.Close()
+	b := testenv.Bucket(t, blob.Open, g.GSURL(g.NewBucket(t)))
 	readsBack := func(key string, p []byte) {
 		t.Helper()
 		got, err := b.ReadAll(ctx, key)
@@ -319,9 +311,7 @@ func TestGCSWriteCheckRefusesDamage(t *testing.T) {
 func TestMigrateRecordsGCSCheck(t *testing.T) {
 	g := testenv.FakeGCS(t)
 	ctx := testenv.Context(t)
-	src, err := blob.Open(ctx, "mem://")
-	require.NoError(t, err)
-	defer src.Close()
+	src := testenv.Bucket(t, blob.Open, "mem://")
 	small, large := bytes.Repeat([]byte("a"), 10<<10), randomData(t, 6<<20)
 	require.NoError(t, src.WriteAll(ctx, "small", small, nil))
 	require.NoError(t, src.WriteAll(ctx, "large", large, nil))
@@ -376,9 +366,7 @@ func TestGCSWriteCheckNotOverGRPC(t *testing.T) {
 func TestAzureWriteCheckNotOffered(t *testing.T) {
 	a := testenv.Azurite(t)
 	ctx := testenv.Context(t)
-	b, err := blob.Open(ctx, a.URL(a.NewContainer(t)))
-	require.NoError(t, err)
-	defer b.Close()
+	b := testenv.Bucket(t, blob.Open, a.URL(a.NewContainer(t)))
 	asked := false
 	w, err := b.NewWriter(ctx, "k", &gcblob.WriterOptions{ContentType: "text/plain", BeforeWrite: func(as func(any) bool) error {
 		var wc *writecheck.Check
