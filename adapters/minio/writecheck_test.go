@@ -25,21 +25,30 @@ import (
 	"github.com/civicport/civicport/internal/testing/testenv"
 )
 
+// sizedWriter opens a writer for key that asks for a writecheck.Check
+// declaring size; *wc is that Check once the adapter has made it (gocloud
+// creates the driver's writer at the first Write or at Close).
+func sizedWriter(t *testing.T, ctx context.Context, b *blob.Bucket, key string, size int64) (w *blob.Writer, wc **writecheck.Check) {
+	t.Helper()
+	wc = new(*writecheck.Check)
+	w, err := b.NewWriter(ctx, key, &blob.WriterOptions{BeforeWrite: func(as func(any) bool) error {
+		require.True(t, as(wc), "the adapter must answer As for *writecheck.Check")
+		(*wc).Size = size
+		return nil
+	}})
+	require.NoError(t, err)
+	return w, wc
+}
+
 // writeChecked writes p to key asking for a writecheck.Check; sha, if not
 // "", is given to the check before Close.
 func writeChecked(t *testing.T, b *blob.Bucket, key string, p []byte, sha string) (*writecheck.Check, error) {
 	t.Helper()
-	var wc *writecheck.Check
-	w, err := b.NewWriter(context.Background(), key, &blob.WriterOptions{BeforeWrite: func(as func(any) bool) error {
-		require.True(t, as(&wc), "the adapter must answer As for *writecheck.Check")
-		wc.Size = int64(len(p))
-		return nil
-	}})
+	w, wc := sizedWriter(t, context.Background(), b, key, int64(len(p)))
+	_, err := w.Write(p)
 	require.NoError(t, err)
-	_, err = w.Write(p)
-	require.NoError(t, err)
-	wc.SHA256 = sha
-	return wc, w.Close()
+	(*wc).SHA256 = sha
+	return *wc, w.Close()
 }
 
 func hexSHA(p []byte) string { s := sha256.Sum256(p); return hex.EncodeToString(s[:]) }
@@ -185,13 +194,7 @@ func TestWriteCheckStreamedRefusals(t *testing.T) {
 
 	write := func(key string, declared int64, chunks ...[]byte) error {
 		t.Helper()
-		w, err := b.NewWriter(ctx, key, &blob.WriterOptions{BeforeWrite: func(as func(any) bool) error {
-			var wc *writecheck.Check
-			require.True(t, as(&wc))
-			wc.Size = declared
-			return nil
-		}})
-		require.NoError(t, err)
+		w, _ := sizedWriter(t, ctx, b, key, declared)
 		for _, c := range chunks {
 			if _, err := w.Write(c); err != nil {
 				_ = w.Close()
@@ -207,13 +210,7 @@ func TestWriteCheckStreamedRefusals(t *testing.T) {
 
 	// Cancelled mid-body: nothing stored, and Close reports ctx's error.
 	cctx, cancel := context.WithCancel(ctx)
-	w, err := b.NewWriter(cctx, "cancelled", &blob.WriterOptions{BeforeWrite: func(as func(any) bool) error {
-		var wc *writecheck.Check
-		require.True(t, as(&wc))
-		wc.Size = int64(len(p))
-		return nil
-	}})
-	require.NoError(t, err)
+	w, _ := sizedWriter(t, cctx, b, "cancelled", int64(len(p)))
 	_, err = w.Write(p[:MinPartSize])
 	require.NoError(t, err)
 	cancel()
