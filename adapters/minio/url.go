@@ -102,18 +102,19 @@ func parseURL(u *url.URL) (host, bucketName string, _ *minio.Options, stream boo
 	}
 	opts := &minio.Options{Region: q.Get("region")}
 	var err error
-	if opts.Secure, err = boolParam(u, "secure"); err != nil {
+	if opts.Secure, err = boolParam(u, q, "secure"); err != nil {
 		return "", "", nil, false, err
 	}
-	if stream, err = boolParam(u, "stream"); err != nil {
+	if stream, err = boolParam(u, q, "stream"); err != nil {
 		return "", "", nil, false, err
 	}
 	return u.Host, bucketName, opts, stream, nil
 }
 
-// boolParam is the value of u's query parameter name: true when absent.
-func boolParam(u *url.URL, name string) (bool, error) {
-	s := u.Query().Get(name)
+// boolParam is the value of the query parameter name (q is u's query):
+// true when absent.
+func boolParam(u *url.URL, q url.Values, name string) (bool, error) {
+	s := q.Get(name)
 	if s == "" {
 		return true, nil
 	}

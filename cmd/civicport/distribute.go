@@ -217,13 +217,9 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 			return err
 		}
 	}
-	for _, f := range []struct {
-		name string
-		v    time.Duration
-	}{{"until-idle", d.untilIdle}, {"keep-alive", d.keepAlive}, {"idle-timeout", idle}, {"object-timeout", objTimeout}} {
-		if f.v < 0 {
-			return fmt.Errorf("--%s %s: want 0 or more", f.name, f.v)
-		}
+	if err := nonNegative("0 or more", durationFlag{"until-idle", d.untilIdle}, durationFlag{"keep-alive", d.keepAlive},
+		durationFlag{"idle-timeout", idle}, durationFlag{"object-timeout", objTimeout}); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(d.manifestDir, 0o755); err != nil {
 		return fmt.Errorf("--manifest-dir: %w", err)

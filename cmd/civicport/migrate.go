@@ -86,8 +86,8 @@ usage or input, or stopped before anything was written.`,
 			defer src.Close()
 			defer dst.Close()
 
-			if idle < 0 || objTimeout < 0 {
-				return fmt.Errorf("--idle-timeout %s, --object-timeout %s: want 0 (none) or more", idle, objTimeout)
+			if err := nonNegative("0 (none) or more", durationFlag{"idle-timeout", idle}, durationFlag{"object-timeout", objTimeout}); err != nil {
+				return err
 			}
 			opts := &migrate.Options{Prefix: prefix, Workers: workers, DryRun: dryRun, Checksum: checksum,
 				IdleTimeout: idle, ObjectTimeout: objTimeout, Limits: limitsOf(to)}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -27,6 +28,23 @@ func (s *objectScope) register(cmd *cobra.Command, verb, done string) {
 func (s *objectScope) check() error {
 	if s.workers < 1 {
 		return fmt.Errorf("--workers %d: want 1 or more", s.workers)
+	}
+	return nil
+}
+
+// durationFlag is a duration flag's name (without "--") and value.
+type durationFlag struct {
+	name string
+	v    time.Duration
+}
+
+// nonNegative returns an error naming the first of flags whose value is
+// negative; want says what is accepted ("0 or more").
+func nonNegative(want string, flags ...durationFlag) error {
+	for _, f := range flags {
+		if f.v < 0 {
+			return fmt.Errorf("--%s %s: want %s", f.name, f.v, want)
+		}
 	}
 	return nil
 }
