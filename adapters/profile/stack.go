@@ -16,6 +16,7 @@ import (
 	"github.com/civicport/civicport/adapters/pkcs11"
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/shutdown"
 	"github.com/civicport/civicport/secrets"
 )
 
@@ -150,7 +151,7 @@ func topicCleanup(t *gcpubsub.Topic) func() {
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		_ = t.Shutdown(ctx)
+		_ = shutdown.Topic(ctx, t)
 	}
 }
 
@@ -170,7 +171,7 @@ func openSubscription(ctx context.Context, profile, u string) (*gcpubsub.Subscri
 	return s, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		_ = s.Shutdown(ctx)
+		_ = shutdown.Subscription(ctx, s)
 	}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/pubsub/bridge"
+	"github.com/civicport/civicport/pubsub/shutdown"
 )
 
 func newBridgeCmd() *cobra.Command {
@@ -55,7 +56,7 @@ message (it stays on the source), 2 bad usage or a URL that cannot be opened.`,
 			}
 			topic, err := pubsub.OpenTopic(ctx, to)
 			if err != nil {
-				_ = sub.Shutdown(context.Background())
+				_ = shutdown.Subscription(context.Background(), sub)
 				return fmt.Errorf("--to-topic: %w", err)
 			}
 			out := cmd.OutOrStdout()
@@ -67,7 +68,7 @@ message (it stays on the source), 2 bad usage or a URL that cannot be opened.`,
 			// Send the last acks (and let the topic flush) even after a signal.
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			serr := errors.Join(sub.Shutdown(sctx), topic.Shutdown(sctx))
+			serr := errors.Join(shutdown.Subscription(sctx, sub), shutdown.Topic(sctx, topic))
 			fmt.Fprintf(out, "bridge: forwarded %d messages (%d bytes) in %s, refused %d\n",
 				stats.Forwarded, stats.Bytes, time.Since(start).Round(time.Millisecond), stats.Failed)
 			switch {

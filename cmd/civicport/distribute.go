@@ -21,6 +21,7 @@ import (
 	"github.com/civicport/civicport/blob/distribute"
 	"github.com/civicport/civicport/blob/migrate"
 	cppubsub "github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/shutdown"
 	"github.com/civicport/civicport/pubsub/sign"
 )
 
@@ -152,7 +153,7 @@ func (d *distributeFlags) coordinate(cmd *cobra.Command, from, to, prefix, signK
 	if err != nil {
 		return fmt.Errorf("--work-to: %w", err)
 	}
-	defer topic.Shutdown(context.Background())
+	defer shutdown.Topic(context.Background(), topic)
 	if ns != nil {
 		s, err := sign.NewNoteSignerFrom(ns)
 		if err != nil {
@@ -162,7 +163,7 @@ func (d *distributeFlags) coordinate(cmd *cobra.Command, from, to, prefix, signK
 		if err != nil {
 			return err
 		}
-		defer signed.Shutdown(context.Background())
+		defer shutdown.Topic(context.Background(), signed)
 		topic = signed
 	}
 	publish := distribute.Publisher(topic)
@@ -232,7 +233,7 @@ func (d *distributeFlags) work(cmd *cobra.Command, from, to string, workers int)
 		// Flush acks, even after an interrupt.
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = sub.Shutdown(sctx)
+		_ = shutdown.Subscription(sctx, sub)
 	}()
 	opts := &distribute.WorkOptions{
 		Migrate:        migrate.Options{Workers: workers, Checksum: checksum, IdleTimeout: idle, ObjectTimeout: objTimeout},

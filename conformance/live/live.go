@@ -34,6 +34,7 @@ import (
 	"github.com/civicport/civicport/conformance/secretstest"
 	"github.com/civicport/civicport/internal/redact"
 	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/shutdown"
 	"github.com/civicport/civicport/secrets"
 	"github.com/civicport/civicport/secrets/envelope"
 )
@@ -322,7 +323,7 @@ func probeSub(ctx context.Context, role, urlstr string, open func(context.Contex
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		_ = s.Shutdown(sctx)
+		_ = shutdown.Subscription(sctx, s)
 	}()
 	rctx, cancel := context.WithTimeout(ctx, probeWait)
 	defer cancel()

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"gocloud.dev/pubsub"
+
+	"github.com/civicport/civicport/pubsub/shutdown"
 )
 
 // MetadataKey is the metadata key on every message the suite sends. Its
@@ -89,7 +91,7 @@ func (e *env) shutdown() error {
 func shutdownSub(ctx context.Context, s *pubsub.Subscription) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	return s.Shutdown(sctx)
+	return shutdown.Subscription(sctx, s)
 }
 
 // next returns a fresh message number.

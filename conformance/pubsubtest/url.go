@@ -12,6 +12,7 @@ import (
 
 	"github.com/civicport/civicport/internal/driveradapter"
 	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/shutdown"
 )
 
 // URLPair names a topic and its subscription (and, optionally, the
@@ -94,7 +95,7 @@ func isMem(u string) bool {
 func shutdownTopic(ctx context.Context, t *gcpubsub.Topic) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	return t.Shutdown(sctx)
+	return shutdown.Topic(sctx, t)
 }
 
 // keepOpen is a receiver on a shared subscription driver: closing it does

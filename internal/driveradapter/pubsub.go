@@ -12,6 +12,8 @@ import (
 	"gocloud.dev/pubsub/driver"
 
 	"gocloud.dev/gcerrors"
+
+	"github.com/civicport/civicport/pubsub/shutdown"
 )
 
 // Topic returns a driver.Topic that sends every message through t. Closing
@@ -76,7 +78,7 @@ func (d *topic) IsRetryable(error) bool                 { return false }
 func (d *topic) As(i any) bool                          { return d.t.As(i) }
 func (d *topic) ErrorCode(err error) gcerrors.ErrorCode { return gcerrors.Code(err) }
 func (d *topic) ErrorAs(err error, i any) bool          { return d.t.ErrorAs(unwrapPortable(err), i) }
-func (d *topic) Close() error                           { return wrap(d.t.Shutdown(context.Background())) }
+func (d *topic) Close() error                           { return wrap(shutdown.Topic(context.Background(), d.t)) }
 
 // Subscription returns a driver.Subscription that receives through s.
 //
@@ -176,7 +178,7 @@ func (d *subscription) IsRetryable(error) bool                 { return false }
 func (d *subscription) As(i any) bool                          { return d.s.As(i) }
 func (d *subscription) ErrorCode(err error) gcerrors.ErrorCode { return gcerrors.Code(err) }
 func (d *subscription) ErrorAs(err error, i any) bool          { return d.s.ErrorAs(unwrapPortable(err), i) }
-func (d *subscription) Close() error                           { return wrap(d.s.Shutdown(context.Background())) }
+func (d *subscription) Close() error                           { return wrap(shutdown.Subscription(context.Background(), d.s)) }
 
 // SendBatching returns batcher options for a portable topic whose driver
 // sends through a Topic adapter. gocloud's default keeps one batch in

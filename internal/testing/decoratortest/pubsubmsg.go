@@ -15,6 +15,7 @@ import (
 	"github.com/civicport/civicport/internal/testing/testenv"
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/pubsub/meta"
+	"github.com/civicport/civicport/pubsub/shutdown"
 )
 
 // Helpers shared by the tests of the pubsub decorators (pubsub/bridge,
@@ -29,8 +30,8 @@ func MemPair(t testing.TB, ackDeadline time.Duration) (*gcpubsub.Topic, *gcpubsu
 	sub := mempubsub.NewSubscription(topic, ackDeadline)
 	t.Cleanup(func() {
 		ctx := context.Background()
-		_ = sub.Shutdown(ctx)
-		_ = topic.Shutdown(ctx)
+		_ = shutdown.Subscription(ctx, sub)
+		_ = shutdown.Topic(ctx, topic)
 	})
 	return topic, sub
 }
@@ -42,7 +43,7 @@ func RawPair(t testing.TB, ackDeadline time.Duration) (*gcpubsub.Topic, *gcpubsu
 	t.Helper()
 	topic := mempubsub.NewTopic()
 	sub := mempubsub.NewSubscription(topic, ackDeadline)
-	t.Cleanup(func() { _ = topic.Shutdown(context.Background()) })
+	t.Cleanup(func() { _ = shutdown.Topic(context.Background(), topic) })
 	return topic, sub
 }
 
@@ -63,7 +64,7 @@ func JetStreamPair(t testing.TB, nats testenv.NATSServer, streamPrefix, subjectP
 
 // ShutdownOnCleanup shuts sub down when the test ends.
 func ShutdownOnCleanup(t testing.TB, sub *gcpubsub.Subscription) {
-	t.Cleanup(func() { _ = sub.Shutdown(context.Background()) })
+	t.Cleanup(func() { _ = shutdown.Subscription(context.Background(), sub) })
 }
 
 // SendNumbered publishes n messages numbered from first, each with a

@@ -15,6 +15,7 @@ import (
 	_ "gocloud.dev/pubsub/rabbitpubsub"
 
 	"github.com/civicport/civicport/internal/testing/testenv"
+	"github.com/civicport/civicport/pubsub/shutdown"
 )
 
 // roundTrip sends one message with a body and two metadata keys (one value
@@ -27,11 +28,11 @@ func roundTrip(t *testing.T, topicURL, subURL string) {
 	// Open the subscription first: some brokers only route to existing consumers.
 	sub, err := pubsub.OpenSubscription(ctx, subURL)
 	require.NoError(t, err, "open subscription %s", subURL)
-	defer func() { assert.NoError(t, sub.Shutdown(context.Background()), "shutdown subscription") }()
+	defer func() { assert.NoError(t, shutdown.Subscription(context.Background(), sub), "shutdown subscription") }()
 
 	top, err := pubsub.OpenTopic(ctx, topicURL)
 	require.NoError(t, err, "open topic %s", topicURL)
-	defer func() { assert.NoError(t, top.Shutdown(context.Background()), "shutdown topic") }()
+	defer func() { assert.NoError(t, shutdown.Topic(context.Background(), top), "shutdown topic") }()
 
 	body := []byte("precinct 0001 results: 1234 ballots, " + t.Name())
 	md := map[string]string{

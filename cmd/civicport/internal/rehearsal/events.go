@@ -17,6 +17,7 @@ import (
 	"github.com/civicport/civicport/pubsub/bridge"
 	"github.com/civicport/civicport/pubsub/dedup"
 	"github.com/civicport/civicport/pubsub/meta"
+	"github.com/civicport/civicport/pubsub/shutdown"
 	"github.com/civicport/civicport/pubsub/sign"
 	"github.com/civicport/civicport/secrets/envelope"
 )
@@ -122,7 +123,7 @@ func (e *events) consume(ctx context.Context, sub *gcpubsub.Subscription, quaran
 		return "", err
 	}
 	feed := dedup.Wrap(verified, nil)
-	defer feed.Shutdown(context.Background())
+	defer shutdown.Subscription(context.Background(), feed)
 	got := map[string]int{}
 	for len(got) < e.published {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)

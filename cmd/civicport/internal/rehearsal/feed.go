@@ -8,6 +8,7 @@ import (
 	gcpubsub "gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/shutdown"
 )
 
 // feed is the open results feed of both providers. Subscriptions are opened
@@ -61,12 +62,12 @@ func (f *feed) close() error {
 	var errs []error
 	for _, s := range []*gcpubsub.Subscription{f.subA, f.subB, f.quarantinedB} {
 		if s != nil {
-			errs = append(errs, s.Shutdown(ctx))
+			errs = append(errs, shutdown.Subscription(ctx, s))
 		}
 	}
 	for _, t := range []*gcpubsub.Topic{f.topicA, f.topicB, f.quarantineB} {
 		if t != nil {
-			errs = append(errs, t.Shutdown(ctx))
+			errs = append(errs, shutdown.Topic(ctx, t))
 		}
 	}
 	return errors.Join(errs...)
