@@ -12,6 +12,7 @@ import (
 	gcpubsub "gocloud.dev/pubsub"
 
 	"github.com/civicport/civicport/pubsub"
+	"github.com/civicport/civicport/pubsub/shutdown"
 )
 
 func TestSchemes(t *testing.T) {
@@ -25,10 +26,10 @@ func TestOpenMemRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	topic, err := pubsub.OpenTopic(ctx, "mem://results-open-test")
 	require.NoError(t, err)
-	defer topic.Shutdown(ctx)
+	defer shutdown.Topic(ctx, topic)
 	sub, err := pubsub.OpenSubscription(ctx, "mem://results-open-test")
 	require.NoError(t, err)
-	defer sub.Shutdown(ctx)
+	defer shutdown.Subscription(ctx, sub)
 
 	require.NoError(t, topic.Send(ctx, &gcpubsub.Message{Body: []byte(`{"precinct":12}`), Metadata: map[string]string{"county": "Doña Ana"}}))
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -6,6 +6,7 @@ import (
 	"log"
 
 	_ "github.com/civicport/civicport/adapters/jetstream" // registers jetstream://
+	"github.com/civicport/civicport/pubsub/shutdown"
 	"gocloud.dev/pubsub"
 )
 
@@ -20,7 +21,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer topic.Shutdown(ctx)
+	defer shutdown.Topic(ctx, topic)
 
 	// Send returns once JetStream has stored the message.
 	err = topic.Send(ctx, &pubsub.Message{
@@ -37,7 +38,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer sub.Shutdown(ctx)
+	defer shutdown.Subscription(ctx, sub)
 
 	msg, err := sub.Receive(ctx)
 	if err != nil {

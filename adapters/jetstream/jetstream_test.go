@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/civicport/civicport/internal/testing/testenv"
+	"github.com/civicport/civicport/pubsub/shutdown"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,7 +35,7 @@ func pair(t *testing.T, subParams string) (top *pubsub.Topic, subURL string, str
 	top, err := pubsub.OpenTopic(ctx, "jetstream://"+stream+"/"+subject+"?create=true")
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_ = top.Shutdown(context.Background())
+		_ = shutdown.Topic(context.Background(), top)
 		nc, err := Connect(srv.URL)
 		if err == nil {
 			js, _ := jetstream.New(nc)
@@ -53,7 +54,7 @@ func openSub(t *testing.T, u string) *pubsub.Subscription {
 	t.Helper()
 	sub, err := pubsub.OpenSubscription(testenv.Context(t), u)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = sub.Shutdown(context.Background()) })
+	t.Cleanup(func() { _ = shutdown.Subscription(context.Background(), sub) })
 	return sub
 }
 
@@ -101,7 +102,7 @@ func TestAtLeastOnceThousand(t *testing.T) {
 	for i := range n {
 		assert.Contains(t, seen, strconv.Itoa(i))
 	}
-	require.NoError(t, sub.Shutdown(ctx))
+	require.NoError(t, shutdown.Subscription(ctx, sub))
 
 	// Every ack reached the server: nothing pending, nothing unacked.
 	var c jetstream.Consumer
@@ -131,7 +132,7 @@ func TestRedeliveryAfterReceiverDies(t *testing.T) {
 	// The receiver dies: no ack, its subscription goes away.
 	dctx, dcancel := context.WithCancel(ctx)
 	dcancel()
-	_ = sub1.Shutdown(dctx)
+	_ = shutdown.Subscription(dctx, sub1)
 	died := time.Now()
 
 	sub2 := openSub(t, subURL)
@@ -258,7 +259,7 @@ func TestMissingStreamAndConsumerAreNotFound(t *testing.T) {
 	subject := srv.Subject("cp.nope")
 	top, err := pubsub.OpenTopic(ctx, "jetstream://"+missing+"/"+subject)
 	require.NoError(t, err)
-	defer top.Shutdown(ctx)
+	defer shutdown.Topic(ctx, top)
 	err = top.Send(ctx, &pubsub.Message{Body: []byte("x")})
 	require.Error(t, err)
 	assert.Equal(t, gcerrors.NotFound, gcerrors.Code(err))
@@ -391,11 +392,11 @@ func TestServerKilledAndRestarted(t *testing.T) {
 	defer cancel()
 	top, err := OpenTopic(ctx, js, "KILL", "kill.test", &TopicOptions{Create: true})
 	require.NoError(t, err)
-	defer top.Shutdown(ctx)
+	defer shutdown.Topic(ctx, top)
 	sub, err := OpenSubscription(ctx, js, "KILL", "w", &SubscriptionOptions{Create: true,
 		ConsumerConfig: &jetstream.ConsumerConfig{AckWait: 2 * time.Second}})
 	require.NoError(t, err)
-	defer sub.Shutdown(ctx)
+	defer shutdown.Subscription(ctx, sub)
 
 	for i := range 10 {
 		require.NoError(t, top.Send(ctx, &pubsub.Message{Body: []byte(strconv.Itoa(i))}))
@@ -442,10 +443,10 @@ func BenchmarkPublishReceiveAck(b *testing.B) {
 	top, err := OpenTopic(ctx, js, stream, srv.Subject("cp.bench"), &TopicOptions{Create: true})
 	require.NoError(b, err)
 	defer js.DeleteStream(ctx, stream)
-	defer top.Shutdown(ctx)
+	defer shutdown.Topic(ctx, top)
 	sub, err := OpenSubscription(ctx, js, stream, "bench", &SubscriptionOptions{Create: true})
 	require.NoError(b, err)
-	defer sub.Shutdown(ctx)
+	defer shutdown.Subscription(ctx, sub)
 
 	body := make([]byte, 256)
 	md := map[string]string{"label": "value"}
@@ -499,7 +500,7 @@ func memStream(t *testing.T, name string) (js jetstream.JetStream, stream string
 		StreamConfig: &jetstream.StreamConfig{Storage: jetstream.MemoryStorage}})
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_ = top.Shutdown(context.Background())
+		_ = shutdown.Topic(context.Background(), top)
 		_ = js.DeleteStream(context.Background(), stream)
 	})
 	return js, stream, top
@@ -512,7 +513,7 @@ func TestBacklogAboveMaxAckPending(t *testing.T) {
 	sub, err := OpenSubscription(ctx, js, stream, "slow", &SubscriptionOptions{Create: true,
 		ConsumerConfig: &jetstream.ConsumerConfig{MaxAckPending: 50, AckWait: 30 * time.Second}})
 	require.NoError(t, err)
-	defer sub.Shutdown(context.Background())
+	defer shutdown.Subscription(context.Background(), sub)
 
 	const n = 3000
 	var wg sync.WaitGroup

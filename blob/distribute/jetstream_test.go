@@ -13,6 +13,7 @@ import (
 
 	"github.com/civicport/civicport/adapters/jetstream"
 	"github.com/civicport/civicport/internal/testing/testenv"
+	"github.com/civicport/civicport/pubsub/shutdown"
 )
 
 // An item slower than the ack wait is not handed to a second receiver while
@@ -28,7 +29,7 @@ func TestKeepAliveHoldsSlowItem(t *testing.T) {
 			topicURL, subURL, subject := nats.NewQueue("cpka")
 			topic, err := pubsub.OpenTopic(ctx, topicURL)
 			require.NoError(t, err)
-			defer topic.Shutdown(ctx)
+			defer shutdown.Topic(ctx, topic)
 			sb, err := gcblob.OpenBucket(ctx, src)
 			require.NoError(t, err)
 			defer sb.Close()
@@ -37,7 +38,7 @@ func TestKeepAliveHoldsSlowItem(t *testing.T) {
 			require.Equal(t, 1, items)
 			sub, err := pubsub.OpenSubscription(ctx, subURL+"?create=true&ack_wait=1s&filter_subject="+subject)
 			require.NoError(t, err)
-			defer sub.Shutdown(ctx)
+			defer shutdown.Subscription(ctx, sub)
 
 			var opens atomic.Int32
 			slowOpen := func(ctx context.Context, u string) (*gcblob.Bucket, error) {

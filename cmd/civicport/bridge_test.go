@@ -21,6 +21,7 @@ import (
 	"github.com/civicport/civicport/pubsub"
 	"github.com/civicport/civicport/pubsub/dedup"
 	"github.com/civicport/civicport/pubsub/meta"
+	"github.com/civicport/civicport/pubsub/shutdown"
 )
 
 // publishResults sends n results messages, each with a civicport-id.
@@ -43,14 +44,14 @@ func publishResults(t *testing.T, topicURL string, n int) {
 	for _, err := range errs {
 		require.NoError(t, err)
 	}
-	require.NoError(t, topic.Shutdown(ctx))
+	require.NoError(t, shutdown.Topic(ctx, topic))
 }
 
 // drainSub receives from sub until idle for idle, acking, shuts it down,
 // and returns how many times each civicport-id arrived.
 func drainSub(t *testing.T, sub *gcpubsub.Subscription, idle time.Duration) map[string]int {
 	t.Helper()
-	defer sub.Shutdown(context.Background())
+	defer shutdown.Subscription(context.Background(), sub)
 	seen := map[string]int{}
 	for {
 		ctx, cancel := context.WithTimeout(testenv.Context(t), idle)
@@ -86,7 +87,7 @@ func TestBridgeKilledMidDrainLosesNothing(t *testing.T) {
 	// wait so that what the killed bridge held comes back quickly.
 	sub, err := pubsub.OpenSubscription(testenv.Context(t), from+"?create=true&ack_wait=2s")
 	require.NoError(t, err)
-	require.NoError(t, sub.Shutdown(context.Background()))
+	require.NoError(t, shutdown.Subscription(context.Background(), sub))
 
 	queue := sqsSrv.NewQueue(t)
 	to := sqsSrv.TopicURLForQueue(queue)
@@ -149,7 +150,7 @@ func TestBridgeDestinationRefusesExit1(t *testing.T) {
 	publishResults(t, topicURL, 1)
 	sub, err := pubsub.OpenSubscription(ctx, src+"?create=true&ack_wait=1s")
 	require.NoError(t, err)
-	require.NoError(t, sub.Shutdown(context.Background()))
+	require.NoError(t, shutdown.Subscription(context.Background(), sub))
 
 	missing := "jetstream://" + nats.StreamName("nostream") + "/" + nats.Subject("x")
 	code, out, errOut := runCLI(t, "bridge", "--from-subscription", src, "--to-topic", missing, "--until-idle", "1s")
@@ -167,10 +168,10 @@ func TestBridgeDestinationRefusesExit1(t *testing.T) {
 	dst := "mem://bridge-ok-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	dtopic, err := pubsub.OpenTopic(ctx, dst)
 	require.NoError(t, err)
-	defer dtopic.Shutdown(context.Background())
+	defer shutdown.Topic(context.Background(), dtopic)
 	dsub, err := pubsub.OpenSubscription(ctx, dst)
 	require.NoError(t, err)
-	defer dsub.Shutdown(context.Background())
+	defer shutdown.Subscription(context.Background(), dsub)
 	code, out, errOut = runCLI(t, "bridge", "--from-subscription", src, "--to-topic", dst, "--until-idle", "3s")
 	require.Equal(t, exitOK, code, out+errOut)
 	assert.Contains(t, out, "forwarded 1 messages")

@@ -19,6 +19,7 @@ import (
 	"github.com/civicport/civicport/blob/distribute"
 	"github.com/civicport/civicport/blob/migrate"
 	"github.com/civicport/civicport/internal/testing/testenv"
+	"github.com/civicport/civicport/pubsub/shutdown"
 )
 
 // distWorker starts a worker process (this test binary as the CLI).
@@ -156,7 +157,7 @@ func TestDistributedWorkerRefusesForgedItem(t *testing.T) {
 	require.NoError(t, err)
 	forged := distribute.Item{ID: "forged", From: "file://" + secretDir, To: "file://" + loot, Keys: []string{"voters.csv"}}
 	require.NoError(t, distribute.Publisher(topic)(t.Context(), forged))
-	require.NoError(t, topic.Shutdown(t.Context()))
+	require.NoError(t, shutdown.Topic(t.Context(), topic))
 
 	createWorkers(t, subURL, subject)
 
@@ -227,7 +228,7 @@ func createWorkers(t *testing.T, subURL, subject string) {
 	t.Helper()
 	sub, err := pubsub.OpenSubscription(t.Context(), subURL+"?create=true&filter_subject="+subject+"&ack_wait=2s")
 	require.NoError(t, err)
-	require.NoError(t, sub.Shutdown(t.Context()))
+	require.NoError(t, shutdown.Subscription(t.Context(), sub))
 }
 
 func countFiles(t *testing.T, dir string) int {

@@ -18,6 +18,8 @@ import (
 	"gocloud.dev/gcerrors"
 	"gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/driver"
+
+	"github.com/civicport/civicport/pubsub/shutdown"
 )
 
 type fifoQueue struct {
@@ -222,7 +224,7 @@ func (b *fifoBackend) pair(q *fifoQueue) *Pair {
 		Close: func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			_ = topic.Shutdown(ctx)
+			_ = shutdown.Topic(ctx, topic)
 		},
 	}
 	if b.deadLetter {
