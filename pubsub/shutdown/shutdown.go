@@ -63,15 +63,10 @@ func Subscription(ctx context.Context, s *pubsub.Subscription) error {
 // AwaitIdle returns true once no goroutine of the process is inside a gocloud
 // batcher's handler loop, false if ctx is done or IdleLimit passes first.
 func AwaitIdle(ctx context.Context) bool {
-	deadline := time.Now().Add(IdleLimit)
+	ctx, cancel := context.WithTimeout(ctx, IdleLimit)
+	defer cancel()
 	wait := 50 * time.Microsecond
-	for {
-		if !handlerRunning() {
-			return true
-		}
-		if ctx.Err() != nil || time.Now().After(deadline) {
-			return false
-		}
+	for bytes.Contains(stacks(), handlerFrame) {
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -81,14 +76,15 @@ func AwaitIdle(ctx context.Context) bool {
 		}
 		wait = min(2*wait, 10*time.Millisecond)
 	}
+	return true
 }
 
-func handlerRunning() bool {
+// stacks is the stack trace of every goroutine of the process.
+func stacks() []byte {
 	buf := make([]byte, 64<<10)
 	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return bytes.Contains(buf[:n], handlerFrame)
+		if n := runtime.Stack(buf, true); n < len(buf) {
+			return buf[:n]
 		}
 		buf = make([]byte, 2*len(buf))
 	}

@@ -115,8 +115,7 @@ func TestAwaitIdleGivesUp(t *testing.T) {
 // shutdownWaiting: a goroutine is in Batcher.Shutdown's wait for its
 // handlers, so it has set its shutdown flag.
 func shutdownWaiting() bool {
-	buf := make([]byte, 1<<20)
-	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+	for _, g := range strings.Split(string(stacks()), "\n\n") {
 		if strings.Contains(g, "(*WaitGroup).Wait") && strings.Contains(g, "batcher.(*Batcher).Shutdown(") {
 			return true
 		}
