@@ -67,7 +67,7 @@ func writeCheckedWith(t *testing.T, b *gcblob.Bucket, key string, p []byte, sha 
 
 func sum256(p []byte) string { s := sha256.Sum256(p); return hex.EncodeToString(s[:]) }
 
-func randomData(t *testing.T, n int) []byte {
+func randomData(t testing.TB, n int) []byte {
 	p := make([]byte, n)
 	_, err := rand.Read(p)
 	require.NoError(t, err)
@@ -114,6 +114,102 @@ func TestS3WriteCheck(t *testing.T) {
 			got, err := b.ReadAll(ctx, "big")
 			require.NoError(t, err)
 			assert.Equal(t, sum256(big), sum256(got))
+
+			// The multipart threshold is the part size (5 MiB here), so
+			// an object of 7 MiB streamed goes up in two parts; with its
+			// SHA-256 up front it is still one PUT checked against it.
+			mid := randomData(t, 7<<20)
+			wc, err = writeCheckedWith(t, b, "mid-late", mid, sum256(mid), false, 5<<20, nil)
+			require.NoError(t, err)
+			assert.Equal(t, writecheck.SHA256Parts, wc.Verified)
+			a, err := b.Attributes(ctx, "mid-late")
+			require.NoError(t, err)
+			assert.True(t, strings.HasSuffix(strings.Trim(a.ETag, `"`), "-2"), "a multipart ETag of 2 parts, got %s", a.ETag)
+			wc, err = writeCheckedWith(t, b, "mid", mid, sum256(mid), true, 5<<20, nil)
+			require.NoError(t, err)
+			assert.Equal(t, writecheck.SHA256, wc.Verified)
+			a, err = b.Attributes(ctx, "mid")
+			require.NoError(t, err)
+			assert.NotContains(t, a.ETag, "-", "one PUT")
+			_, err = writeCheckedWith(t, b, "mid-wrong", mid, sum256(small), true, 5<<20, nil)
+			require.Error(t, err, "a SHA-256 that is not the body's must be refused")
+		})
+	}
+}
+
+// A PUT whose SHA-256 the caller gave up front goes UNSIGNED-PAYLOAD (the
+// SDK would otherwise hash the body again for the signature over plain
+// HTTP); the signed x-amz-checksum-sha256 still makes the server refuse a
+// body damaged on the way, one PUT or a part. Without a Check the payload
+// hash stays signed.
+func TestS3UnsignedPayloadStillChecked(t *testing.T) {
+	s := testenv.MinIO(t)
+	name := s.NewBucket(t)
+	ctx := testenv.Context(t)
+	s3url := func(p *testenv.Proxy) string {
+		return strings.Replace(s.S3URL(name), url.QueryEscape(s.Host), url.QueryEscape(p.Addr), 1)
+	}
+	small, mid := randomData(t, 100<<10), randomData(t, 7<<20)
+
+	clean := testenv.NewProxy(t, s.Host, -1)
+	b := testenv.Bucket(t, blob.Open, s3url(clean))
+	_, err := writeChecked(t, b, "small", small, sum256(small), true)
+	require.NoError(t, err)
+	_, err = writeCheckedWith(t, b, "mid-late", mid, sum256(mid), false, 5<<20, nil)
+	require.NoError(t, err)
+	hashes := clean.PayloadHashes()
+	require.Len(t, hashes, 3, "one PUT and two parts")
+	assert.Equal(t, "UNSIGNED-PAYLOAD", hashes[0], "the SHA-256 given up front is the check")
+	// A part's SHA-256 the SDK computes once, for its checksum and its
+	// signature both.
+	assert.Equal(t, []string{sum256(mid[:5<<20]), sum256(mid[5<<20:])}, hashes[1:])
+	require.NoError(t, b.WriteAll(ctx, "unchecked", small, nil))
+	hashes = clean.PayloadHashes()
+	assert.Equal(t, sum256(small), hashes[len(hashes)-1], "without a Check the signature covers the body")
+
+	for _, c := range []struct {
+		key     string
+		p       []byte
+		upFront bool
+	}{{"small-damaged", small, true}, {"mid-damaged", mid, false}} {
+		damaging := testenv.NewProxy(t, s.Host, 50_000)
+		db := testenv.Bucket(t, blob.Open, s3url(damaging))
+		_, err := writeCheckedWith(t, db, c.key, c.p, sum256(c.p), c.upFront, 5<<20, nil)
+		require.True(t, damaging.Flipped.Load(), "the proxy must have damaged %s", c.key)
+		require.Error(t, err, c.key)
+		ok, err := b.Exists(ctx, c.key)
+		require.NoError(t, err)
+		assert.False(t, ok, "nothing stored for %s", c.key)
+	}
+}
+
+// BenchmarkS3WriteLarge writes 32 MiB objects with 5 MiB parts, 2 in
+// flight (migrate's defaults), through gocloud's s3blob as it is and
+// through civicport's s3:// (which bounds the transfer manager's first
+// read at the part size). B/op is the memory each upload allocates.
+func BenchmarkS3WriteLarge(b *testing.B) {
+	s := testenv.MinIO(b)
+	name := s.NewBucket(b)
+	p := randomData(b, 32<<20)
+	for _, bk := range []struct {
+		name string
+		open func(testing.TB, string) *gcblob.Bucket
+	}{
+		{"s3blob", func(t testing.TB, u string) *gcblob.Bucket { return testenv.Bucket(t, gcblob.OpenBucket, u) }},
+		{"civicport", func(t testing.TB, u string) *gcblob.Bucket { return testenv.Bucket(t, blob.Open, u) }},
+	} {
+		b.Run(bk.name, func(b *testing.B) {
+			bucket := bk.open(b, s.S3URL(name))
+			ctx := testenv.Context(b)
+			b.SetBytes(int64(len(p)))
+			b.ReportAllocs()
+			for b.Loop() {
+				w, err := bucket.NewWriter(ctx, "large", &gcblob.WriterOptions{BufferSize: 5 << 20, MaxConcurrency: 2})
+				require.NoError(b, err)
+				_, err = w.Write(p)
+				require.NoError(b, err)
+				require.NoError(b, w.Close())
+			}
 		})
 	}
 }

@@ -6,13 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
@@ -220,57 +215,21 @@ func TestWriteCheckStreamedRefusals(t *testing.T) {
 	absent("cancelled")
 }
 
-// corruptingProxy forwards to the server at host, flipping one byte of the
-// body of the first PUT after it has gone past n bytes: a network or
-// gateway that damages an upload without touching its signed headers.
-func corruptingProxy(t *testing.T, host string, n int64) (addr string, flipped *atomic.Bool) {
-	t.Helper()
-	flipped = new(atomic.Bool)
-	target := &url.URL{Scheme: "http", Host: host}
-	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(target)
-		r.Out.Host = r.In.Host // the client signed the proxy's Host
-		if r.Out.Method == http.MethodPut && r.Out.Body != nil && flipped.CompareAndSwap(false, true) {
-			r.Out.Body = &flipReader{r: r.Out.Body, at: n}
-		}
-	}}
-	srv := httptest.NewServer(rp)
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://"), flipped
-}
-
-type flipReader struct {
-	r   io.ReadCloser
-	off int64
-	at  int64
-}
-
-func (f *flipReader) Read(p []byte) (int, error) {
-	n, err := f.r.Read(p)
-	if f.at >= f.off && f.at < f.off+int64(n) {
-		p[f.at-f.off] ^= 0xff
-	}
-	f.off += int64(n)
-	return n, err
-}
-
-func (f *flipReader) Close() error { return f.r.Close() }
-
 // TestWriteCheckStreamedCorruptedInTransit: the server verifies the
 // trailing SHA-256 against the body it received, so a body damaged on the
 // way is refused and nothing is stored.
 func TestWriteCheckStreamedCorruptedInTransit(t *testing.T) {
 	s := testenv.MinIO(t)
 	bucket := s.NewBucket(t)
-	addr, flipped := corruptingProxy(t, s.Host, 100_000)
-	c, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Region: s.Region})
+	proxy := testenv.NewProxy(t, s.Host, 100_000)
+	c, err := minio.New(proxy.Addr, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Region: s.Region})
 	require.NoError(t, err)
 	b, err := OpenBucket(context.Background(), c, bucket, &Options{PartSize: MinPartSize})
 	require.NoError(t, err)
 	p := randomBytes(t, 2*MinPartSize+1000)
 
 	_, err = writeChecked(t, b, "damaged", p, hexSHA(p))
-	require.True(t, flipped.Load(), "the proxy must have damaged the upload")
+	require.True(t, proxy.Flipped.Load(), "the proxy must have damaged the upload")
 	require.Error(t, err)
 	assert.Contains(t, strings.ToLower(err.Error()), "checksum")
 	ok, err := s.Client(t).StatObject(context.Background(), bucket, "damaged", minio.StatObjectOptions{})
