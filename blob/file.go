@@ -84,6 +84,34 @@ const (
 	tempSuffix = len(".0123456789abcdef.tmp")
 )
 
+// As also answers for a *pinger.
+func (b fileBucket) As(i any) bool {
+	if p, ok := i.(*pinger); ok {
+		*p = b
+		return true
+	}
+	return b.Bucket.As(i)
+}
+
+// ping opens the bucket's directory and reads one entry of it. A first
+// page of one object would read and sort the whole directory, and keep it
+// for a next page that a ping never asks for (listCache: one copy per
+// probe, up to maxListings): 8 MB at 300,000 objects, for every migrate.
+func (b fileBucket) ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f, err := os.Open(b.dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.ReadDir(1); err != nil && err != io.EOF {
+		return err
+	}
+	return nil
+}
+
 func (b fileBucket) ErrorCode(err error) gcerrors.ErrorCode {
 	var r *keyrefusal.Error
 	if errors.As(err, &r) {

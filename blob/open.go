@@ -103,11 +103,22 @@ func s3Defaults(u *url.URL) *url.URL {
 // happened: the bucket does not exist, access was denied, or the server could
 // not be reached. urlstr is used only in the message (redacted).
 func Ping(ctx context.Context, b *gcblob.Bucket, urlstr string) error {
-	_, _, err := b.ListPage(ctx, gcblob.FirstPageToken, 1, nil)
+	var err error
+	if p := (pinger)(nil); b.As(&p) {
+		err = p.ping(ctx)
+	} else {
+		_, _, err = b.ListPage(ctx, gcblob.FirstPageToken, 1, nil)
+	}
 	if err == nil {
 		return nil
 	}
 	return &Error{URL: redact.URL(urlstr), Op: "ping", Msg: Describe(err, urlstr), Err: redact.Err(err, urlstr)}
+}
+
+// pinger is a bucket that checks it can be listed more cheaply than by
+// listing a page of one object (file://).
+type pinger interface {
+	ping(ctx context.Context) error
 }
 
 // Describe says in words what kind of failure err is (missing bucket or key,

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	gcblob "gocloud.dev/blob"
 
 	"github.com/civicport/civicport/blob"
 	"github.com/civicport/civicport/internal/testing/testenv"
@@ -115,5 +118,27 @@ func TestPingFailuresSayWhatHappened(t *testing.T) {
 		s := testenv.MinIO(t)
 		u := s.S3URL(s.NewBucket(t))
 		require.NoError(t, blob.Ping(ctx, open(t, u), u))
+	})
+	t.Run("file", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "bkt")
+		require.NoError(t, os.Mkdir(dir, 0o700))
+		u := "file://" + dir
+		b := open(t, u)
+		require.NoError(t, blob.Ping(ctx, b, u), "empty")
+		require.NoError(t, b.WriteAll(ctx, "scan-1", []byte("x"), nil))
+		require.NoError(t, b.WriteAll(ctx, "scan-2", []byte("x"), nil))
+		require.NoError(t, blob.Ping(ctx, b, u))
+		assert.Zero(t, blob.CachedListings(b), "a ping keeps no listing")
+		_, _, err := b.ListPage(ctx, gcblob.FirstPageToken, 1, nil)
+		require.NoError(t, err)
+		assert.Equal(t, 1, blob.CachedListings(b), "a first page does (the count is real)")
+
+		require.NoError(t, os.RemoveAll(dir))
+		err = blob.Ping(ctx, b, u)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "not found (does the bucket exist?)")
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		assert.ErrorIs(t, blob.Ping(cctx, open(t, "file://"+t.TempDir()), u), context.Canceled)
 	})
 }
