@@ -25,6 +25,8 @@
 # time per object flat, peak RSS at the largest N within 1.2x of the smallest
 # and under 256 MB. Needs about N x 12 KiB of disk in $TMPDIR (file://
 # objects take a block each, and their .attrs files another).
+# SCALE_TO=minio: the same between two fresh local MinIO servers (a
+# bucket listed in sorted pages), after putting the N objects on the first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS=-mod=mod
@@ -59,16 +61,44 @@ if [[ ${1:-} == --scale || ${SCALE:-} == 1 ]]; then
     rss=$(( $(tail -1 "$W/rss") / 1024 ))
     printf '%-34s %8d objects %8.2f s  %6.2f s per 10k  peak RSS %4d MB\n' "$name" "$n" "$secs" "$(echo "$secs * 10000 / $n" | bc -l)" "$rss"
   }
-  echo "file:// -> file://, objects of $BYTES bytes, $WORKERS workers, $(nproc) cores"
+  if [[ ${SCALE_TO:-file} == minio ]]; then
+    # Two fresh MinIO servers; the objects are put on the first by
+    # civicport migrate from file:// (timed as "seed", not a contender).
+    CIVICPORT_SKIP="versitygw fakegcs" scripts/test-services.sh start >/dev/null   # installs MinIO if needed
+    pids=()
+    trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"' EXIT
+    for p in 9300 9400; do
+      mkdir -p "$W/minio-$p"
+      MINIO_ROOT_USER=benchadmin MINIO_ROOT_PASSWORD=benchadmin-secret MINIO_UPDATE=off MINIO_BROWSER=off \
+        "$BIN/minio" server "$W/minio-$p" --address 127.0.0.1:$p --console-address 127.0.0.1:$((p + 1)) --quiet >"$W/minio-$p.log" 2>&1 &
+      pids+=($!)
+    done
+    for p in 9300 9400; do
+      for _ in $(seq 300); do curl -fsS -o /dev/null "http://127.0.0.1:$p/minio/health/ready" 2>/dev/null && break; sleep 0.1; done
+    done
+    export MINIO_ACCESS_KEY=benchadmin MINIO_SECRET_KEY=benchadmin-secret
+    mkbucket() { curl -fsS -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" --user benchadmin:benchadmin-secret "http://$1/$2"; }
+    echo "minio:// -> minio:// (two local MinIO servers), objects of $BYTES bytes, $WORKERS workers, $(nproc) cores"
+  else
+    echo "file:// -> file://, objects of $BYTES bytes, $WORKERS workers, $(nproc) cores"
+  fi
   for n in $SIZES; do
     d=$W/$n
     mkdir -p "$d/src/ballots" "$d/dst"
     # One stream cut into N files: seconds even for 300,000.
     head -c $((n * BYTES)) /dev/urandom | split -b "$BYTES" -a 7 -d - "$d/src/ballots/scan-"
-    scaled "civicport migrate" "$n" "$W/civicport" migrate --from "file://$d/src" --to "file://$d/dst" \
+    from=file://$d/src to=file://$d/dst
+    if [[ ${SCALE_TO:-file} == minio ]]; then
+      mkbucket 127.0.0.1:9300 "src$n"; mkbucket 127.0.0.1:9400 "dst$n"
+      from="minio://127.0.0.1:9300/src$n?secure=false" to="minio://127.0.0.1:9400/dst$n?secure=false"
+      scaled "  (seed: file:// -> minio://)" "$n" "$W/civicport" migrate --from "file://$d/src" --to "$from" \
+        --workers "$WORKERS" --manifest "$d/seed.jsonl"
+      rm -rf "$d/src"
+    fi
+    scaled "civicport migrate" "$n" "$W/civicport" migrate --from "$from" --to "$to" \
       --workers "$WORKERS" --manifest "$d/manifest.jsonl"
     scaled "civicport verify --manifest" "$n" "$W/civicport" verify --manifest "$d/manifest.jsonl" \
-      --bucket "file://$d/dst" --workers "$WORKERS"
+      --bucket "$to" --workers "$WORKERS"
     rm -rf "$d"
   done
   exit 0
