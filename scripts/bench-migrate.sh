@@ -34,6 +34,10 @@ CACHE=${CIVICPORT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/civicport-test-services
 BIN=$CACHE/bin
 SMALL=${OBJECTS_SMALL:-2000} LARGE=${OBJECTS_LARGE:-16} WORKERS=${WORKERS:-8}
 
+# Only MinIO of the test services: the others would run beside the
+# contenders and take CPU from them.
+ONLY_MINIO="versitygw fakegcs kms softhsm fauxqs rabbitmq azurite seaweedfs nats"
+
 # build_uncached builds civicport to $1 and drops the binary from the page
 # cache. Measured here: a binary the linker has just written keeps its pages
 # cached in large blocks, so every run of it counts up to 25 MB more peak RSS
@@ -64,7 +68,7 @@ if [[ ${1:-} == --scale || ${SCALE:-} == 1 ]]; then
   if [[ ${SCALE_TO:-file} == minio ]]; then
     # Two fresh MinIO servers; the objects are put on the first by
     # civicport migrate from file:// (timed as "seed", not a contender).
-    CIVICPORT_SKIP="versitygw fakegcs" scripts/test-services.sh start >/dev/null   # installs MinIO if needed
+    CIVICPORT_SKIP="$ONLY_MINIO" scripts/test-services.sh start >/dev/null   # installs MinIO if needed
     pids=()
     trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"' EXIT
     for p in 9300 9400; do
@@ -106,7 +110,7 @@ fi
 KEY=benchadmin SECRET=benchadmin-secret
 PA=9300 PB=9400
 
-CIVICPORT_SKIP="versitygw fakegcs" scripts/test-services.sh start >/dev/null   # installs MinIO if needed
+CIVICPORT_SKIP="$ONLY_MINIO" scripts/test-services.sh start >/dev/null   # installs MinIO if needed
 if [[ ! -x $BIN/rclone ]]; then
   echo "installing rclone v1.76.0 (cold: several minutes)" >&2
   ( cd "$CACHE" && GOBIN=$BIN go install github.com/rclone/rclone@v1.76.0 )
