@@ -108,7 +108,9 @@ type Options struct {
 	BufferLimit int64
 	// PartSize is the multipart part size of uploads (default 5 MiB, the
 	// S3 minimum); PartWorkers parts of one object are sent in parallel
-	// (default 2). Memory per worker is about (PartWorkers+1) x PartSize.
+	// (default 2). Memory per worker is about (PartWorkers+1) x PartSize
+	// (on s3:// (PartWorkers+2) x PartSize: the SDK's transfer manager
+	// holds an upload's first part apart from its part buffers).
 	PartSize    int
 	PartWorkers int
 	// IdleTimeout, if positive, abandons the copy of an object when no
@@ -448,7 +450,8 @@ func (opts *Options) withDefaults() Options {
 // these options (nil: the defaults): per worker, an object read whole
 // (up to BufferLimit) or the parts of a streamed one (PartWorkers in
 // flight plus the one being filled, PartSize each), whichever is larger.
-// Listings, manifests and buffers of the drivers' own come on top. The CLI
+// Listings, manifests and buffers of the drivers' own come on top (s3://:
+// one more part per upload, see PartSize). The CLI
 // sets Go's soft memory limit from it, so that peak RSS follows what
 // Workers asks for rather than twice the heap.
 func (o *Options) DataInFlight() int64 {
