@@ -238,10 +238,10 @@ func compareSegs(a string, aDir bool, b string, bDir bool) int {
 //
 // The directory is read twice: first to count its entries and the bytes of
 // their text, then to fill them in, so both are allocated once at their
-// final size. (Grown by append they would reach up to twice that, with the
-// arrays they outgrew alive until a collection; at 300,000 entries that
-// was 20 MB against 8.) Entries created between the reads are still
-// listed, those removed are not.
+// final size. (Grown by append they reach up to twice that, with the
+// arrays they outgrew alive until a collection; BenchmarkDirEntries: 3.29
+// MB held per 100,000 entries grown, 2.82 MB counted first.) Entries
+// created between the reads are still listed, those removed are not.
 func (l *fileLister) entries(dir, keyPrefix string, depth int) *dirEntries {
 	if d, ok := l.dirs[dir]; ok {
 		return d

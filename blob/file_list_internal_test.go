@@ -48,7 +48,7 @@ func boolInt(b bool) int {
 
 // A directory's entries, read in two passes, hold every file and
 // directory but the attribute files, in key order.
-func TestDirEntriesExactSize(t *testing.T) {
+func TestDirEntriesTwoPasses(t *testing.T) {
 	dir := t.TempDir()
 	const n = 5000
 	for i := range n {

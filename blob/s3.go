@@ -80,7 +80,7 @@ const s3SinglePartMax = 16<<20 - 1
 // SHA-256 from the bytes it sends (Verified "sha256-parts"; for one part
 // that is the whole object's, but not compared with the caller's).
 //
-// It also bounds the memory of every upload (s3Uploads).
+// It also bounds the memory of every upload (boundUpload).
 func (b s3Bucket) NewTypedWriter(ctx context.Context, key, contentType string, opts *driver.WriterOptions) (driver.Writer, error) {
 	verified := writecheck.SHA256Parts
 	o, wc := offerCheck(opts, func(as func(any) bool, wc *writecheck.Check) error {
@@ -95,7 +95,7 @@ func (b s3Bucket) NewTypedWriter(ctx context.Context, key, contentType string, o
 				in.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmSha256
 			}
 		}
-		return b.boundUpload(as, opts, single, single >= 0)
+		return b.boundUpload(as, opts, single)
 	})
 	w, err := b.Bucket.NewTypedWriter(ctx, key, contentType, o)
 	if err != nil || *wc == nil {
@@ -120,14 +120,14 @@ func (b s3Bucket) NewTypedWriter(ctx context.Context, key, contentType string, o
 // *s3.Client and that client's RequestChecksumCalculation (s3blob takes
 // both from the same aws.Config).
 //
-// With unsigned (a single PUT carrying the caller's SHA-256 as
-// x-amz-checksum-sha256, a signed header the server verifies) the PUT goes
+// A single PUT (single >= 0) carries the caller's SHA-256 as
+// x-amz-checksum-sha256, a signed header the server verifies, and goes
 // UNSIGNED-PAYLOAD: over plain HTTP the SDK would otherwise hash the body a
 // second time for the signature, and the server verify that hash too (0.9
 // s of CPU here for 2,000 objects of 64 KiB), for no protection the checksum
 // does not give. (A checksum the SDK computes, as for parts, it reuses as
 // the signature's payload hash.)
-func (b s3Bucket) boundUpload(as func(any) bool, opts *driver.WriterOptions, single int64, unsigned bool) error {
+func (b s3Bucket) boundUpload(as func(any) bool, opts *driver.WriterOptions, single int64) error {
 	var (
 		tm *transfermanager.Client
 		cl *s3.Client
@@ -136,7 +136,7 @@ func (b s3Bucket) boundUpload(as func(any) bool, opts *driver.WriterOptions, sin
 		return nil
 	}
 	var api transfermanager.S3APIClient = cl
-	if unsigned {
+	if single >= 0 {
 		api = unsignedPayload{cl}
 	}
 	*tm = *transfermanager.New(api, func(o *transfermanager.Options) {
