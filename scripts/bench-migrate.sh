@@ -49,11 +49,31 @@ build_uncached() {
   dd if="$1" iflag=nocache count=0 status=none
 }
 
+KEY=benchadmin SECRET=benchadmin-secret
+PA=9300 PB=9400
+
+# start_minio_pair starts two fresh MinIO servers (data under $W) on $PA and
+# $PB, to be stopped by cleanup, and waits until both are ready.
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
+start_minio_pair() {
+  CIVICPORT_SKIP="$ONLY_MINIO" scripts/test-services.sh start >/dev/null   # installs MinIO if needed
+  for p in $PA $PB; do
+    mkdir -p "$W/minio-$p"
+    MINIO_ROOT_USER=$KEY MINIO_ROOT_PASSWORD=$SECRET MINIO_UPDATE=off MINIO_BROWSER=off \
+      "$BIN/minio" server "$W/minio-$p" --address 127.0.0.1:$p --console-address 127.0.0.1:$((p + 1)) --quiet >"$W/minio-$p.log" 2>&1 &
+    pids+=($!)
+  done
+  for p in $PA $PB; do
+    for _ in $(seq 300); do curl -fsS -o /dev/null "http://127.0.0.1:$p/minio/health/ready" 2>/dev/null && break; sleep 0.1; done
+  done
+}
+
 if [[ ${1:-} == --scale || ${SCALE:-} == 1 ]]; then
   command -v bc >/dev/null && [[ -x /usr/bin/time ]] || { apt-get update -qq && apt-get install -y -qq time bc >/dev/null; }
   SIZES=${SCALE_SIZES:-30000 300000} BYTES=${SCALE_BYTES:-256}
   W=$(mktemp -d)
-  trap 'rm -rf "$W"' EXIT
+  trap cleanup EXIT
   build_uncached "$W/civicport"
   scaled() { # name n cmd... ; prints seconds, per 10k objects, peak RSS (MB)
     local name=$1 n=$2; shift 2
@@ -68,20 +88,9 @@ if [[ ${1:-} == --scale || ${SCALE:-} == 1 ]]; then
   if [[ ${SCALE_TO:-file} == minio ]]; then
     # Two fresh MinIO servers; the objects are put on the first by
     # civicport migrate from file:// (timed as "seed", not a contender).
-    CIVICPORT_SKIP="$ONLY_MINIO" scripts/test-services.sh start >/dev/null   # installs MinIO if needed
-    pids=()
-    trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"' EXIT
-    for p in 9300 9400; do
-      mkdir -p "$W/minio-$p"
-      MINIO_ROOT_USER=benchadmin MINIO_ROOT_PASSWORD=benchadmin-secret MINIO_UPDATE=off MINIO_BROWSER=off \
-        "$BIN/minio" server "$W/minio-$p" --address 127.0.0.1:$p --console-address 127.0.0.1:$((p + 1)) --quiet >"$W/minio-$p.log" 2>&1 &
-      pids+=($!)
-    done
-    for p in 9300 9400; do
-      for _ in $(seq 300); do curl -fsS -o /dev/null "http://127.0.0.1:$p/minio/health/ready" 2>/dev/null && break; sleep 0.1; done
-    done
-    export MINIO_ACCESS_KEY=benchadmin MINIO_SECRET_KEY=benchadmin-secret
-    mkbucket() { curl -fsS -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" --user benchadmin:benchadmin-secret "http://$1/$2"; }
+    start_minio_pair
+    export MINIO_ACCESS_KEY=$KEY MINIO_SECRET_KEY=$SECRET
+    mkbucket() { curl -fsS -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" "http://$1/$2"; }
     echo "minio:// -> minio:// (two local MinIO servers), objects of $BYTES bytes, $WORKERS workers, $(nproc) cores"
   else
     echo "file:// -> file://, objects of $BYTES bytes, $WORKERS workers, $(nproc) cores"
@@ -93,8 +102,8 @@ if [[ ${1:-} == --scale || ${SCALE:-} == 1 ]]; then
     head -c $((n * BYTES)) /dev/urandom | split -b "$BYTES" -a 7 -d - "$d/src/ballots/scan-"
     from=file://$d/src to=file://$d/dst
     if [[ ${SCALE_TO:-file} == minio ]]; then
-      mkbucket 127.0.0.1:9300 "src$n"; mkbucket 127.0.0.1:9400 "dst$n"
-      from="minio://127.0.0.1:9300/src$n?secure=false" to="minio://127.0.0.1:9400/dst$n?secure=false"
+      mkbucket 127.0.0.1:$PA "src$n"; mkbucket 127.0.0.1:$PB "dst$n"
+      from="minio://127.0.0.1:$PA/src$n?secure=false" to="minio://127.0.0.1:$PB/dst$n?secure=false"
       scaled "  (seed: file:// -> minio://)" "$n" "$W/civicport" migrate --from "file://$d/src" --to "$from" \
         --workers "$WORKERS" --manifest "$d/seed.jsonl"
       rm -rf "$d/src"
@@ -107,10 +116,6 @@ if [[ ${1:-} == --scale || ${SCALE:-} == 1 ]]; then
   done
   exit 0
 fi
-KEY=benchadmin SECRET=benchadmin-secret
-PA=9300 PB=9400
-
-CIVICPORT_SKIP="$ONLY_MINIO" scripts/test-services.sh start >/dev/null   # installs MinIO if needed
 if [[ ! -x $BIN/rclone ]]; then
   echo "installing rclone v1.76.0 (cold: several minutes)" >&2
   ( cd "$CACHE" && GOBIN=$BIN go install github.com/rclone/rclone@v1.76.0 )
@@ -118,18 +123,8 @@ fi
 command -v bc >/dev/null && [[ -x /usr/bin/time ]] || { apt-get update -qq && apt-get install -y -qq time bc >/dev/null; }
 
 W=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
 trap cleanup EXIT
-for p in $PA $PB; do
-  mkdir -p "$W/minio-$p"
-  MINIO_ROOT_USER=$KEY MINIO_ROOT_PASSWORD=$SECRET MINIO_UPDATE=off MINIO_BROWSER=off \
-    "$BIN/minio" server "$W/minio-$p" --address 127.0.0.1:$p --console-address 127.0.0.1:$((p + 1)) --quiet >"$W/minio-$p.log" 2>&1 &
-  pids+=($!)
-done
-for p in $PA $PB; do
-  for _ in $(seq 300); do curl -fsS -o /dev/null "http://127.0.0.1:$p/minio/health/ready" 2>/dev/null && break; sleep 0.1; done
-done
+start_minio_pair
 
 export RCLONE_CONFIG_A_TYPE=s3 RCLONE_CONFIG_A_PROVIDER=Minio RCLONE_CONFIG_A_ACCESS_KEY_ID=$KEY \
   RCLONE_CONFIG_A_SECRET_ACCESS_KEY=$SECRET RCLONE_CONFIG_A_ENDPOINT=http://127.0.0.1:$PA
