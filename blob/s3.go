@@ -108,7 +108,7 @@ func (b s3Bucket) NewTypedWriter(ctx context.Context, key, contentType string, o
 // with one whose MultipartUploadThreshold is the part size (or, for an
 // object of known size sent as one PUT, that size plus one byte). s3blob
 // sets only the part size and concurrency (BufferSize, MaxConcurrency) and
-// leaves the threshold at 16 MiB, and the transfer manager (v0.5.9) begins
+// leaves the threshold at 16 MiB, and the transfer manager (v0.4.16) begins
 // every upload with an io.ReadAll of up to the threshold before it fills
 // its Concurrency+1 part buffers: about 31 MiB live per upload of a 32 MiB
 // object with 5 MiB parts, 8 concurrent uploads about 250 MB. With the
